@@ -1,0 +1,32 @@
+import type * as pulumi from "@pulumi/pulumi";
+import type { SshAccess } from "../components/host";
+
+/** What every area's compose function gets from the stack: the shared network, access and secrets. */
+export interface StackContext {
+  /** Resource-name prefix, e.g. "dev". */
+  prefix: string;
+  vpcId: pulumi.Input<string>;
+  /** Plain array (length known at plan time, >= 2 AZs). */
+  publicSubnetIds: pulumi.Input<string>[];
+  /** Plain array, same AZ order as `publicSubnetIds`. */
+  privateSubnetIds: pulumi.Input<string>[];
+  ssh: SshAccess;
+  /** EC2 key pair name (public half of `ssh.privateKey`). */
+  keyName: pulumi.Input<string>;
+  /** SSH to hosts is allowed only from this security group. */
+  bastionSecurityGroupId: pulumi.Input<string>;
+  /** Override of the Debian 12 AMI lookup. */
+  amiId?: pulumi.Input<string>;
+  tags: Record<string, string>;
+  /** Validated present when the feature that needs them is enabled. */
+  secrets: {
+    redisPassword?: pulumi.Output<string>;
+    elasticPassword?: pulumi.Output<string>;
+    dbRootPassword?: pulumi.Output<string>;
+    dbAppPassword?: pulumi.Output<string>;
+  };
+  /** App-tier security groups allowed to reach data ports (e.g. the web tier's instances). */
+  clientSecurityGroupIds: pulumi.Input<string>[];
+  /** Pass to every top-level component (carries the offline plan's recorder). */
+  opts: pulumi.ComponentResourceOptions;
+}
