@@ -1,0 +1,57 @@
+/**
+ * The rule for host tests: they need root, Linux namespaces and a few Debian packages. When `CI`
+ * or `OPSFLEET_HOST_TESTS=1` is set they MUST run, so a missing prerequisite fails the suite;
+ * otherwise (a developer laptop) they are skipped with a console message saying why.
+ */
+import { spawnSync } from "node:child_process";
+
+/** Programs every lab needs (iproute2, util-linux, openssh-server, openssh-client). */
+const LAB_PROGRAMS = ["ip", "unshare", "nsenter", "ssh", "ssh-keygen", "/usr/sbin/sshd"];
+
+export interface HostTestEnvironment {
+  ok: boolean;
+  /** Why host tests cannot run here (when `ok` is false). */
+  reason?: string;
+}
+
+/** True when host tests are mandatory: `CI` set (not "0"/"false") or `OPSFLEET_HOST_TESTS=1`. */
+export function hostTestsRequired(env: NodeJS.ProcessEnv = process.env): boolean {
+  const ci = env.CI;
+  return (ci !== undefined && ci !== "" && ci !== "0" && ci.toLowerCase() !== "false") || env.OPSFLEET_HOST_TESTS === "1";
+}
+
+function hasProgram(p: string): boolean {
+  if (p.startsWith("/")) return spawnSync("test", ["-x", p]).status === 0;
+  return spawnSync("sh", ["-c", 'command -v "$1" >/dev/null', "sh", p]).status === 0;
+}
+
+/** Checks root, the programs (`requires` adds e.g. "redis-server", "mariadbd") and namespace creation. */
+export function checkHostTestEnvironment(requires: string[] = []): HostTestEnvironment {
+  if (process.platform !== "linux") return { ok: false, reason: `needs Linux (this is ${process.platform})` };
+  if (process.getuid?.() !== 0) return { ok: false, reason: "needs root (network and mount namespaces)" };
+  const missing = [...LAB_PROGRAMS, ...requires].filter((p) => !hasProgram(p));
+  if (missing.length > 0) return { ok: false, reason: `missing programs: ${missing.join(", ")}` };
+  const probe = spawnSync("unshare", ["--net", "--mount", "--uts", "--ipc", "--pid", "--fork", "true"], { encoding: "utf8" });
+  if (probe.status !== 0) return { ok: false, reason: `cannot create namespaces: ${(probe.stderr || String(probe.error)).trim()}` };
+  return { ok: true };
+}
+
+/**
+ * `describe` for host tests. Runs `fn` when the environment allows; when it does not, fails the
+ * suite if host tests are required (CI), else skips it with a console message.
+ */
+export function describeOnHosts(title: string, fn: () => void, opts: { requires?: string[] } = {}): void {
+  const env = checkHostTestEnvironment(opts.requires);
+  if (env.ok) {
+    describe(title, fn);
+  } else if (hostTestsRequired()) {
+    describe(title, () => {
+      test("host test prerequisites are present (required: CI or OPSFLEET_HOST_TESTS=1)", () => {
+        throw new Error(`host tests cannot run: ${env.reason}`);
+      });
+    });
+  } else {
+    console.warn(`[host tests] skipping "${title}": ${env.reason}. Set OPSFLEET_HOST_TESTS=1 (or CI) to require them.`);
+    describe.skip(title, fn);
+  }
+}
