@@ -1,0 +1,70 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { Host } from "./host";
+import { renderSshdHardening } from "../provision/common/sshd";
+
+export interface BastionArgs {
+  vpcId: pulumi.Input<string>;
+  /** A public subnet. */
+  subnetId: pulumi.Input<string>;
+  /** IPv4 range of the VPC: the bastion may open SSH only towards it. */
+  vpcCidrBlock: pulumi.Input<string>;
+  /** Who may SSH to the bastion (operators, CI runners). Never 0.0.0.0/0. */
+  adminCidrs: string[];
+  /** Login user and private key; the bastion itself is reached directly. */
+  sshUser: string;
+  sshPrivateKey: pulumi.Input<string>;
+  keyName: pulumi.Input<string>;
+  /** @default "t3.micro" */
+  instanceType?: pulumi.Input<string>;
+  /** @default latest official Debian 12 AMI */
+  amiId?: pulumi.Input<string>;
+  tags?: Record<string, string>;
+}
+
+/**
+ * The SSH jump host through which remote commands reach the private hosts. Reachable on 22 only
+ * from `adminCidrs`; it may itself open SSH only into the VPC (plus HTTP(S) out for apt).
+ */
+export class Bastion extends pulumi.ComponentResource {
+  public readonly securityGroup: aws.ec2.SecurityGroup;
+  public readonly securityGroupId: pulumi.Output<string>;
+  public readonly host: Host;
+  public readonly publicIp: pulumi.Output<string>;
+
+  constructor(name: string, args: BastionArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("opsfleet:index:Bastion", name, {}, opts);
+    if (args.adminCidrs.length === 0) throw new Error(`Bastion ${name}: adminCidrs must list at least one CIDR`);
+    for (const c of args.adminCidrs) {
+      if (c === "0.0.0.0/0" || c === "::/0") throw new Error(`Bastion ${name}: adminCidrs must not contain ${c}`);
+    }
+    const tags = args.tags ?? {};
+    this.securityGroup = new aws.ec2.SecurityGroup(`${name}-sg`, {
+      vpcId: args.vpcId,
+      description: "opsfleet bastion: SSH in from admin CIDRs, SSH out into the VPC",
+      ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: args.adminCidrs, description: "SSH from admin CIDRs" }],
+      egress: [
+        { protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: [args.vpcCidrBlock], description: "SSH to hosts in the VPC" },
+        { protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"], description: "HTTPS for apt" },
+        { protocol: "tcp", fromPort: 80, toPort: 80, cidrBlocks: ["0.0.0.0/0"], description: "HTTP for apt" },
+      ],
+      tags: { ...tags, Name: `${name}-sg` },
+    }, { parent: this });
+    this.securityGroupId = this.securityGroup.id;
+
+    this.host = new Host(name, {
+      subnetId: args.subnetId,
+      instanceType: args.instanceType ?? "t3.micro",
+      amiId: args.amiId,
+      securityGroupIds: [this.securityGroup.id],
+      keyName: args.keyName,
+      associatePublicIp: true,
+      rootVolumeSizeGb: 8,
+      tags,
+      ssh: { user: args.sshUser, privateKey: args.sshPrivateKey },
+      steps: [renderSshdHardening()],
+    }, { parent: this });
+    this.publicIp = this.host.instance.publicIp;
+    this.registerOutputs({ publicIp: this.publicIp, securityGroupId: this.securityGroupId });
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * Reads and validates the whole stack configuration BEFORE any resource is registered.
+ * One message per problem, naming the key, the value given and what is allowed.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { configSchema, OpsfleetConfig, PASSWORD, SECRET_KEYS, SecretKey } from "./schema";
+
+export const NAMESPACE = "opsfleet";
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` + problems.map((p) => `  - ${p}`).join("\n"));
+    this.name = "ConfigError";
+  }
+}
+
+/** The raw view of the config store: key (without namespace) -> string, and which keys are secret. */
+export interface RawConfig {
+  values: Record<string, string>;
+  secretKeys: Set<string>;
+  /** Provider/other namespaces, e.g. "aws:region". */
+  others: Record<string, string>;
+}
+
+export interface LoadedConfig {
+  config: OpsfleetConfig;
+  secrets: Partial<Record<SecretKey, pulumi.Output<string>>>;
+  region: string;
+}
+
+const REQUIRED_SECRETS: Record<SecretKey, (c: OpsfleetConfig) => string | undefined> = {
+  sshPrivateKey: (c) => (["redis", "elk", "database"] as const).filter((f) => c.features[f]).join(", ") || undefined,
+  redisPassword: (c) => (c.features.redis ? "redis" : undefined),
+  elasticPassword: (c) => (c.features.elk ? "elk" : undefined),
+  dbRootPassword: (c) => (c.features.database ? "database" : undefined),
+  dbAppPassword: (c) => (c.features.database ? "database" : undefined),
+};
+
+function show(v: unknown): string {
+  if (v === undefined) return "nothing";
+  const s = JSON.stringify(v);
+  return s.length > 80 ? s.slice(0, 77) + "..." : s;
+}
+
+/** Values in the stack file arrive as strings; objects, numbers and booleans are JSON. */
+function decode(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/** Pure validation of a raw config; returns the typed config or the list of problems. */
+export function validateConfig(raw: RawConfig): { ok: true; config: OpsfleetConfig } | { ok: false; problems: string[] } {
+  const problems: string[] = [];
+  const secretNames = Object.keys(SECRET_KEYS);
+  const input: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw.values)) {
+    if (secretNames.includes(key)) continue;
+    input[key] = decode(value);
+    if (raw.secretKeys.has(key)) {
+      problems.push(`${NAMESPACE}:${key}: is stored as a secret but is not a secret setting; set it with \`pulumi config set ${NAMESPACE}:${key} <value>\``);
+    }
+  }
+  if (!raw.others["aws:region"]) problems.push("aws:region: not set; allowed: an AWS region such as eu-west-1 (`pulumi config set aws:region eu-west-1`)");
+
+  const parsed = configSchema.safeParse(input, { reportInput: true });
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(formatIssue(issue, input));
+  }
+
+  for (const key of secretNames as SecretKey[]) {
+    const value = raw.values[key];
+    const neededBy = parsed.success ? REQUIRED_SECRETS[key](parsed.data) : undefined;
+    if (value === undefined) {
+      if (neededBy) problems.push(`${NAMESPACE}:${key}: missing secret (needed by ${neededBy}); set it with \`pulumi config set --secret ${NAMESPACE}:${key} <value>\``);
+      continue;
+    }
+    if (!raw.secretKeys.has(key)) {
+      problems.push(`${NAMESPACE}:${key}: is stored in plain text; it must be set with \`pulumi config set --secret ${NAMESPACE}:${key} <value>\``);
+      continue;
+    }
+    if (key === "sshPrivateKey") {
+      if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(value)) problems.push(`${NAMESPACE}:${key}: (secret) is not a private key; allowed: an OpenSSH or PEM private key (-----BEGIN ... PRIVATE KEY-----)`);
+    } else if (!PASSWORD.test(value)) {
+      problems.push(`${NAMESPACE}:${key}: (secret, ${value.length} characters) is not an acceptable password; allowed: 16-128 characters from A-Z a-z 0-9 and !%*+,-./:;=?@^_~<>[]{} (no spaces, quotes, backslashes, $ or #)`);
+    }
+  }
+  if (problems.length > 0 || !parsed.success) return { ok: false, problems };
+  return { ok: true, config: parsed.data };
+}
+
+function formatIssue(issue: z.core.$ZodIssue, input: Record<string, unknown>): string {
+  const path = issue.path.map(String);
+  let key = `${NAMESPACE}:${path[0] ?? ""}`;
+  if (path.length > 1) key += "." + path.slice(1).map((p) => (/^\d+$/.test(p) ? `[${p}]` : p)).join(".").replace(/\.\[/g, "[");
+  if (issue.code === "unrecognized_keys") {
+    const keys = issue.keys.map((k) => (path.length ? `${key}.${k}` : `${NAMESPACE}:${k}`));
+    return `${keys.join(", ")}: unknown key${keys.length > 1 ? "s" : ""}; check the spelling against the config reference in README.md`;
+  }
+  const given = "input" in issue ? issue.input : lookup(input, issue.path);
+  return `${key}: ${issue.message} (got ${show(given)})`;
+}
+
+function lookup(obj: unknown, path: PropertyKey[]): unknown {
+  let cur: any = obj;
+  for (const p of path) {
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = cur[p as any];
+  }
+  return cur;
+}
+
+/** `isConfigSecret` is exported by the runtime but missing from its typings. */
+function isConfigSecret(fullKey: string): boolean {
+  const rt = pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean };
+  if (typeof rt.isConfigSecret !== "function") throw new Error("this @pulumi/pulumi version has no runtime.isConfigSecret; update stacks/config/load.ts");
+  return rt.isConfigSecret(fullKey);
+}
+
+/** Reads the raw config of the running program (real engine or mocks). */
+export function readRawConfig(): RawConfig {
+  const all = pulumi.runtime.allConfig();
+  const values: Record<string, string> = {};
+  const others: Record<string, string> = {};
+  const secretKeys = new Set<string>();
+  for (const [fullKey, value] of Object.entries(all)) {
+    if (fullKey === "PULUMI_CONFIG_SECRET_KEYS") continue;
+    const [ns, ...rest] = fullKey.split(":");
+    const key = rest.join(":");
+    if (ns === NAMESPACE) {
+      values[key] = value;
+      if (isConfigSecret(fullKey)) secretKeys.add(key);
+    } else {
+      others[fullKey] = value;
+    }
+  }
+  return { values, secretKeys, others };
+}
+
+/** Validates the stack config; throws ConfigError (one line per problem) before anything is created. */
+export function loadConfig(raw: RawConfig = readRawConfig()): LoadedConfig {
+  const result = validateConfig(raw);
+  if (!result.ok) throw new ConfigError(result.problems);
+  const secrets: Partial<Record<SecretKey, pulumi.Output<string>>> = {};
+  for (const key of Object.keys(SECRET_KEYS) as SecretKey[]) {
+    if (raw.values[key] !== undefined) secrets[key] = pulumi.secret(raw.values[key]);
+  }
+  return { config: result.config, secrets, region: raw.others["aws:region"] };
+}

@@ -1,0 +1,128 @@
+/**
+ * The stack configuration: every key under the `opsfleet:` namespace, with defaults.
+ * Sections for the four systems live beside this file; this file owns the shared ones.
+ * README's config reference is generated from these descriptions (`npm run docs:config`).
+ */
+import { z } from "zod";
+import { amiId, cidrBlock, instanceType, intBetween, subnetId, vpcId } from "./common";
+import { cidrsOverlap } from "../../components/cidr";
+import { spotConfigSchema } from "./spot";
+import { redisConfigSchema } from "./redis";
+import { elkConfigSchema } from "./elk";
+import { databaseConfigSchema } from "./database";
+
+export const featuresConfigSchema = z
+  .strictObject({
+    spotWeb: z.boolean().default(true).describe("Spot web tier with on-demand failover (ALB, Spot source, on-demand ASG, reconciler Lambda)."),
+    redis: z.boolean().default(true).describe("Redis Cluster on three hosts."),
+    elk: z.boolean().default(true).describe("Elasticsearch cluster and Logstash host."),
+    database: z.boolean().default(true).describe("Encrypted MySQL/MariaDB host."),
+  })
+  .describe("Which of the four systems this stack builds.");
+
+export const networkConfigSchema = z
+  .strictObject({
+    vpcId: vpcId.optional().describe("Bring your own VPC: its id. Requires publicSubnetIds and privateSubnetIds; opsfleet then creates no network."),
+    publicSubnetIds: z.array(subnetId).min(2, { message: "needs at least 2 subnets (2 AZs)" }).optional()
+      .describe("Bring your own VPC: public subnets (>= 2 AZs), for the ALB and the bastion."),
+    privateSubnetIds: z.array(subnetId).min(2, { message: "needs at least 2 subnets (2 AZs)" }).optional()
+      .describe("Bring your own VPC: private subnets (>= 2 AZs, same AZ order as publicSubnetIds), for all hosts. They need outbound internet (NAT) for apt."),
+    cidrBlock: cidrBlock.optional().describe("CIDR of the created VPC, /16 to /24. Default 10.0.0.0/16."),
+    availabilityZoneCount: intBetween(2, 6).optional().describe("Number of AZs the created VPC spans. Default 3."),
+    natGateways: z.enum(["none", "single", "onePerAz"]).optional()
+      .describe("NAT gateways of the created VPC: none, single (default) or onePerAz (survives an AZ outage)."),
+  })
+  .superRefine((n, ctx) => {
+    if (n.vpcId !== undefined) {
+      for (const k of ["cidrBlock", "availabilityZoneCount", "natGateways"] as const) {
+        if (n[k] !== undefined) ctx.addIssue({ code: "custom", path: [k], input: n[k], message: "cannot be combined with network.vpcId (opsfleet creates no VPC then); remove one of them" });
+      }
+      for (const k of ["publicSubnetIds", "privateSubnetIds"] as const) {
+        if (n[k] === undefined) ctx.addIssue({ code: "custom", path: [k], input: undefined, message: "is required when network.vpcId is set" });
+      }
+      if (n.publicSubnetIds && n.privateSubnetIds && n.publicSubnetIds.length !== n.privateSubnetIds.length) {
+        ctx.addIssue({ code: "custom", path: ["privateSubnetIds"], input: n.privateSubnetIds, message: `must list as many subnets as publicSubnetIds (${n.publicSubnetIds.length}), one per AZ in the same order` });
+      }
+      const all = [...(n.publicSubnetIds ?? []), ...(n.privateSubnetIds ?? [])];
+      const dup = all.find((s, i) => all.indexOf(s) !== i);
+      if (dup) ctx.addIssue({ code: "custom", path: ["privateSubnetIds"], input: dup, message: "a subnet cannot be both public and private, or listed twice" });
+    } else {
+      for (const k of ["publicSubnetIds", "privateSubnetIds"] as const) {
+        if (n[k] !== undefined) ctx.addIssue({ code: "custom", path: [k], input: n[k], message: "only applies with network.vpcId (bring your own VPC)" });
+      }
+      if (n.cidrBlock !== undefined) {
+        const prefix = Number(n.cidrBlock.split("/")[1]);
+        if (prefix < 16 || prefix > 24) ctx.addIssue({ code: "custom", path: ["cidrBlock"], input: n.cidrBlock, message: "must be a /16 to /24 (AWS VPC limits, and room for 16 subnets)" });
+      }
+    }
+  })
+  .describe("The VPC: created by opsfleet (default) or brought by you.");
+
+export const sshConfigSchema = z
+  .strictObject({
+    user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { message: "must be a Linux user name" }).default("admin")
+      .describe("Login user of the AMI, with passwordless sudo (Debian: admin)."),
+    publicKey: z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( [^\n]*)?$/, {
+      message: "must be an OpenSSH public key line (ssh-ed25519 AAAA... comment)",
+    }).optional().describe("Public half of sshPrivateKey, registered as the EC2 key pair. Required when any host system is enabled."),
+  })
+  .describe("SSH access for provisioning; the private key is the secret sshPrivateKey.");
+
+export const bastionConfigSchema = z
+  .strictObject({
+    instanceType: instanceType.default("t3.micro").describe("Bastion instance type."),
+  })
+  .describe("The SSH jump host in a public subnet.");
+
+/** Secrets: top-level keys, set only with `pulumi config set --secret <key>`. */
+export const SECRET_KEYS = {
+  sshPrivateKey: "Private key (OpenSSH/PEM) that remote commands log in with; matches ssh.publicKey. Needed by redis, elk, database.",
+  redisPassword: "Redis AUTH password (requirepass/masterauth). Needed by redis.",
+  elasticPassword: "Password of the Elasticsearch `elastic` user. Needed by elk.",
+  dbRootPassword: "Database root password. Needed by database.",
+  dbAppPassword: "Password of the application database user. Needed by database.",
+} as const;
+export type SecretKey = keyof typeof SECRET_KEYS;
+
+/** Characters that survive every config file format and shell we render into, plus the plan's placeholders. */
+export const PASSWORD = /^[A-Za-z0-9!%*+,\-./:;=?@^_~<>\[\]{}]{16,128}$/;
+
+export const configSchema = z
+  .strictObject({
+    features: featuresConfigSchema.prefault({}),
+    network: networkConfigSchema.prefault({}),
+    adminCidrs: z.array(cidrBlock).default([])
+      .describe("CIDRs allowed to SSH to the bastion (operators, CI runners). Required when any host system is enabled; never 0.0.0.0/0."),
+    ssh: sshConfigSchema.prefault({}),
+    bastion: bastionConfigSchema.prefault({}),
+    amiId: amiId.optional().describe("AMI for every host instead of the latest official Debian 12 (pin it in prod to roll images deliberately)."),
+    protectData: z.boolean().default(false).describe("Protect data volumes (Redis, Elasticsearch, database, keys) from deletion; true in prod."),
+    tags: z.record(z.string().regex(/^[\w .:/=+@-]{1,128}$/, { message: "tag keys use letters, digits, spaces and _.:/=+-@ (max 128)" }), z.string().max(256))
+      .default({}).describe("Tags added to every resource that takes tags."),
+    spot: spotConfigSchema.prefault({}).describe("Spot web tier settings (used when features.spotWeb)."),
+    redis: redisConfigSchema.prefault({}).describe("Redis Cluster settings (used when features.redis)."),
+    elk: elkConfigSchema.prefault({}).describe("Elasticsearch/Logstash settings (used when features.elk)."),
+    database: databaseConfigSchema.prefault({}).describe("Encrypted database settings (used when features.database)."),
+  })
+  .superRefine((c, ctx) => {
+    const hostFeatures = (["redis", "elk", "database"] as const).filter((f) => c.features[f]);
+    if (hostFeatures.length > 0) {
+      if (c.adminCidrs.length === 0) {
+        ctx.addIssue({ code: "custom", path: ["adminCidrs"], input: c.adminCidrs, message: `must list at least one CIDR: ${hostFeatures.join(", ")} are provisioned over SSH through the bastion` });
+      }
+      if (c.ssh.publicKey === undefined) {
+        ctx.addIssue({ code: "custom", path: ["ssh", "publicKey"], input: undefined, message: `is required: ${hostFeatures.join(", ")} hosts are provisioned over SSH` });
+      }
+      if (c.network.vpcId === undefined && c.network.natGateways === "none") {
+        ctx.addIssue({ code: "custom", path: ["network", "natGateways"], input: "none", message: `"none" leaves the private hosts (${hostFeatures.join(", ")}) without outbound access for apt; use "single" or "onePerAz"` });
+      }
+    }
+    c.adminCidrs.forEach((a, i) => {
+      if (a === "0.0.0.0/0") ctx.addIssue({ code: "custom", path: ["adminCidrs", i], input: a, message: "must not open SSH to the whole internet; list your office/VPN/CI ranges" });
+      else if (c.network.cidrBlock && cidrsOverlap(a, c.network.cidrBlock)) {
+        ctx.addIssue({ code: "custom", path: ["adminCidrs", i], input: a, message: `overlaps the VPC ${c.network.cidrBlock}; admin CIDRs are outside addresses` });
+      }
+    });
+  });
+
+export type OpsfleetConfig = z.infer<typeof configSchema>;

@@ -1,0 +1,116 @@
+/**
+ * Composes one environment: network (created or brought), bastion and key pair when hosts are
+ * provisioned, then the four systems as the feature toggles say. Everything takes the validated
+ * config; only `stacks/index.ts` reads Pulumi config.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { Network } from "../components/network";
+import { Bastion } from "../components/bastion";
+import type { LoadedConfig } from "./config/load";
+import type { StackContext } from "./context";
+import { composeSpot } from "./spot";
+import { composeRedis } from "./redis";
+import { composeElk } from "./elk";
+import { composeDatabase } from "./database";
+
+export interface OpsfleetOutputs {
+  vpcId: pulumi.Input<string>;
+  publicSubnetIds: pulumi.Input<string>[];
+  privateSubnetIds: pulumi.Input<string>[];
+  bastionPublicIp?: pulumi.Output<string>;
+  web?: ReturnType<typeof composeSpot>;
+  redis?: ReturnType<typeof composeRedis>;
+  elk?: ReturnType<typeof composeElk>;
+  database?: ReturnType<typeof composeDatabase>;
+}
+
+/** Throws if a host-only part of the context is used by a stack that provisions no hosts. */
+function hostOnly<T>(what: string): T {
+  throw new Error(`internal: ${what} is only available when redis, elk or database is enabled`);
+}
+
+export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.ComponentResourceOptions = {}): OpsfleetOutputs {
+  const { config: c, secrets } = loaded;
+  const prefix = stack;
+  const tags: Record<string, string> = { "opsfleet:stack": stack, ...c.tags };
+
+  let vpcId: pulumi.Input<string>;
+  let publicSubnetIds: pulumi.Input<string>[];
+  let privateSubnetIds: pulumi.Input<string>[];
+  let vpcCidrBlock: pulumi.Input<string>;
+  if (c.network.vpcId !== undefined) {
+    vpcId = c.network.vpcId;
+    publicSubnetIds = c.network.publicSubnetIds ?? [];
+    privateSubnetIds = c.network.privateSubnetIds ?? [];
+    vpcCidrBlock = aws.ec2.getVpcOutput({ id: c.network.vpcId }, opts).cidrBlock;
+  } else {
+    const network = new Network(prefix, {
+      cidrBlock: c.network.cidrBlock,
+      availabilityZoneCount: c.network.availabilityZoneCount,
+      natGateways: c.network.natGateways,
+      tags,
+    }, opts);
+    vpcId = network.vpcId;
+    publicSubnetIds = network.publicSubnetIds;
+    privateSubnetIds = network.privateSubnetIds;
+    vpcCidrBlock = network.cidrBlock;
+  }
+
+  const outputs: OpsfleetOutputs = { vpcId, publicSubnetIds, privateSubnetIds };
+  const clientSecurityGroupIds: pulumi.Input<string>[] = [];
+  const ctx: StackContext = {
+    prefix,
+    vpcId,
+    publicSubnetIds,
+    privateSubnetIds,
+    amiId: c.amiId,
+    tags,
+    secrets: {
+      redisPassword: secrets.redisPassword,
+      elasticPassword: secrets.elasticPassword,
+      dbRootPassword: secrets.dbRootPassword,
+      dbAppPassword: secrets.dbAppPassword,
+    },
+    clientSecurityGroupIds,
+    opts,
+    get ssh() { return hostOnly("ssh"); },
+    get keyName() { return hostOnly("keyName"); },
+    get bastionSecurityGroupId() { return hostOnly("bastionSecurityGroupId"); },
+  };
+
+  const provisionsHosts = c.features.redis || c.features.elk || c.features.database;
+  if (provisionsHosts) {
+    // Validation guarantees these when a host system is enabled.
+    const publicKey = c.ssh.publicKey as string;
+    const privateKey = secrets.sshPrivateKey as pulumi.Output<string>;
+    const keyPair = new aws.ec2.KeyPair(`${prefix}-ops`, { publicKey, tags }, opts);
+    const bastion = new Bastion(`${prefix}-bastion`, {
+      vpcId,
+      subnetId: publicSubnetIds[0],
+      vpcCidrBlock,
+      adminCidrs: c.adminCidrs,
+      sshUser: c.ssh.user,
+      sshPrivateKey: privateKey,
+      keyName: keyPair.keyName,
+      instanceType: c.bastion.instanceType,
+      amiId: c.amiId,
+      tags,
+    }, opts);
+    Object.defineProperties(ctx, {
+      ssh: { value: { user: c.ssh.user, privateKey, bastion: { host: bastion.publicIp, user: c.ssh.user } } },
+      keyName: { value: keyPair.keyName },
+      bastionSecurityGroupId: { value: bastion.securityGroupId },
+    });
+    outputs.bastionPublicIp = bastion.publicIp;
+  }
+
+  if (c.features.spotWeb) {
+    outputs.web = composeSpot(c.spot, ctx);
+    clientSecurityGroupIds.push(outputs.web.instanceSecurityGroupId);
+  }
+  if (c.features.redis) outputs.redis = composeRedis(c.redis, ctx);
+  if (c.features.elk) outputs.elk = composeElk(c.elk, ctx);
+  if (c.features.database) outputs.database = composeDatabase(c.database, ctx);
+  return outputs;
+}
