@@ -74,9 +74,9 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
     },
     clientSecurityGroupIds,
     opts,
-    get ssh() { return hostOnly("ssh"); },
-    get keyName() { return hostOnly("keyName"); },
-    get bastionSecurityGroupId() { return hostOnly("bastionSecurityGroupId"); },
+    get ssh(): StackContext["ssh"] { return hostOnly("ssh"); },
+    get keyName(): StackContext["keyName"] { return hostOnly("keyName"); },
+    get bastionSecurityGroupId(): StackContext["bastionSecurityGroupId"] { return hostOnly("bastionSecurityGroupId"); },
   };
 
   const provisionsHosts = c.features.redis || c.features.elk || c.features.database;

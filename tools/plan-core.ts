@@ -1,0 +1,249 @@
+/**
+ * The offline plan engine: stack file → mock runtime → resources, options, hosts. Shared by
+ * `npm run plan` and the tests that hold the plan's JSON contract.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { parse as parseYaml } from "yaml";
+import { computedOutputs, mockInvoke } from "../test/harness/mock-data";
+import { ConfigError, loadConfig, NAMESPACE, readRawConfig } from "../stacks/config/load";
+import { SECRET_KEYS, type OpsfleetConfig } from "../stacks/config/schema";
+import { buildOpsfleet } from "../stacks/opsfleet";
+import { Host, type HostManifest } from "../components/host";
+import { renderValue } from "./plan-render";
+
+export class PlanError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(problems.join("\n"));
+  }
+}
+
+export interface PlanResource {
+  /** Pulumi type token, e.g. aws:ec2/instance:Instance. */
+  type: string;
+  name: string;
+  urn: string;
+  /** URN of the parent; null for top-level resources. */
+  parent: string | null;
+  /** true for provider resources, false for components. */
+  custom: boolean;
+  /** Inputs as passed to the resource; secret values as { "$secret": placeholder }. */
+  inputs: Record<string, unknown>;
+  options: {
+    dependsOn: string[];
+    ignoreChanges: string[];
+    deletedWith: string | null;
+    protect: boolean;
+    additionalSecretOutputs: string[];
+    replaceOnChanges: string[];
+    deleteBeforeReplace: boolean;
+    retainOnDelete: boolean;
+  };
+}
+
+export interface Plan {
+  version: 1;
+  project: string;
+  stack: string;
+  region: string;
+  /** Validated config with defaults applied (secrets are not part of it). */
+  config: OpsfleetConfig;
+  /** Secret keys the stack file does not hold; the plan used `<secret:key>` placeholders for them. */
+  placeholderSecrets: string[];
+  resources: PlanResource[];
+  counts: Record<string, number>;
+  hosts: HostManifest[];
+  outputs: unknown;
+}
+
+interface StackFiles {
+  project: string;
+  config: Record<string, string>;
+  secretKeys: string[];
+  placeholderSecrets: string[];
+}
+
+export function secretPlaceholder(key: string): string {
+  // The SSH key placeholder keeps the PEM frame so the same validation as `pulumi up` applies.
+  return key === "sshPrivateKey"
+    ? `-----BEGIN OPENSSH PRIVATE KEY-----\n<secret:${key}>\n-----END OPENSSH PRIVATE KEY-----\n`
+    : `<secret:${key}>`;
+}
+
+/** Reads Pulumi.yaml and Pulumi.<stack>.yaml the way the CLI would hand them to the program. */
+export function readStackFiles(root: string, stack: string, strictSecrets: boolean): StackFiles {
+  const projectFile = path.join(root, "Pulumi.yaml");
+  const stackFile = path.join(root, `Pulumi.${stack}.yaml`);
+  if (!fs.existsSync(stackFile)) {
+    const known = fs.readdirSync(root).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).map((f) => f.slice(7, -5));
+    throw new PlanError([`no stack file Pulumi.${stack}.yaml; stacks here: ${known.join(", ") || "none"}`]);
+  }
+  const project = parseYaml(fs.readFileSync(projectFile, "utf8")) as { name: string };
+  const doc = (parseYaml(fs.readFileSync(stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+  const config: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  for (const [k, v] of Object.entries(doc.config ?? {})) {
+    const key = k.includes(":") ? k : `${project.name}:${k}`;
+    if (v && typeof v === "object" && "secure" in (v as object)) {
+      config[key] = secretPlaceholder(key.split(":").slice(1).join(":"));
+      secretKeys.push(key);
+    } else {
+      config[key] = typeof v === "string" ? v : JSON.stringify(v);
+    }
+  }
+  const placeholderSecrets: string[] = [];
+  if (!strictSecrets) {
+    for (const key of Object.keys(SECRET_KEYS)) {
+      const full = `${NAMESPACE}:${key}`;
+      if (!(full in config)) {
+        config[full] = secretPlaceholder(key);
+        secretKeys.push(full);
+        placeholderSecrets.push(key);
+      }
+    }
+  }
+  return { project: project.name, config, secretKeys, placeholderSecrets };
+}
+
+/** Resolves an Input without leaking unknowns (the mocks run with preview=false, so everything resolves). */
+function resolve<T>(v: pulumi.Input<T>): Promise<T> {
+  return new Promise((res) => pulumi.output(v).apply((x) => { res(x as T); return x; }));
+}
+
+async function resourcesOf(x: unknown): Promise<pulumi.Resource[]> {
+  if (x === undefined || x === null) return [];
+  const v = await resolve(x as pulumi.Input<unknown>);
+  return (Array.isArray(v) ? v : [v]).filter((r): r is pulumi.Resource => pulumi.Resource.isInstance(r));
+}
+
+export async function buildPlan(o: { stack: string; root: string; strictSecrets?: boolean }): Promise<Plan> {
+  const files = readStackFiles(o.root, o.stack, o.strictSecrets ?? false);
+  const registrations: pulumi.runtime.MockResourceArgs[] = [];
+  await pulumi.runtime.setMocks(
+    {
+      newResource(a) {
+        registrations.push(a);
+        return { id: a.id || `${a.name}-id`, state: { ...a.inputs, ...computedOutputs(a) } };
+      },
+      call(a) {
+        return mockInvoke(a.token, a.inputs);
+      },
+    },
+    files.project,
+    o.stack,
+    false,
+  );
+  pulumi.runtime.setAllConfig(files.config, files.secretKeys);
+
+  let loaded;
+  try {
+    loaded = loadConfig(readRawConfig());
+  } catch (e) {
+    if (e instanceof ConfigError) throw new PlanError(e.problems);
+    throw e;
+  }
+
+  const seen: pulumi.ResourceTransformationArgs[] = [];
+  const failures: string[] = [];
+  const onRejection = (e: unknown) => failures.push(e instanceof Error ? e.message : String(e));
+  process.on("unhandledRejection", onRejection);
+  const outputs = buildOpsfleet(loaded, o.stack, { transformations: [(a) => { seen.push(a); return undefined; }] });
+
+  // Children may be created inside applies: wait until no new resource appears.
+  let settled = -1;
+  while (settled !== seen.length) {
+    settled = seen.length;
+    await resolve(pulumi.all(seen.map((s) => s.resource.urn)));
+    for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+  }
+  const hosts = await Promise.all(seen.filter((s) => s.resource instanceof Host).map((s) => resolve((s.resource as Host).manifest())));
+  const resolvedOutputs = renderValue(await resolve(pulumi.output(outputs as unknown as Record<string, unknown>)));
+  for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+  process.off("unhandledRejection", onRejection);
+  if (failures.length) throw new PlanError(failures);
+
+  const urnOf = new Map<pulumi.Resource, string>();
+  for (const s of seen) urnOf.set(s.resource, await resolve(s.resource.urn));
+  const regByKey = new Map(registrations.map((r) => [`${r.type}::${r.name}`, r]));
+
+  const resources: PlanResource[] = [];
+  for (const s of seen) {
+    const reg = regByKey.get(`${s.type}::${s.name}`);
+    const opts = s.opts as pulumi.CustomResourceOptions;
+    const parent = opts.parent ? urnOf.get(opts.parent) ?? null : null;
+    resources.push({
+      type: s.type,
+      name: s.name,
+      urn: urnOf.get(s.resource)!,
+      parent,
+      custom: reg?.custom ?? pulumi.CustomResource.isInstance(s.resource),
+      inputs: (renderValue(reg?.inputs ?? {}) as Record<string, unknown>),
+      options: {
+        dependsOn: (await resourcesOf(opts.dependsOn)).map((r) => urnOf.get(r) ?? "<unrecorded>"),
+        ignoreChanges: opts.ignoreChanges ?? [],
+        deletedWith: opts.deletedWith ? urnOf.get(opts.deletedWith) ?? "<unrecorded>" : null,
+        protect: opts.protect ?? false,
+        additionalSecretOutputs: opts.additionalSecretOutputs ?? [],
+        replaceOnChanges: opts.replaceOnChanges ?? [],
+        deleteBeforeReplace: opts.deleteBeforeReplace ?? false,
+        retainOnDelete: opts.retainOnDelete ?? false,
+      },
+    });
+  }
+  // Every registration must be visible in the plan: a resource created without the stack's options
+  // (no parent, no opts) would be missing from the tree and unreviewed.
+  const recorded = new Set(seen.map((s) => `${s.type}::${s.name}`));
+  const unrecorded = registrations.filter((r) => !recorded.has(`${r.type}::${r.name}`));
+  if (unrecorded.length) throw new PlanError(unrecorded.map((r) => `resource ${r.type} ${r.name} was created without the stack's options (no parent): pass ctx.opts or { parent }`));
+
+  const counts: Record<string, number> = {};
+  for (const r of resources) counts[r.type] = (counts[r.type] ?? 0) + 1;
+  return {
+    version: 1,
+    project: files.project,
+    stack: o.stack,
+    region: loaded.region,
+    config: loaded.config,
+    placeholderSecrets: files.placeholderSecrets,
+    resources,
+    counts: Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b))),
+    hosts: hosts.sort((a, b) => a.host.localeCompare(b.host)),
+    outputs: resolvedOutputs,
+  };
+}
+
+/** Preview-like text: the resource tree, counts per type, and what lands on each host. */
+export function renderText(plan: Plan): string {
+  const lines: string[] = [];
+  lines.push(`opsfleet offline plan: stack ${plan.stack} (${plan.region}), ${plan.resources.length} resources to create`);
+  if (plan.placeholderSecrets.length) {
+    lines.push(`note: secrets not in Pulumi.${plan.stack}.yaml, shown as placeholders: ${plan.placeholderSecrets.join(", ")}`);
+    lines.push(`      set them with \`pulumi config set --secret opsfleet:<key> ...\` before \`pulumi up\``);
+  }
+  lines.push("", "Resources:");
+  const children = new Map<string | null, PlanResource[]>();
+  for (const r of plan.resources) {
+    const list = children.get(r.parent) ?? [];
+    list.push(r);
+    children.set(r.parent, list);
+  }
+  const walk = (parent: string | null, depth: number) => {
+    for (const r of children.get(parent) ?? []) {
+      const flags = [r.options.protect ? "protected" : "", r.options.ignoreChanges.length ? `ignoreChanges=${r.options.ignoreChanges.join(",")}` : ""].filter(Boolean);
+      lines.push(`  ${"   ".repeat(depth)}+ ${r.type.padEnd(Math.max(1, 48 - depth * 3))} ${r.name}${flags.length ? `  [${flags.join("; ")}]` : ""}`);
+      walk(r.urn, depth + 1);
+    }
+  };
+  walk(null, 0);
+  lines.push("", "Counts by type:");
+  for (const [t, n] of Object.entries(plan.counts)) lines.push(`  ${String(n).padStart(4)}  ${t}`);
+  lines.push("", "Hosts:");
+  for (const h of plan.hosts) {
+    lines.push(`  ${h.host} (${h.instanceType}, ${h.privateIp})`);
+    lines.push(`    steps: ${h.steps.map((s) => s.name).join(" -> ")}`);
+    for (const f of h.files) lines.push(`    ${f.mode} ${`${f.owner}:${f.group}`.padEnd(28)} ${String(Buffer.byteLength(f.content)).padStart(6)} B  ${f.path}`);
+  }
+  lines.push("", `(offline: nothing was created; \`npm run plan -- --stack ${plan.stack} --json\` for the full plan with inputs and file contents)`);
+  return lines.join("\n") + "\n";
+}
