@@ -1,0 +1,27 @@
+# Pinned toolchain for preview/up/destroy: the same Node, Pulumi CLI and provider plugins on every
+# laptop and CI runner. Versions come from .node-version, .pulumi.version and package-lock.json
+# (make keeps the build args in sync; see Makefile).
+ARG NODE_VERSION=20.20.2
+FROM node:${NODE_VERSION}-bookworm-slim
+
+ARG PULUMI_VERSION=3.270.0
+ARG AWS_PLUGIN_VERSION=7.48.0
+ARG COMMAND_PLUGIN_VERSION=1.2.1
+ARG TLS_PLUGIN_VERSION=5.6.1
+
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates curl git openssh-client \
+ && rm -rf /var/lib/apt/lists/*
+
+# Pulumi CLI at an exact version, then the provider plugins the program's npm packages expect,
+# baked in so a preview never downloads a different plugin.
+RUN curl -fsSL https://get.pulumi.com | sh -s -- --version "${PULUMI_VERSION}" \
+ && install -m 0755 /root/.pulumi/bin/pulumi* /usr/local/bin/ \
+ && pulumi version | grep -qx "v${PULUMI_VERSION}" \
+ && pulumi plugin install resource aws "${AWS_PLUGIN_VERSION}" \
+ && pulumi plugin install resource command "${COMMAND_PLUGIN_VERSION}" \
+ && pulumi plugin install resource tls "${TLS_PLUGIN_VERSION}"
+
+WORKDIR /workspace
+ENV PULUMI_SKIP_UPDATE_CHECK=true
+ENTRYPOINT ["pulumi"]
