@@ -12,6 +12,7 @@ import { SECRET_KEYS, type OpsfleetConfig } from "../stacks/config/schema";
 import { buildOpsfleet } from "../stacks/opsfleet";
 import { Host, type HostManifest } from "../components/host";
 import { renderValue } from "./plan-render";
+import { planViolations } from "./plan-policies";
 
 export class PlanError extends Error {
   constructor(public readonly problems: string[]) {
@@ -55,6 +56,8 @@ export interface Plan {
   counts: Record<string, number>;
   hosts: HostManifest[];
   outputs: unknown;
+  /** Security-check findings (tools/plan-policies.ts); an empty list is required to pass CI. */
+  violations: string[];
 }
 
 interface StackFiles {
@@ -197,6 +200,7 @@ export async function buildPlan(o: { stack: string; root: string; strictSecrets?
   const unrecorded = registrations.filter((r) => !recorded.has(`${r.type}::${r.name}`));
   if (unrecorded.length) throw new PlanError(unrecorded.map((r) => `resource ${r.type} ${r.name} was created without the stack's options (no parent): pass ctx.opts or { parent }`));
 
+  const violations = planViolations({ resources });
   const counts: Record<string, number> = {};
   for (const r of resources) counts[r.type] = (counts[r.type] ?? 0) + 1;
   return {
@@ -210,6 +214,7 @@ export async function buildPlan(o: { stack: string; root: string; strictSecrets?
     counts: Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b))),
     hosts: hosts.sort((a, b) => a.host.localeCompare(b.host)),
     outputs: resolvedOutputs,
+    violations,
   };
 }
 
@@ -244,6 +249,8 @@ export function renderText(plan: Plan): string {
     lines.push(`    steps: ${h.steps.map((s) => s.name).join(" -> ")}`);
     for (const f of h.files) lines.push(`    ${f.mode} ${`${f.owner}:${f.group}`.padEnd(28)} ${String(Buffer.byteLength(f.content)).padStart(6)} B  ${f.path}`);
   }
+  lines.push("", plan.violations.length ? `Security check: ${plan.violations.length} violation(s):` : "Security check: no violations");
+  for (const v of plan.violations) lines.push(`  ! ${v}`);
   lines.push("", `(offline: nothing was created; \`npm run plan -- --stack ${plan.stack} --json\` for the full plan with inputs and file contents)`);
   return lines.join("\n") + "\n";
 }

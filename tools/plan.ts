@@ -27,6 +27,7 @@ async function main(): Promise<void> {
   if (!/^[A-Za-z0-9_.-]+$/.test(stack)) throw new PlanError([`bad stack name ${JSON.stringify(stack)}`]);
   const plan = await buildPlan({ stack, strictSecrets, root: process.cwd() });
   process.stdout.write(json ? JSON.stringify(plan, null, 2) + "\n" : renderText(plan));
+  if (plan.violations.length) throw new PlanError(plan.violations.map((v) => `security check: ${v}`));
 }
 
 main().then(
