@@ -1,0 +1,38 @@
+/**
+ * Act: carry out the single write a Decision asks for. decide() only asks for a write when the
+ * observed value differs, so `act` never re-writes what is already there.
+ */
+import { ModifySpotFleetRequestCommand } from "@aws-sdk/client-ec2";
+import { CreateOrUpdateTagsCommand, DeleteTagsCommand, SetDesiredCapacityCommand } from "@aws-sdk/client-auto-scaling";
+import type { ReconcilerConfig } from "./config";
+import { Action, COVERED_SINCE_TAG } from "./decide";
+import type { AwsClients } from "./observe";
+
+export async function act(c: AwsClients, cfg: ReconcilerConfig, action: Action): Promise<void> {
+  const asgTag = (Value?: string) => ({
+    ResourceId: cfg.onDemandAsgName,
+    ResourceType: "auto-scaling-group",
+    Key: COVERED_SINCE_TAG,
+    ...(Value !== undefined ? { Value, PropagateAtLaunch: false } : {}),
+  });
+  switch (action.kind) {
+    case "none":
+      return;
+    case "set-on-demand-desired":
+      // HonorCooldown false: a failover must not wait for a cooldown.
+      await c.autoscaling.send(new SetDesiredCapacityCommand({ AutoScalingGroupName: cfg.onDemandAsgName, DesiredCapacity: action.to, HonorCooldown: false }));
+      return;
+    case "set-spot-requested":
+      if (cfg.spotSource === "fleet")
+        await c.ec2.send(new ModifySpotFleetRequestCommand({ SpotFleetRequestId: cfg.spotFleetRequestId, TargetCapacity: action.to }));
+      else
+        await c.autoscaling.send(new SetDesiredCapacityCommand({ AutoScalingGroupName: cfg.spotAsgName, DesiredCapacity: action.to, HonorCooldown: false }));
+      return;
+    case "mark-covered":
+      await c.autoscaling.send(new CreateOrUpdateTagsCommand({ Tags: [asgTag(action.tagValue)] }));
+      return;
+    case "clear-covered":
+      await c.autoscaling.send(new DeleteTagsCommand({ Tags: [asgTag()] }));
+      return;
+  }
+}

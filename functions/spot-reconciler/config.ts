@@ -1,0 +1,81 @@
+/**
+ * Reconciler configuration from environment variables set by the SpotFailover component.
+ * Parsed once at module init; a bad value fails the init with a message naming the variable.
+ */
+
+export type SpotSource = "fleet" | "asg";
+
+export interface ReconcilerConfig {
+  spotSource: SpotSource;
+  /** `SPOT_FLEET_REQUEST_ID` (source `fleet`). */
+  spotFleetRequestId?: string;
+  /** `SPOT_ASG_NAME` (source `asg`). */
+  spotAsgName?: string;
+  onDemandAsgName: string;
+  targetGroupArn: string;
+  targetCapacity: number;
+  stabilizationSeconds: number;
+  rebalanceCountsAsLost: boolean;
+  /** Interruption warnings / rebalance recommendations older than this are ignored as hints. */
+  maxHintAgeSeconds: number;
+}
+
+/** Environment variable names, shared with the component so the two cannot drift apart. */
+export const ENV = {
+  spotSource: "SPOT_SOURCE",
+  spotFleetRequestId: "SPOT_FLEET_REQUEST_ID",
+  spotAsgName: "SPOT_ASG_NAME",
+  onDemandAsgName: "ON_DEMAND_ASG_NAME",
+  targetGroupArn: "TARGET_GROUP_ARN",
+  targetCapacity: "TARGET_CAPACITY",
+  stabilizationSeconds: "STABILIZATION_SECONDS",
+  rebalanceCountsAsLost: "REBALANCE_COUNTS_AS_LOST",
+  maxHintAgeSeconds: "MAX_HINT_AGE_SECONDS",
+} as const;
+
+export function readConfig(env: Record<string, string | undefined>): ReconcilerConfig {
+  const problems: string[] = [];
+  const str = (key: string, required = true): string | undefined => {
+    const v = env[key]?.trim();
+    if (!v && required) problems.push(`${key} is required`);
+    return v || undefined;
+  };
+  const int = (key: string, min: number, dflt?: number): number => {
+    const raw = env[key]?.trim();
+    if (!raw) {
+      if (dflt === undefined) problems.push(`${key} is required (an integer >= ${min})`);
+      return dflt ?? min;
+    }
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min) problems.push(`${key} must be an integer >= ${min} (got ${JSON.stringify(raw)})`);
+    return n;
+  };
+  const bool = (key: string, dflt: boolean): boolean => {
+    const raw = env[key]?.trim().toLowerCase();
+    if (!raw) return dflt;
+    if (raw !== "true" && raw !== "false") problems.push(`${key} must be "true" or "false" (got ${JSON.stringify(env[key])})`);
+    return raw === "true";
+  };
+
+  const source = str(ENV.spotSource);
+  if (source !== undefined && source !== "fleet" && source !== "asg")
+    problems.push(`${ENV.spotSource} must be "fleet" or "asg" (got ${JSON.stringify(source)})`);
+  const spotFleetRequestId = str(ENV.spotFleetRequestId, source === "fleet");
+  const spotAsgName = str(ENV.spotAsgName, source === "asg");
+  const targetGroupArn = str(ENV.targetGroupArn);
+  if (targetGroupArn && !/^arn:aws[\w-]*:elasticloadbalancing:[^:]+:\d{12}:targetgroup\/.+/.test(targetGroupArn))
+    problems.push(`${ENV.targetGroupArn} must be a target group ARN (got ${JSON.stringify(targetGroupArn)})`);
+  const cfg: ReconcilerConfig = {
+    spotSource: source === "asg" ? "asg" : "fleet",
+    spotFleetRequestId,
+    spotAsgName,
+    onDemandAsgName: str(ENV.onDemandAsgName) ?? "",
+    targetGroupArn: targetGroupArn ?? "",
+    targetCapacity: int(ENV.targetCapacity, 1),
+    stabilizationSeconds: int(ENV.stabilizationSeconds, 0, 600),
+    rebalanceCountsAsLost: bool(ENV.rebalanceCountsAsLost, false),
+    maxHintAgeSeconds: int(ENV.maxHintAgeSeconds, 1, 180),
+  };
+  if (problems.length) throw new Error(`spot-reconciler configuration is invalid: ${problems.join("; ")}`);
+  return cfg;
+}

@@ -1,0 +1,147 @@
+/**
+ * Observe: read the account state the decision needs with a constant number of AWS calls.
+ * Every call is scoped by the fleet id, the ASG names, the target group ARN or explicit instance /
+ * spot request ids — never a listing of the account — so its cost does not grow with the account.
+ */
+import {
+  DescribeInstancesCommand,
+  DescribeSpotFleetInstancesCommand,
+  DescribeSpotFleetRequestsCommand,
+  DescribeSpotInstanceRequestsCommand,
+  EC2Client,
+} from "@aws-sdk/client-ec2";
+import {
+  AutoScalingClient,
+  AutoScalingGroup,
+  DescribeAutoScalingGroupsCommand,
+  DescribeScalingActivitiesCommand,
+} from "@aws-sdk/client-auto-scaling";
+import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
+import type { ReconcilerConfig } from "./config";
+import { COVERED_SINCE_TAG, SpotInstanceFacts, SpotSourceState } from "./decide";
+
+export interface AwsClients {
+  ec2: EC2Client;
+  autoscaling: AutoScalingClient;
+  elbv2: ElasticLoadBalancingV2Client;
+}
+
+export interface RawObservation {
+  spot: { state: SpotSourceState; stateDetail: string; requested: number; facts: SpotInstanceFacts[] };
+  onDemand: { desired: number; max: number; instanceIds: string[]; inService: number; healthy: number; coveredTag?: string };
+}
+
+/** Filter values per request; keeps each request well under the API's limits. */
+const CHUNK = 200;
+const chunks = <T>(xs: T[]): T[][] => Array.from({ length: Math.ceil(xs.length / CHUNK) }, (_, i) => xs.slice(i * CHUNK, (i + 1) * CHUNK));
+
+async function describeGroups(c: AwsClients, names: string[]): Promise<Map<string, AutoScalingGroup>> {
+  const r = await c.autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: names }));
+  const byName = new Map((r.AutoScalingGroups ?? []).map((g) => [g.AutoScalingGroupName ?? "", g]));
+  for (const n of names) if (!byName.has(n)) throw new Error(`Auto Scaling group ${n} not found`);
+  return byName;
+}
+
+async function fleetSpot(c: AwsClients, fleetId: string) {
+  const [req, ids] = await Promise.all([
+    c.ec2.send(new DescribeSpotFleetRequestsCommand({ SpotFleetRequestIds: [fleetId] })),
+    (async () => {
+      const out: string[] = [];
+      let NextToken: string | undefined;
+      do {
+        const r = await c.ec2.send(new DescribeSpotFleetInstancesCommand({ SpotFleetRequestId: fleetId, NextToken }));
+        for (const i of r.ActiveInstances ?? []) if (i.InstanceId) out.push(i.InstanceId);
+        NextToken = r.NextToken;
+      } while (NextToken);
+      return out;
+    })(),
+  ]);
+  const cfg = req.SpotFleetRequestConfigs?.[0];
+  if (!cfg) throw new Error(`Spot Fleet request ${fleetId} not found`);
+  const st = cfg.SpotFleetRequestState ?? "unknown";
+  const activity = cfg.ActivityStatus ?? "unknown";
+  let state: SpotSourceState = "steady";
+  if (activity === "error" || st === "failed" || st.startsWith("cancelled")) state = "error";
+  else if (st !== "active" || activity.startsWith("pending")) state = "modifying";
+  return { state, stateDetail: `${st}/${activity}`, requested: cfg.SpotFleetRequestConfig?.TargetCapacity ?? 0, ids, lifecycle: new Map<string, string>() };
+}
+
+async function asgSpot(c: AwsClients, group: AutoScalingGroup) {
+  const name = group.AutoScalingGroupName ?? "";
+  const acts = await c.autoscaling.send(new DescribeScalingActivitiesCommand({ AutoScalingGroupName: name, MaxRecords: 1 }));
+  const last = acts.Activities?.[0]?.StatusCode ?? "none";
+  const instances = group.Instances ?? [];
+  const busy = instances.some((i) => /^(Pending|Terminating)/.test(i.LifecycleState ?? ""));
+  let state: SpotSourceState = "steady";
+  if (last === "Failed") state = "error";
+  else if (busy || !/^(Successful|Cancelled|none)$/.test(last)) state = "modifying";
+  return {
+    state,
+    stateDetail: `last-activity:${last}${busy ? ",instances-in-transition" : ""}`,
+    requested: group.DesiredCapacity ?? 0,
+    ids: instances.map((i) => i.InstanceId ?? "").filter(Boolean),
+    lifecycle: new Map(instances.map((i) => [i.InstanceId ?? "", i.LifecycleState ?? ""])),
+  };
+}
+
+/** Instance state + spot request status for the given ids (filters, so vanished ids are no error). */
+async function instanceFacts(c: AwsClients, ids: string[]) {
+  const state = new Map<string, string>();
+  const requestOf = new Map<string, string>();
+  for (const part of chunks(ids)) {
+    let NextToken: string | undefined;
+    do {
+      const r = await c.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: "instance-id", Values: part }], NextToken }));
+      for (const res of r.Reservations ?? [])
+        for (const i of res.Instances ?? []) {
+          if (!i.InstanceId) continue;
+          state.set(i.InstanceId, i.State?.Name ?? "unknown");
+          if (i.SpotInstanceRequestId) requestOf.set(i.InstanceId, i.SpotInstanceRequestId);
+        }
+      NextToken = r.NextToken;
+    } while (NextToken);
+  }
+  const status = new Map<string, string>();
+  for (const part of chunks([...requestOf.values()])) {
+    const r = await c.ec2.send(new DescribeSpotInstanceRequestsCommand({ Filters: [{ Name: "spot-instance-request-id", Values: part }] }));
+    for (const s of r.SpotInstanceRequests ?? []) if (s.InstanceId && s.Status?.Code) status.set(s.InstanceId, s.Status.Code);
+  }
+  return { state, status };
+}
+
+export async function observe(c: AwsClients, cfg: ReconcilerConfig): Promise<RawObservation> {
+  const groupNames = cfg.spotSource === "asg" ? [cfg.onDemandAsgName, cfg.spotAsgName!] : [cfg.onDemandAsgName];
+  const [groups, health] = await Promise.all([
+    describeGroups(c, groupNames),
+    c.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: cfg.targetGroupArn })),
+  ]);
+  const spot = cfg.spotSource === "asg" ? await asgSpot(c, groups.get(cfg.spotAsgName!)!) : await fleetSpot(c, cfg.spotFleetRequestId!);
+  const { state, status } = spot.ids.length ? await instanceFacts(c, spot.ids) : { state: new Map<string, string>(), status: new Map<string, string>() };
+  const targetHealth = new Map<string, string>();
+  for (const d of health.TargetHealthDescriptions ?? []) if (d.Target?.Id) targetHealth.set(d.Target.Id, d.TargetHealth?.State ?? "unknown");
+
+  const od = groups.get(cfg.onDemandAsgName)!;
+  const odInstances = od.Instances ?? [];
+  return {
+    spot: {
+      state: spot.state,
+      stateDetail: spot.stateDetail,
+      requested: spot.requested,
+      facts: spot.ids.map((id) => ({
+        instanceId: id,
+        state: state.get(id),
+        spotRequestStatus: status.get(id),
+        targetHealth: targetHealth.get(id),
+        lifecycleState: spot.lifecycle.get(id),
+      })),
+    },
+    onDemand: {
+      desired: od.DesiredCapacity ?? 0,
+      max: od.MaxSize ?? 0,
+      instanceIds: odInstances.map((i) => i.InstanceId ?? "").filter(Boolean),
+      inService: odInstances.filter((i) => i.LifecycleState === "InService").length,
+      healthy: odInstances.filter((i) => i.InstanceId && targetHealth.get(i.InstanceId) === "healthy").length,
+      coveredTag: od.Tags?.find((t) => t.Key === COVERED_SINCE_TAG)?.Value,
+    },
+  };
+}

@@ -1,0 +1,247 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { createReconciler, ReconcileResult } from "./reconcile";
+import { COVERED_SINCE_TAG } from "./decide";
+import { FakeAccount, WRITE_COMMANDS } from "./testing/fake-account";
+import { fakeClients } from "./testing/mock-clients";
+import { recordingSinks, scenarioAccount, scenarioConfig, SPOT_IDS } from "./testing/scenario";
+import type { ReconcilerConfig } from "./config";
+
+const FIXTURES = path.join(__dirname, "../../test/fixtures/aws-events");
+const fixture = (name: string): unknown => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), "utf8"));
+const NOW = Date.parse("2026-03-01T10:01:00Z");
+
+let restore: (() => void) | undefined;
+afterEach(() => restore?.());
+
+function setup(source: "fleet" | "asg", over: Partial<ReconcilerConfig> = {}, account = scenarioAccount(source)) {
+  const { clients, restore: r } = fakeClients(account);
+  restore = r;
+  const sinks = recordingSinks();
+  let now = NOW;
+  const reconcile = createReconciler({ clients, config: scenarioConfig(source, over), logger: sinks.logger, metrics: sinks.metricSink, now: () => now });
+  return { account, reconcile, ...sinks, setNow: (ms: number) => { now = ms; } };
+}
+
+type Expect = "malformed" | "foreign" | "none" | "scale-up-1";
+/** Expected outcome of every fixture, per spot source. A new fixture must be added here. */
+const EXPECTED: Record<string, { fleet: Expect; asg: Expect }> = {
+  "asg-launch-successful.json": { fleet: "none", asg: "none" },
+  "instance-state-change-running.json": { fleet: "none", asg: "none" },
+  "rebalance-recommendation.json": { fleet: "none", asg: "none" },
+  "scheduled-reconcile.json": { fleet: "none", asg: "none" },
+  "spot-fleet-error.json": { fleet: "foreign", asg: "foreign" },
+  "spot-fleet-instance-change.json": { fleet: "none", asg: "foreign" },
+  "spot-interruption-warning.json": { fleet: "scale-up-1", asg: "scale-up-1" },
+  "variant-asg-launch-missing-group.json": { fleet: "malformed", asg: "malformed" },
+  "variant-asg-launch-successful-other-group.json": { fleet: "foreign", asg: "foreign" },
+  "variant-asg-launch-unsuccessful.json": { fleet: "none", asg: "none" },
+  "variant-instance-state-change-missing-state.json": { fleet: "malformed", asg: "malformed" },
+  "variant-instance-state-change-shutting-down.json": { fleet: "none", asg: "none" },
+  "variant-interruption-warning-detail-not-object.json": { fleet: "malformed", asg: "malformed" },
+  "variant-interruption-warning-foreign-instance.json": { fleet: "none", asg: "none" },
+  "variant-interruption-warning-invalid-instance-id.json": { fleet: "malformed", asg: "malformed" },
+  "variant-interruption-warning-malformed-resources.json": { fleet: "scale-up-1", asg: "scale-up-1" },
+  "variant-interruption-warning-missing-instance-id.json": { fleet: "malformed", asg: "malformed" },
+  "variant-interruption-warning-stale.json": { fleet: "none", asg: "none" },
+  "variant-not-an-eventbridge-event.json": { fleet: "malformed", asg: "malformed" },
+  "variant-spot-fleet-error-own-fleet.json": { fleet: "none", asg: "foreign" },
+  "variant-spot-fleet-instance-change-other-fleet.json": { fleet: "foreign", asg: "foreign" },
+  "variant-unknown-detail-type.json": { fleet: "foreign", asg: "foreign" },
+};
+
+test("every fixture has an expected outcome", () => {
+  expect(fs.readdirSync(FIXTURES).filter((f) => f.endsWith(".json")).sort()).toEqual(Object.keys(EXPECTED).sort());
+});
+
+describe.each(["fleet", "asg"] as const)("handler against every fixture (spot source %s)", (source) => {
+  test.each(Object.keys(EXPECTED))("%s", async (name) => {
+    const { account, reconcile, logs } = setup(source);
+    const result = await reconcile(fixture(name));
+    const expected = EXPECTED[name][source];
+    const writes = account.calls.filter((c) => WRITE_COMMANDS.has(c.command));
+    if (expected === "malformed" || expected === "foreign") {
+      expect(result).toMatchObject({ reconciled: false, ignored: expected });
+      expect(account.calls).toEqual([]); // ignored before any AWS call
+      expect(logs).toEqual([expect.objectContaining({ message: `ignoring ${expected} event`, fields: expect.objectContaining({ why: expect.any(String) }) })]);
+      if (expected === "malformed") expect(logs[0].level).toBe("warn");
+    } else if (expected === "none") {
+      expect(result).toMatchObject({ reconciled: true, decision: { action: { kind: "none" } } });
+      expect(writes).toEqual([]);
+    } else {
+      expect(result).toMatchObject({ reconciled: true, decision: { action: { kind: "set-on-demand-desired", from: 0, to: 1 } } });
+      expect(writes).toEqual([{ command: "SetDesiredCapacityCommand", input: { AutoScalingGroupName: "web-ondemand", DesiredCapacity: 1, HonorCooldown: false } }]);
+      expect(logs.find((l) => l.message === "reconciled")).toMatchObject({ level: "warn", fields: { reason: expect.stringMatching(/^scale-up/), spotCovering: 1 } });
+    }
+  });
+});
+
+describe("events are wake-ups, the account is the truth", () => {
+  test("instance ids come from detail.instance-id even when resources carries a malformed ARN", async () => {
+    const { reconcile, logs } = setup("fleet");
+    await reconcile(fixture("variant-interruption-warning-malformed-resources.json"));
+    expect(logs.find((l) => l.message === "reconciled")!.fields.spotReclaiming).toEqual(["i-08b90df1e09c30c9b:interruption-warning"]);
+  });
+
+  test("a duplicate interruption warning causes one write, not two", async () => {
+    const { account, reconcile } = setup("fleet");
+    await reconcile(fixture("spot-interruption-warning.json"));
+    await reconcile(fixture("spot-interruption-warning.json"));
+    expect(account.writesSince(0)).toHaveLength(1);
+    expect(account.groups.get("web-ondemand")!.desired).toBe(1);
+  });
+
+  test("a lost warning is caught by the scheduled reconcile from the spot request status", async () => {
+    const { account, reconcile } = setup("asg");
+    account.setSpotStatus(SPOT_IDS[0], "instance-terminated-no-capacity");
+    const r = await reconcile(fixture("scheduled-reconcile.json"));
+    expect(r).toMatchObject({ decision: { action: { kind: "set-on-demand-desired", to: 1 }, reclaiming: 1 } });
+  });
+
+  test("a foreign instance's warning is logged as such and changes nothing", async () => {
+    const { account, reconcile, logs } = setup("fleet");
+    await reconcile(fixture("variant-interruption-warning-foreign-instance.json"));
+    expect(account.writesSince(0)).toEqual([]);
+    expect(logs.some((l) => l.message.includes("outside the spot and on-demand groups") && l.fields.instanceId === "i-0f0f0f0f0f0f0f0f0")).toBe(true);
+  });
+
+  test("a stale warning (hours late) is no hint; it is logged with its age", async () => {
+    const { reconcile, logs } = setup("fleet");
+    await reconcile(fixture("variant-interruption-warning-stale.json"));
+    expect(logs.find((l) => l.message.startsWith("event too old"))!.fields.ageSeconds).toBe(3 * 3600 + 60);
+  });
+
+  test("rebalance recommendation counts as lost only when configured", async () => {
+    const { reconcile } = setup("fleet", { rebalanceCountsAsLost: true });
+    const r = await reconcile({ ...(fixture("rebalance-recommendation.json") as object), time: "2026-03-01T10:00:30Z" });
+    expect(r).toMatchObject({ decision: { action: { kind: "set-on-demand-desired", to: 1 } } });
+  });
+
+  test("a late 'running' event after the instance is gone does not hold capacity back", async () => {
+    const { account, reconcile } = setup("fleet");
+    account.instances.get(SPOT_IDS[0])!.state = "terminated";
+    account.targetHealth.delete(SPOT_IDS[0]);
+    account.fleet!.active = [SPOT_IDS[1]];
+    const late = { ...(fixture("instance-state-change-running.json") as any), detail: { "instance-id": SPOT_IDS[0], state: "running" } };
+    expect(await reconcile(late)).toMatchObject({ decision: { action: { kind: "set-on-demand-desired", to: 1 } } });
+  });
+});
+
+describe("failover and hand-back across invocations", () => {
+  test("scale down only after the stabilization window, state kept in the on-demand ASG tag", async () => {
+    const { account, reconcile, setNow } = setup("fleet");
+    const od = account.groups.get("web-ondemand")!;
+    od.desired = 2;
+    od.instances = [{ id: "i-0000000000000od01", lifecycle: "InService" }, { id: "i-0000000000000od02", lifecycle: "InService" }];
+    const tick = async (minutes: number) => {
+      setNow(NOW + minutes * 60_000);
+      return ((await reconcile(fixture("scheduled-reconcile.json"))) as Extract<ReconcileResult, { reconciled: true }>).decision;
+    };
+    expect((await tick(0)).action.kind).toBe("mark-covered");
+    expect(od.tags.get(COVERED_SINCE_TAG)).toMatch(/^2026-03-01T10:01:00.000Z\|2\|[0-9a-f]{8}$/);
+    expect((await tick(5)).action.kind).toBe("none");
+    expect((await tick(9)).reason).toContain("540s of 600s");
+    expect((await tick(10)).action).toEqual({ kind: "set-on-demand-desired", from: 2, to: 0 });
+    expect(od.desired).toBe(0);
+    od.instances = [];
+    expect((await tick(11)).action.kind).toBe("clear-covered");
+    expect(od.tags.has(COVERED_SINCE_TAG)).toBe(false);
+    expect((await tick(12)).action.kind).toBe("none");
+  });
+
+  test("a blip during the window restarts it", async () => {
+    const { account, reconcile, setNow } = setup("fleet");
+    const od = account.groups.get("web-ondemand")!;
+    od.desired = 1;
+    od.instances = [{ id: "i-0000000000000od01", lifecycle: "InService" }];
+    const run = async (min: number) => { setNow(NOW + min * 60_000); return (await reconcile(fixture("scheduled-reconcile.json")) as any).decision; };
+    await run(0);
+    account.targetHealth.set(SPOT_IDS[1], "unhealthy");
+    expect((await run(3)).action.kind).toBe("clear-covered");
+    account.targetHealth.set(SPOT_IDS[1], "healthy");
+    expect((await run(4)).action.kind).toBe("mark-covered");
+    expect((await run(10)).action.kind).toBe("none");
+    expect((await run(14)).action).toEqual({ kind: "set-on-demand-desired", from: 1, to: 0 });
+  });
+
+  test("no scale-down while the Spot Fleet is modifying or in error", async () => {
+    const { account, reconcile, setNow } = setup("fleet");
+    const od = account.groups.get("web-ondemand")!;
+    od.desired = 1;
+    await reconcile(fixture("scheduled-reconcile.json"));
+    for (const [state, activity] of [["modifying", "fulfilled"], ["active", "error"], ["active", "pending_fulfillment"]]) {
+      account.fleet!.state = state;
+      account.fleet!.activity = activity;
+      setNow(NOW + 3600_000);
+      const r = (await reconcile(fixture("scheduled-reconcile.json"))) as any;
+      expect(r.decision.action.kind).toBe("none");
+      expect(r.decision.reason).toMatch(/hold: spot source (modifying|error)/);
+    }
+  });
+
+  test("the Spot ASG counts as modifying while instances are pending", async () => {
+    const account = scenarioAccount("asg");
+    account.groups.get("web-spot")!.instances.push({ id: "i-00000000000000new", lifecycle: "Pending" });
+    account.groups.get("web-ondemand")!.desired = 1;
+    account.groups.get("web-ondemand")!.tags.set(COVERED_SINCE_TAG, "x");
+    const { reconcile, logs } = setup("asg", {}, account);
+    await reconcile(fixture("scheduled-reconcile.json"));
+    expect(logs.find((l) => l.message === "reconciled")!.fields.spotSource).toMatch(/^asg:modifying/);
+  });
+
+  test("the reconciler puts the fleet's target capacity back when it drifted", async () => {
+    const { account, reconcile } = setup("fleet", { targetCapacity: 2 });
+    account.fleet!.target = 1;
+    await reconcile(fixture("scheduled-reconcile.json"));
+    expect(account.writesSince(0)).toEqual([{ command: "ModifySpotFleetRequestCommand", input: { SpotFleetRequestId: account.fleet!.id, TargetCapacity: 2 } }]);
+  });
+});
+
+describe("failures", () => {
+  test("a failed write is logged with the decision and rethrown (Lambda retries; the schedule catches up)", async () => {
+    const account = scenarioAccount("fleet");
+    account.SetDesiredCapacity = () => { throw new Error("Throttling: Rate exceeded"); };
+    const { reconcile, logs } = setup("fleet", {}, account);
+    await expect(reconcile(fixture("spot-interruption-warning.json"))).rejects.toThrow("Rate exceeded");
+    expect(logs.find((l) => l.level === "error")).toMatchObject({ message: expect.stringContaining("write failed"), fields: { reason: expect.stringMatching(/^scale-up/) } });
+  });
+
+  test("a failed observation writes nothing", async () => {
+    const account = scenarioAccount("fleet");
+    account.DescribeTargetHealth = () => { throw new Error("AccessDenied"); };
+    const { reconcile } = setup("fleet", {}, account);
+    await expect(reconcile(fixture("spot-interruption-warning.json"))).rejects.toThrow("AccessDenied");
+    expect(account.writesSince(0)).toEqual([]);
+  });
+
+  test("a missing on-demand group is an error, not a silent no-op", async () => {
+    const account = scenarioAccount("fleet");
+    account.groups.delete("web-ondemand");
+    const { reconcile } = setup("fleet", {}, account);
+    await expect(reconcile(fixture("scheduled-reconcile.json"))).rejects.toThrow("Auto Scaling group web-ondemand not found");
+  });
+});
+
+describe("cost of a reconcile", () => {
+  const callsFor = async (source: "fleet" | "asg", foreign: number) => {
+    const account: FakeAccount = scenarioAccount(source, foreign);
+    const { reconcile } = setup(source, {}, account);
+    await reconcile(fixture("spot-interruption-warning.json"));
+    restore?.();
+    return account.countCalls();
+  };
+  test.each(["fleet", "asg"] as const)("API calls do not grow with the account (%s)", async (source) => {
+    const small = await callsFor(source, 10);
+    const large = await callsFor(source, 10_000);
+    expect(large).toEqual(small);
+    expect(Object.values(small).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(7);
+  });
+});
+
+test("metrics: spot vs on-demand capacity after every reconcile", async () => {
+  const { reconcile, metrics } = setup("fleet");
+  await reconcile(fixture("spot-interruption-warning.json"));
+  expect(metrics).toEqual([{
+    TargetCapacity: 2, SpotHealthyCapacity: 1, SpotReclaiming: 1, OnDemandDesiredCapacity: 1, OnDemandHealthyCapacity: 0, CapacityDeficit: 1, ScalingWrites: 1,
+  }]);
+});

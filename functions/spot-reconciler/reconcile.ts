@@ -1,0 +1,100 @@
+/**
+ * One reconcile: classify the wake-up, observe → decide → act, log the decision, emit metrics.
+ * Dependencies are injected so tests and the simulation drive the very code the Lambda runs.
+ */
+import type { Logger } from "@aws-lambda-powertools/logger";
+import type { ReconcilerConfig } from "./config";
+import { assessSpotMembers, decide, Decision, EventHints, Observation } from "./decide";
+import { classifyEvent, WakeUp } from "./events";
+import { act } from "./act";
+import { AwsClients, observe } from "./observe";
+
+/** The parts of Powertools Logger / Metrics the reconciler uses (both classes satisfy these). */
+export type LogSink = Pick<Logger, "info" | "warn" | "error">;
+export interface MetricSink {
+  addMetric(name: string, unit: "Count", value: number): unknown;
+  publishStoredMetrics(): void;
+}
+
+export interface ReconcilerDeps {
+  clients: AwsClients;
+  config: ReconcilerConfig;
+  logger: LogSink;
+  metrics: MetricSink;
+  now?: () => number;
+}
+
+export type ReconcileResult =
+  | { reconciled: false; ignored: "malformed" | "foreign"; why: string }
+  | { reconciled: true; wakeUp: WakeUp["kind"]; decision: Decision };
+
+export function createReconciler(deps: ReconcilerDeps): (event: unknown) => Promise<ReconcileResult> {
+  const { clients, config, logger, metrics } = deps;
+  const now = deps.now ?? Date.now;
+  const scope = { spotFleetRequestId: config.spotFleetRequestId, spotAsgName: config.spotAsgName, onDemandAsgName: config.onDemandAsgName };
+
+  return async (event) => {
+    const wake = classifyEvent(event, scope);
+    if (wake.kind === "malformed" || wake.kind === "foreign") {
+      // A bad or unrelated event is no reason to act; the 1-minute schedule keeps the tier reconciled.
+      const log = wake.kind === "malformed" ? logger.warn.bind(logger) : logger.info.bind(logger);
+      log(`ignoring ${wake.kind} event`, { why: wake.kind === "malformed" ? wake.problem : wake.why, eventId: idOf(event) });
+      metrics.addMetric(wake.kind === "malformed" ? "MalformedEvents" : "ForeignEvents", "Count", 1);
+      metrics.publishStoredMetrics();
+      return { reconciled: false, ignored: wake.kind, why: wake.kind === "malformed" ? wake.problem : wake.why };
+    }
+
+    const nowMs = now();
+    const hints: EventHints = { interruptions: [], rebalances: [] };
+    if (wake.kind === "instance" && wake.detailType !== "EC2 Instance State-change Notification") {
+      const ageSeconds = (nowMs - wake.eventMs) / 1000;
+      if (Math.abs(ageSeconds) > config.maxHintAgeSeconds)
+        logger.info("event too old to be a hint; reconciling from observed state only", { instanceId: wake.instanceId, ageSeconds, detailType: wake.detailType });
+      else if (wake.detailType === "EC2 Spot Instance Interruption Warning") hints.interruptions.push(wake.instanceId);
+      else hints.rebalances.push(wake.instanceId);
+    }
+
+    const raw = await observe(clients, config);
+    const members = assessSpotMembers(raw.spot.facts, hints, config.rebalanceCountsAsLost);
+    if (wake.kind === "instance") {
+      const mine = members.some((m) => m.instanceId === wake.instanceId) || raw.onDemand.instanceIds.includes(wake.instanceId);
+      if (!mine) logger.info("event names an instance outside the spot and on-demand groups; hint not used", { instanceId: wake.instanceId, detailType: wake.detailType });
+    }
+    const obs: Observation = { nowMs, spot: { state: raw.spot.state, requested: raw.spot.requested, members }, onDemand: raw.onDemand };
+    const decision = decide(obs, { targetCapacity: config.targetCapacity, stabilizationSeconds: config.stabilizationSeconds });
+
+    const logFields = {
+      wakeUp: wake.kind === "instance" ? `${wake.detailType} ${wake.instanceId}` : wake.kind,
+      action: decision.action,
+      reason: decision.reason,
+      target: decision.target,
+      spotCovering: decision.covering,
+      spotReclaiming: members.filter((m) => m.reclaimReason).map((m) => `${m.instanceId}:${m.reclaimReason}`),
+      spotSource: `${config.spotSource}:${raw.spot.state}(${raw.spot.stateDetail}) requested=${raw.spot.requested}`,
+      onDemandDesired: decision.onDemandDesired,
+      onDemandWanted: decision.onDemandWanted,
+      onDemandHealthy: raw.onDemand.healthy,
+      ...(decision.coveredForSeconds !== undefined ? { coveredForSeconds: decision.coveredForSeconds } : {}),
+    };
+    try {
+      await act(clients, config, decision.action);
+    } catch (err) {
+      logger.error("write failed; the next reconcile retries from observed state", { ...logFields, error: String(err) });
+      throw err;
+    }
+    // Failover / hand-back moves are WARN so they stand out; everything else is INFO.
+    (decision.action.kind === "set-on-demand-desired" ? logger.warn : logger.info).call(logger, "reconciled", logFields);
+
+    metrics.addMetric("TargetCapacity", "Count", decision.target);
+    metrics.addMetric("SpotHealthyCapacity", "Count", decision.covering);
+    metrics.addMetric("SpotReclaiming", "Count", decision.reclaiming);
+    metrics.addMetric("OnDemandDesiredCapacity", "Count", decision.action.kind === "set-on-demand-desired" ? decision.action.to : decision.onDemandDesired);
+    metrics.addMetric("OnDemandHealthyCapacity", "Count", raw.onDemand.healthy);
+    metrics.addMetric("CapacityDeficit", "Count", Math.max(0, decision.target - decision.covering - raw.onDemand.healthy));
+    metrics.addMetric("ScalingWrites", "Count", decision.action.kind === "none" ? 0 : 1);
+    metrics.publishStoredMetrics();
+    return { reconciled: true, wakeUp: wake.kind, decision };
+  };
+}
+
+const idOf = (e: unknown) => (typeof e === "object" && e !== null && "id" in e ? String((e as { id: unknown }).id) : undefined);
