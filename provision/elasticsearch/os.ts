@@ -1,0 +1,51 @@
+import type { RenderedStep } from "../common/types";
+
+export const ES_SYSCTL_FILE = "/etc/sysctl.d/60-opsfleet-elasticsearch.conf";
+export const ES_SYSTEMD_OVERRIDE = "/etc/systemd/system/elasticsearch.service.d/opsfleet-limits.conf";
+export const MAX_MAP_COUNT = 262144;
+
+/** mmapfs needs many memory maps: Elasticsearch's bootstrap check wants at least 262144. */
+export function renderSysctl(): string {
+  return `# Managed by opsfleet: Elasticsearch bootstrap check (mmapfs)\nvm.max_map_count=${MAX_MAP_COUNT}\n`;
+}
+
+/**
+ * systemd ignores limits.conf: `bootstrap.memory_lock: true` needs LimitMEMLOCK in the unit, and the
+ * file-descriptor bootstrap check needs 65535 (the deb sets it too; we pin it so it cannot drift).
+ */
+export function renderSystemdOverride(): string {
+  return ["# Managed by opsfleet", "[Service]", "LimitMEMLOCK=infinity", "LimitNOFILE=65535", ""].join("\n");
+}
+
+/**
+ * OS tuning step (before the first start). vm.* sysctls are global to the kernel: on a test host
+ * (a namespace sharing the real machine's kernel) writing them would change the machine, so the
+ * live write is skipped when OPSFLEET_LAB=1 or /proc/sys is read-only; the file still lands and
+ * applies at the next boot. Swap goes off now and for good (fstab entries commented out).
+ */
+export function elasticsearchOsStep(): RenderedStep {
+  return {
+    name: "elasticsearch-os",
+    description: `vm.max_map_count=${MAX_MAP_COUNT}, swap off, systemd LimitMEMLOCK=infinity and LimitNOFILE=65535`,
+    files: [
+      { path: ES_SYSCTL_FILE, content: renderSysctl(), mode: "0644" },
+      { path: ES_SYSTEMD_OVERRIDE, content: renderSystemdOverride(), mode: "0644" },
+    ],
+    script: `
+if [ "\${OPSFLEET_LAB:-0}" = 1 ] || [ ! -w /proc/sys/vm/max_map_count ]; then
+  echo "test host: leaving the shared kernel's vm.max_map_count, swap and /etc/fstab alone (${ES_SYSCTL_FILE} applies at boot)"
+else
+  if [ "$(cat /proc/sys/vm/max_map_count)" -lt ${MAX_MAP_COUNT} ]; then sysctl -q -p ${ES_SYSCTL_FILE}; fi
+  if [ -n "$(swapon --noheadings --show=NAME 2>/dev/null)" ]; then swapoff -a; echo "swap turned off"; fi
+  if grep -qE '^[^#].*[[:space:]]swap[[:space:]]' /etc/fstab; then
+    sed -i -E 's/^([^#].*[[:space:]]swap[[:space:]].*)$/# disabled by opsfleet (Elasticsearch): \\1/' /etc/fstab
+  fi
+fi
+if [ -d /run/systemd/system ]; then
+  systemctl daemon-reload
+  case " $OPSFLEET_CHANGED " in
+    *" ${ES_SYSTEMD_OVERRIDE} "*) if systemctl is-active --quiet elasticsearch; then systemctl restart elasticsearch; fi ;;
+  esac
+fi`.trimStart(),
+  };
+}

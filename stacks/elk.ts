@@ -1,0 +1,93 @@
+/** Composes the ELK area from `opsfleet:elk`: the Elasticsearch cluster and the Logstash (+Kibana) host. */
+import * as pulumi from "@pulumi/pulumi";
+import { ElasticsearchCluster } from "../components/elasticsearch-cluster";
+import { LogstashHost } from "../components/logstash-host";
+import { derivePassword } from "../provision/elasticsearch/passwords";
+import type { ElkConfig } from "./config/elk";
+import type { StackContext } from "./context";
+
+export const LOGSTASH_USER = "logstash_internal";
+
+export interface ElkOutputs {
+  clusterName: pulumi.Output<string>;
+  /** `https://<data node>:9200` for clients. */
+  httpEndpoints: pulumi.Output<string[]>;
+  masterIps: pulumi.Output<string[]>;
+  dataNodeIps: pulumi.Output<string[]>;
+  /** The cluster CA: `npm run es:profile -- ... --ca <file>` and other clients verify with it. */
+  caCertPem: pulumi.Output<string>;
+  /** `<ip>:5044`. */
+  logstashBeatsEndpoint: pulumi.Output<string>;
+  kibanaUrl?: pulumi.Output<string>;
+  /** The index profile this `pulumi up` applied. */
+  indexProfile: string;
+}
+
+export function composeElk(cfg: ElkConfig, ctx: StackContext): ElkOutputs {
+  const elasticPassword = ctx.secrets.elasticPassword;
+  if (!elasticPassword) throw new Error("opsfleet:elasticPassword: missing secret (needed by elk)");
+  const derive = (label: string) => pulumi.secret(elasticPassword.apply((pw) => derivePassword(pw, label)));
+  const logstashPassword = derive(LOGSTASH_USER);
+  const kibanaSystemPassword = cfg.kibana.enabled ? derive("kibana_system") : undefined;
+
+  const cluster = new ElasticsearchCluster(`${ctx.prefix}-es`, {
+    vpcId: ctx.vpcId,
+    subnetIds: ctx.privateSubnetIds,
+    clusterName: cfg.clusterName ?? `${ctx.prefix}-logs`,
+    version: cfg.version,
+    masters: cfg.masters,
+    data: cfg.data,
+    elasticPassword,
+    clientSecurityGroupIds: ctx.clientSecurityGroupIds,
+    bastionSecurityGroupId: ctx.bastionSecurityGroupId,
+    ssh: ctx.ssh,
+    keyName: ctx.keyName,
+    amiId: ctx.amiId,
+    index: cfg.index,
+    logstashUser: { username: LOGSTASH_USER, password: logstashPassword },
+    kibanaSystemPassword,
+    tags: ctx.tags,
+  }, ctx.opts);
+
+  const logstash = new LogstashHost(`${ctx.prefix}-logstash`, {
+    vpcId: ctx.vpcId,
+    subnetId: ctx.privateSubnetIds[0],
+    instanceType: cfg.logstash.instanceType,
+    version: cfg.version,
+    workers: cfg.logstash.workers,
+    batchSize: cfg.logstash.batchSize,
+    batchDelayMs: cfg.logstash.batchDelayMs,
+    heapMb: cfg.logstash.heapMb,
+    queueType: cfg.logstash.queueType,
+    queueMaxGb: cfg.logstash.queueMaxGb,
+    volumeSizeGb: cfg.logstash.volumeSizeGb,
+    elasticsearch: {
+      dataNodeIps: cluster.dataNodeIps,
+      caCertPem: cluster.caCertPem,
+      user: LOGSTASH_USER,
+      password: logstashPassword,
+      indexPrefix: cfg.index.prefix,
+      readyAfter: [cluster.usersReady],
+    },
+    kibana: kibanaSystemPassword ? { kibanaSystemPassword, encryptionKey: derive("kibana-encrypted-saved-objects") } : undefined,
+    beatsClientSecurityGroupIds: ctx.clientSecurityGroupIds,
+    bastionSecurityGroupId: ctx.bastionSecurityGroupId,
+    elasticsearchSecurityGroupId: cluster.securityGroupId,
+    ssh: ctx.ssh,
+    keyName: ctx.keyName,
+    amiId: ctx.amiId,
+    tags: ctx.tags,
+  }, ctx.opts);
+  cluster.allowHttpFrom("logstash", logstash.securityGroupId);
+
+  return {
+    clusterName: cluster.clusterName,
+    httpEndpoints: cluster.httpEndpoints,
+    masterIps: cluster.masterIps,
+    dataNodeIps: cluster.dataNodeIps,
+    caCertPem: cluster.caCertPem,
+    logstashBeatsEndpoint: logstash.beatsEndpoint,
+    kibanaUrl: logstash.kibanaUrl,
+    indexProfile: cfg.index.profile,
+  };
+}
