@@ -7,6 +7,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { FLEET_ID, scenarioAccount, TG_ARN } from "./testing/scenario";
+import type * as Ec2 from "@aws-sdk/client-ec2";
+import type * as Asg from "@aws-sdk/client-auto-scaling";
+import type * as Elb from "@aws-sdk/client-elastic-load-balancing-v2";
+import type * as MockClients from "./testing/mock-clients";
+import type * as Handler from "./handler";
 import { bundleReconciler } from "../../components/spot-failover/bundle";
 
 const FIXTURES = path.join(__dirname, "../../test/fixtures/aws-events");
@@ -37,9 +42,10 @@ afterEach(() => {
 
 async function runInterruption(handler: (e: unknown) => Promise<any>) {
   // Same module registry as the handler (jest.resetModules): the SDK classes must be the handler's.
-  const [{ EC2Client }, { AutoScalingClient }, { ElasticLoadBalancingV2Client }, { wireFakeAccount }] = await Promise.all([
-    import("@aws-sdk/client-ec2"), import("@aws-sdk/client-auto-scaling"), import("@aws-sdk/client-elastic-load-balancing-v2"), import("./testing/mock-clients"),
-  ]);
+  const { EC2Client } = require("@aws-sdk/client-ec2") as typeof Ec2;
+  const { AutoScalingClient } = require("@aws-sdk/client-auto-scaling") as typeof Asg;
+  const { ElasticLoadBalancingV2Client } = require("@aws-sdk/client-elastic-load-balancing-v2") as typeof Elb;
+  const { wireFakeAccount } = require("./testing/mock-clients") as typeof MockClients;
   const account = scenarioAccount("fleet");
   restoreMocks = wireFakeAccount(account, { ec2: EC2Client, autoscaling: AutoScalingClient, elbv2: ElasticLoadBalancingV2Client }).restore;
   const event = JSON.parse(fs.readFileSync(path.join(FIXTURES, "spot-interruption-warning.json"), "utf8"));
@@ -58,16 +64,16 @@ function expectLogsAndMetrics() {
 }
 
 test("handler.ts: reads its configuration at init and reconciles with Powertools logs and EMF metrics", async () => {
-  const { handler } = await import("./handler");
+  const { handler } = require("./handler") as typeof Handler;
   const { account, result } = await runInterruption(handler);
   expect(result.decision.action).toEqual({ kind: "set-on-demand-desired", from: 0, to: 1 });
   expect(account.groups.get("web-ondemand")!.desired).toBe(1);
   expectLogsAndMetrics();
 });
 
-test("handler.ts: a bad environment fails the init, naming the variable", async () => {
+test("handler.ts: a bad environment fails the init, naming the variable", () => {
   process.env.TARGET_CAPACITY = "lots";
-  await expect(import("./handler")).rejects.toThrow('TARGET_CAPACITY must be an integer >= 1 (got "lots")');
+  expect(() => require("./handler")).toThrow('TARGET_CAPACITY must be an integer >= 1 (got "lots")');
 });
 
 test("the esbuild bundle the component deploys behaves like the source (fresh Node process)", () => {
