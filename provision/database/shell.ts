@@ -54,8 +54,9 @@ db_restart() {
     [ "$rc" = 0 ] || journalctl -u "$DB_SERVICE" -n 30 --no-pager >>"$out" 2>&1 || true
   else
     install -d -o mysql -g root -m 0755 /run/mysqld
-    # output to a file: the daemon keeps inherited descriptors open, which would hold an ssh session
-    /etc/init.d/"$DB_SERVICE" restart </dev/null >"$out" 2>&1 || rc=$?
+    # the daemon inherits descriptors: output to a file (an ssh session would never end), and
+    # fd 9 (the rotation lock) closed so the server does not hold the lock forever
+    /etc/init.d/"$DB_SERVICE" restart </dev/null >"$out" 2>&1 9>&- || rc=$?
   fi
   if [ "$rc" != 0 ]; then cat "$out" >&2; rm -f "$out"; db_fail "$DB_SERVICE failed to start (exit $rc); it was NOT started without encryption"; fi
   rm -f "$out"
