@@ -62,7 +62,7 @@ describe("MySQL 8.4 renderers", () => {
 
   test("install: Oracle's apt repo (8.4 LTS) with a pinned signing key, only when mysqld is missing", () => {
     const s = renderInstallStep(opts).script;
-    expect(s.startsWith("if command -v mysqld >/dev/null 2>&1; then")).toBe(true);
+    expect(s).toContain("if command -v mysqld >/dev/null 2>&1; then");
     expect(s).toContain("deb [signed-by=/usr/share/keyrings/mysql-apt.gpg] https://repo.mysql.com/apt/debian $VERSION_CODENAME mysql-8.4-lts");
     expect(s).toContain(`grep -qi '${MYSQL_BUILD_KEY_ID}$'`);
     expect(s).toContain("apt-get install -y -q mysql-server");

@@ -36,8 +36,6 @@ else
   install -m 0644 "$key_tmp" ${MYSQL_APT_KEYRING}; rm -f "$key_tmp"
   echo "deb [signed-by=${MYSQL_APT_KEYRING}] https://repo.mysql.com/apt/debian $VERSION_CODENAME mysql-8.4-lts" > ${MYSQL_APT_SOURCE}
   apt-get update -q
-  # mysqld --initialize refuses a non-empty data directory; a fresh EBS filesystem has lost+found
-  if [ -d ${PATHS.dataDir}/lost+found ] && [ ! -d ${PATHS.dataDir}/mysql ]; then rmdir ${PATHS.dataDir}/lost+found; fi
   # no root-pass preseed: root starts with auth_socket; the users step sets its password
   apt-get install -y -q mysql-server
 fi

@@ -38,11 +38,15 @@ else
 fi
 command -v openssl >/dev/null 2>&1 || apt-get install -y -q openssl`
       : mysqlInstallScript();
+  // The data volume is mounted before the install: its fresh filesystem's empty lost+found would
+  // become a bogus database (MariaDB) or make mysqld --initialize refuse the directory (MySQL).
+  const freshVolume = `if [ -d ${PATHS.dataDir}/lost+found ] && [ ! -d ${PATHS.dataDir}/mysql ]; then rmdir ${PATHS.dataDir}/lost+found; fi`;
   return {
     name: "db-install",
     description: o.engine === "mariadb" ? "install Debian's MariaDB 10.11 if missing" : "install MySQL 8.4 LTS from Oracle's apt repository if missing",
     files: [],
-    script: `${script}
+    script: `${freshVolume}
+${script}
 install -d -o root -g root -m 0700 ${PATHS.opsDir}`,
   };
 }

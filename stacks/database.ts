@@ -1,0 +1,65 @@
+/** Composes the database area from `opsfleet:database`: one encrypted MariaDB/MySQL host. */
+import type * as pulumi from "@pulumi/pulumi";
+import { EncryptedDatabase } from "../components/encrypted-database";
+import type { DatabaseConfig } from "./config/database";
+import type { StackContext } from "./context";
+
+export interface DatabaseOutputs {
+  /** `<private ip>:3306`, reachable from the client security groups only. */
+  endpoint: pulumi.Output<string>;
+  engine: string;
+  databaseName: string;
+  appUser: string;
+  securityGroupId: pulumi.Output<string>;
+  /** Key material on the host: back it up together with the data (without it the data is lost). */
+  keyDir: string;
+}
+
+export interface DatabaseComposeOptions {
+  /** The stack's `protectData`: protect the data and key volumes from deletion. @default false */
+  protectData?: boolean;
+}
+
+export function composeDatabase(cfg: DatabaseConfig, ctx: StackContext, extra: DatabaseComposeOptions = {}): DatabaseOutputs {
+  const { dbRootPassword, dbAppPassword } = ctx.secrets;
+  if (!dbRootPassword) throw new Error("opsfleet:dbRootPassword: missing secret (needed by database)");
+  if (!dbAppPassword) throw new Error("opsfleet:dbAppPassword: missing secret (needed by database)");
+  const subnetId = ctx.privateSubnetIds[cfg.subnetIndex];
+  if (subnetId === undefined) {
+    throw new Error(`opsfleet:database.subnetIndex: out of range (got ${cfg.subnetIndex}; allowed: 0 to ${ctx.privateSubnetIds.length - 1}, one per private subnet)`);
+  }
+
+  const db = new EncryptedDatabase(`${ctx.prefix}-db`, {
+    engine: cfg.engine,
+    vpcId: ctx.vpcId,
+    subnetId,
+    instanceType: cfg.instanceType,
+    clientSecurityGroupIds: ctx.clientSecurityGroupIds,
+    bastionSecurityGroupId: ctx.bastionSecurityGroupId,
+    ssh: ctx.ssh,
+    keyName: ctx.keyName,
+    amiId: ctx.amiId,
+    rootPassword: dbRootPassword,
+    appPassword: dbAppPassword,
+    databaseName: cfg.databaseName,
+    appUser: cfg.appUser,
+    appUserHost: cfg.appUserHost,
+    dataVolumeSizeGb: cfg.dataVolumeSizeGb,
+    dataVolumeIops: cfg.dataVolumeIops,
+    keyVolumeSizeGb: cfg.keyVolumeSizeGb,
+    keyRotationSchedule: cfg.keyRotationSchedule,
+    encryptionThreads: cfg.encryptionThreads,
+    binlogExpireDays: cfg.binlogExpireDays,
+    protectVolumes: extra.protectData ?? false,
+    tags: ctx.tags,
+  }, ctx.opts);
+
+  return {
+    endpoint: db.endpoint,
+    engine: db.engine,
+    databaseName: db.databaseName,
+    appUser: db.appUser,
+    securityGroupId: db.securityGroupId,
+    keyDir: db.keyDir,
+  };
+}
