@@ -1,6 +1,6 @@
 import type { RenderedFile, RenderedStep } from "../common/types";
 import { renderCurlScript, type EsRequest } from "./es-requests";
-import { CLUSTER_FORMED_MARKER, ES_CONF, ES_HTTP_PORT, ES_OPS, type EsClusterLayout, masters } from "./node-config";
+import { ES_HTTP_PORT, ES_OPS, ES_SHELL_PRELUDE, type EsClusterLayout, masters } from "./node-config";
 import { profileRequests, type IndexProfile, type ProfileOptions } from "./profiles";
 
 /** The least-privilege role Logstash writes with: its indices only, plus what the ES output needs at startup. */
@@ -103,9 +103,10 @@ export function forgetBootstrapStep(): RenderedStep {
     description: "remove cluster.initial_master_nodes after the first formation (no restart)",
     files: [],
     script: `
-touch ${CLUSTER_FORMED_MARKER}
-if grep -q '^cluster.initial_master_nodes' ${ES_CONF}/elasticsearch.yml; then
-  install -m 0660 -o root -g elasticsearch ${ES_OPS}/elasticsearch.base.yml ${ES_CONF}/elasticsearch.yml
+${ES_SHELL_PRELUDE}
+touch $OPS/cluster-formed
+if grep -q '^cluster.initial_master_nodes' $ES_CONF/elasticsearch.yml; then
+  install -m 0660 -o root -g elasticsearch $OPS/elasticsearch.base.yml $ES_CONF/elasticsearch.yml
   echo "cluster.initial_master_nodes removed (effective at the next restart; not restarting now)"
 else
   echo "cluster.initial_master_nodes already absent"

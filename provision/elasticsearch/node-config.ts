@@ -27,6 +27,13 @@ export const ES_TRANSPORT_PORT = 9300;
 /** Marker: this node has seen the cluster formed; `cluster.initial_master_nodes` must never come back. */
 export const CLUSTER_FORMED_MARKER = `${ES_OPS}/cluster-formed`;
 
+/**
+ * Shell prelude of the node scripts. The two overrides exist for the script tests, which run the
+ * real script against a scratch directory with stub binaries (Elasticsearch cannot be installed there).
+ */
+export const ES_SHELL_PRELUDE =
+  'ES_CONF="${OPSFLEET_ES_CONF:-' + ES_CONF + '}"; OPS="$ES_CONF/opsfleet"; ES_HOME="${OPSFLEET_ES_HOME:-/usr/share/elasticsearch}"';
+
 /** `node.roles` per group: dedicated masters; data nodes also run ingest pipelines. */
 export const NODE_ROLES: Record<EsRole, string[]> = { master: ["master"], data: ["data", "ingest"] };
 
@@ -169,8 +176,9 @@ export function renderNodeFiles(i: NodeConfigInput): RenderedFile[] {
 export function renderConfigScript(l: EsClusterLayout): string {
   const seeds = seedHosts(l).join(" ");
   return `
-ES_CONF=${ES_CONF}; OPS=${ES_OPS}
-KS=/usr/share/elasticsearch/bin/elasticsearch-keystore
+${ES_SHELL_PRELUDE}
+KS="$ES_HOME/bin/elasticsearch-keystore"
+[ -f $ES_CONF/elasticsearch.keystore ] || $KS create
 entries=$($KS list 2>/dev/null || true)
 for e in ${AUTOCONFIG_KEYSTORE_ENTRIES.join(" ")}; do
   if grep -qx "$e" <<<"$entries"; then $KS remove "$e"; echo "keystore: removed auto-config entry $e"; fi
@@ -190,9 +198,9 @@ cluster_answers() {
 }
 yml=$(mktemp)
 cat $OPS/elasticsearch.base.yml > "$yml"
-if [ -f $OPS/initial-master-nodes.yml ] && [ ! -f ${CLUSTER_FORMED_MARKER} ]; then
+if [ -f $OPS/initial-master-nodes.yml ] && [ ! -f $OPS/cluster-formed ]; then
   if cluster_answers; then
-    touch ${CLUSTER_FORMED_MARKER}; echo "cluster already formed: joining without cluster.initial_master_nodes"
+    touch $OPS/cluster-formed; echo "cluster already formed: joining without cluster.initial_master_nodes"
   else
     cat $OPS/initial-master-nodes.yml >> "$yml"; echo "first bootstrap: cluster.initial_master_nodes set"
   fi
@@ -222,8 +230,9 @@ else
     kill "$(cat $pidfile)"; for _ in $(seq 1 60); do running || break; sleep 1; done
   fi
   if ! running; then
-    ( ulimit -l unlimited; ulimit -n 65535
-      runuser -u elasticsearch -- env ES_PATH_CONF=$ES_CONF /usr/share/elasticsearch/bin/elasticsearch -d -p $pidfile --quiet )
+    ( ulimit -l unlimited 2>/dev/null || echo "warning: cannot raise the memlock limit here; bootstrap.memory_lock will fail"
+      ulimit -n 65535 2>/dev/null || echo "warning: cannot raise the open-files limit here"
+      runuser -u elasticsearch -- env ES_PATH_CONF=$ES_CONF "$ES_HOME/bin/elasticsearch" -d -p $pidfile --quiet )
   fi
 fi`.trimStart();
 }
