@@ -79,6 +79,12 @@ describeOnHosts(
       expect(all.stdout).toBe("");
     });
 
+    test("the system tables holding the account password hashes (Aria) are encrypted too; on the control host they are readable", async () => {
+      const accounts = "strings -a /var/lib/mysql/mysql/global_priv.MAD | grep -c authentication_string || true";
+      expect((await lab.ssh("db1", accounts)).stdout.trim()).toBe("0");
+      expect(Number((await lab.ssh("db2", accounts)).stdout.trim())).toBeGreaterThanOrEqual(1);
+    });
+
     test("negative control (same steps, encryption off): the same search finds the plaintext in .ibd, redo log and binlog", async () => {
       const hits = await plaintextHits("db2", "app/secrets.ibd ib_logfile0 mysql-bin.000001");
       expect(hits["app/secrets.ibd"]).toBeGreaterThanOrEqual(1);

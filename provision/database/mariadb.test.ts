@@ -87,6 +87,14 @@ describe("MariaDB renderers", () => {
     expect(script).not.toContain("pbkdf2");
   });
 
+  test("on the first encrypted start, Aria tables written before (mysql.* with the password hashes) are rebuilt encrypted", () => {
+    const script = renderEncryptionStep(opts).script;
+    const rebuild = script.indexOf('sql -e "ALTER TABLE $t FORCE"');
+    expect(rebuild).toBeGreaterThan(script.indexOf("if [ ! -e /var/lib/mysql/.opsfleet-encrypted ]; then\n  # Aria"));
+    expect(rebuild).toBeLessThan(script.indexOf('echo "keys: /var/lib/mysql-keyring" > /var/lib/mysql/.opsfleet-encrypted'));
+    expect(script).toContain("WHERE ENGINE = 'Aria'");
+  });
+
   test("passwords travel only as root-only files; the script never contains them", () => {
     const step = renderUsersStep(opts, pw);
     expect(step.files).toEqual([

@@ -120,6 +120,20 @@ echo "encryption: OFF (negative control / benchmark baseline)"`;
   }
   return `status=$(sql -e "SELECT PLUGIN_STATUS FROM information_schema.PLUGINS WHERE PLUGIN_NAME='FILE_KEY_MANAGEMENT'")
 [ "$status" = ACTIVE ] || db_fail "plugin file_key_management is '\${status:-not loaded}', expected ACTIVE"
+if [ ! -e ${PATHS.encryptedMarker} ]; then
+  # Aria tables written before encryption was on (mysql.* with the password hashes, sys.*) are
+  # encrypted only when rebuilt; InnoDB's background threads do not touch them
+  aria=$(sql -e "SET @q = CHAR(96 USING utf8mb4); SELECT CONCAT(@q, REPLACE(TABLE_SCHEMA, @q, CONCAT(@q, @q)), @q, '.', @q, REPLACE(TABLE_NAME, @q, CONCAT(@q, @q)), @q)
+    FROM information_schema.TABLES WHERE ENGINE = 'Aria' AND TABLE_TYPE = 'BASE TABLE'
+    AND TABLE_SCHEMA NOT IN ('information_schema', 'performance_schema')")
+  rebuilt=0
+  while IFS= read -r t; do
+    [ -n "$t" ] || continue
+    sql -e "ALTER TABLE $t FORCE" || db_fail "rebuilding Aria table $t encrypted failed"
+    rebuilt=$((rebuilt + 1))
+  done <<< "$aria"
+  echo "rebuilt $rebuilt Aria tables (now encrypted)"
+fi
 echo "keys: ${o.keyDir}" > ${PATHS.encryptedMarker}; chown mysql:mysql ${PATHS.encryptedMarker}
 echo "encryption: file_key_management ACTIVE, innodb_encrypt_tables=$(sql -e 'SELECT @@innodb_encrypt_tables')"`;
 }
