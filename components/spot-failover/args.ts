@@ -78,6 +78,9 @@ export type ResolvedArgs = Required<Omit<SpotFailoverArgs, "amiId" | "instancePr
     fleet: Required<Pick<SpotFleetOptions, "allocationStrategy" | "onDemandTargetCapacity">> & Omit<SpotFleetOptions, "allocationStrategy" | "onDemandTargetCapacity">;
   };
 
+/** Retention periods CloudWatch Logs accepts (days). */
+export const LOG_RETENTION_DAYS: readonly number[] = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\d[a-z0-9-]*\.(nano|micro|small|medium|large|metal|\d*xlarge)(-\d+xl)?$/;
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
 
@@ -140,8 +143,7 @@ export function resolveArgs(name: string, a: SpotFailoverArgs): ResolvedArgs {
   if (r.ingressCidrs.length === 0) bad("ingressCidrs", r.ingressCidrs, "at least one CIDR");
   if (!int(r.stabilizationSeconds) || r.stabilizationSeconds < 0 || r.stabilizationSeconds > 86400) bad("stabilizationSeconds", r.stabilizationSeconds, "0 to 86400");
   if (!int(r.maxEventAgeSeconds) || r.maxEventAgeSeconds < 60 || r.maxEventAgeSeconds > 3600) bad("maxEventAgeSeconds", r.maxEventAgeSeconds, "60 to 3600");
-  const retention = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
-  if (!retention.includes(r.logRetentionDays)) bad("logRetentionDays", r.logRetentionDays, retention.join(", "));
+  if (!LOG_RETENTION_DAYS.includes(r.logRetentionDays)) bad("logRetentionDays", r.logRetentionDays, LOG_RETENTION_DAYS.join(", "));
   if (r.dns !== undefined && !/^([a-z0-9-]+\.)+[a-z]{2,}\.?$/i.test(r.dns.name)) bad("dns.name", r.dns.name, "a DNS name such as www.example.com");
   if (problems.length) throw new Error(`SpotFailover ${name}: invalid arguments:\n  - ${problems.join("\n  - ")}`);
   return r;

@@ -1,0 +1,67 @@
+/** `opsfleet:spot`: the Spot web tier with on-demand failover (see docs/spot.md). */
+import { z } from "zod";
+import { cidrBlock, instanceType, intBetween } from "./common";
+import { FLEET_ALLOCATION_STRATEGIES, LOG_RETENTION_DAYS } from "../../components/spot-failover/args";
+import { architectureOf } from "../../components/ami";
+
+export const spotFleetConfigSchema = z
+  .strictObject({
+    allocationStrategy: z.enum(FLEET_ALLOCATION_STRATEGIES).default("priceCapacityOptimized")
+      .describe("How the Spot Fleet picks pools: priceCapacityOptimized (AWS's recommendation), lowestPrice, diversified, capacityOptimized, capacityOptimizedPrioritized."),
+    instancePoolsToUseCount: intBetween(1, 100).optional()
+      .describe("With lowestPrice only: spread over this many cheapest pools (pools = instanceTypes × private subnets)."),
+    onDemandTargetCapacity: intBetween(0, 499).default(0)
+      .describe("Part of targetCapacity the fleet itself keeps on-demand (a permanent floor, unlike the failover ASG)."),
+    spotMaxPrice: z.string().regex(/^\d+(\.\d{1,6})?$/, { message: 'must be a USD price per instance-hour such as "0.05"' }).optional()
+      .describe("Maximum Spot price per instance-hour (USD). Default: the on-demand price (AWS recommends not setting one)."),
+    validUntil: z.iso.datetime({ offset: true, message: "must be an RFC 3339 time such as 2027-01-01T00:00:00Z" }).optional()
+      .describe("The fleet request expires at this time and its instances are terminated. Default: never."),
+  })
+  .describe("Spot Fleet settings (spotSource: fleet only).");
+
+export const spotConfigSchema = z
+  .strictObject({
+    spotSource: z.enum(["fleet", "asg"]).default("fleet")
+      .describe("fleet: a Spot Fleet request of type maintain (AWS calls the API legacy). asg: a Spot-only Auto Scaling group (mixed instances, price-capacity-optimized, capacity rebalance)."),
+    targetCapacity: intBetween(1, 500).default(2).describe("Web instances kept in service: on Spot, with on-demand filling any gap."),
+    instanceTypes: z.array(instanceType).min(1, { message: "must list at least one instance type" }).default(["t3.micro", "t3a.micro", "t2.micro"])
+      .describe("Instance types in order of preference (one CPU architecture). Spot pools = these × private subnets; the on-demand ASG launches them prioritized."),
+    fleet: spotFleetConfigSchema.optional(),
+    stabilizationSeconds: intBetween(0, 86400).default(600)
+      .describe("Spot must cover the target (healthy in the ALB) this long before on-demand capacity is handed back."),
+    rebalanceCountsAsLost: z.boolean().default(false)
+      .describe("Treat an EC2 rebalance recommendation as lost capacity (start on-demand before the interruption warning)."),
+    rootVolumeSizeGb: intBetween(8, 1024).default(8).describe("Encrypted gp3 root volume of the web instances (GiB)."),
+    healthCheckPath: z.string().regex(/^\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, { message: "must be an absolute path such as /health" }).default("/health")
+      .describe("Health page nginx serves and the ALB checks."),
+    deregistrationDelaySeconds: intBetween(0, 90).default(30)
+      .describe("ALB connection draining for a deregistered instance (a reclaimed Spot instance has 120 s)."),
+    certificateArn: z.string().regex(/^arn:aws[\w-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[\w-]+$/, { message: "must be an ACM certificate ARN" }).optional()
+      .describe("ACM certificate in the stack's region: adds HTTPS on 443 and redirects 80 to it."),
+    dns: z.strictObject({
+      zoneId: z.string().regex(/^Z[A-Z0-9]{1,31}$/, { message: "must be a Route53 hosted zone id such as Z0123456789ABCDEFGHIJ" }).describe("Route53 hosted zone id."),
+      name: z.string().regex(/^([a-z0-9-]+\.)+[a-z]{2,}\.?$/i, { message: "must be a DNS name such as www.example.com" }).describe("Record name, e.g. www.example.com."),
+    }).optional().describe("Optional Route53 alias record for the ALB."),
+    ingressCidrs: z.array(cidrBlock).min(1, { message: "must list at least one CIDR" }).default(["0.0.0.0/0"])
+      .describe("Who may reach the ALB on 80/443 (the instances only take traffic from the ALB)."),
+    maxEventAgeSeconds: intBetween(60, 3600).default(300)
+      .describe("Events older than this are dropped instead of delivered to the reconciler (the 1-minute schedule covers them)."),
+    logRetentionDays: z.number().int().refine((d) => LOG_RETENTION_DAYS.includes(d), { message: `must be a CloudWatch Logs retention in days: ${LOG_RETENTION_DAYS.join(", ")}` })
+      .default(30).describe("Retention of the reconciler's log group (days).")
+  })
+  .superRefine((c, ctx) => {
+    const issue = (path: (string | number)[], input: unknown, message: string) => ctx.addIssue({ code: "custom", path, input, message });
+    const dup = c.instanceTypes.find((t, i) => c.instanceTypes.indexOf(t) !== i);
+    if (dup) issue(["instanceTypes"], dup, "lists a type twice; each type once");
+    const arches = new Set(c.instanceTypes.map(architectureOf));
+    if (arches.size > 1) issue(["instanceTypes"], c.instanceTypes, "mixes x86_64 and arm64 (Graviton) types; one launch template has one AMI, so use one architecture");
+    if (c.fleet === undefined) return;
+    if (c.spotSource !== "fleet") return issue(["fleet"], c.fleet, 'only applies with spotSource: fleet; remove it or set spotSource: fleet');
+    if (c.fleet.instancePoolsToUseCount !== undefined && c.fleet.allocationStrategy !== "lowestPrice")
+      issue(["fleet", "instancePoolsToUseCount"], c.fleet.instancePoolsToUseCount, `only applies with allocationStrategy lowestPrice (got ${c.fleet.allocationStrategy})`);
+    if (c.fleet.onDemandTargetCapacity >= c.targetCapacity)
+      issue(["fleet", "onDemandTargetCapacity"], c.fleet.onDemandTargetCapacity, `must be less than targetCapacity (${c.targetCapacity}); at least one instance must be Spot`);
+  })
+  .describe("Spot web tier with on-demand failover.");
+
+export type SpotConfig = z.infer<typeof spotConfigSchema>;
