@@ -75,8 +75,8 @@ case "$have" in
     echo "${pkg} \${have##* } is installed but the config pins $want; upgrade the cluster as described in docs/elk.md" >&2
     exit 1 ;;
   *)
-    install -d -m 0700 /var/log/opsfleet
-    log=/var/log/opsfleet/${pkg}-install.log
+    logdir="\${OPSFLEET_LOG_DIR:-/var/log/opsfleet}"; install -d -m 0700 "$logdir"
+    log="$logdir/${pkg}-install.log"
     if ! { apt-get update -q && apt-get install -y -q ${pkg}="$want"; } >"$log" 2>&1; then
       echo "installing ${pkg} $want failed; see $log on the host" >&2
       exit 1

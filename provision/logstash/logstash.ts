@@ -116,18 +116,31 @@ export function renderLogstashFiles(s: LogstashSettings, t: LogstashOutputTarget
 
 export const LOGSTASH_RESTART_PATHS = [`${LS_CONF}/logstash.yml`, `${LS_OPS}/heap.options`, `${LS_CONF}/conf.d/opsfleet-beats.conf`, "/etc/default/logstash"];
 
+/**
+ * Merges our heap lines into jvm.options (Logstash reads no jvm.options.d): the shipped -Xms/-Xmx
+ * go, every other line stays. Sets `restart=yes` when the file changed. `OPSFLEET_LS_CONF` only
+ * exists for the script test.
+ */
+export function renderJvmOptionsMergeScript(): string {
+  return `
+LS_CONF="\${OPSFLEET_LS_CONF:-${LS_CONF}}"
+opts=$(mktemp)
+grep -vE '^-Xm[sx]' $LS_CONF/jvm.options > "$opts" || true
+grep -E '^-Xm[sx]' $LS_CONF/opsfleet/heap.options >> "$opts"
+if ! cmp -s "$opts" $LS_CONF/jvm.options; then
+  install -m 0644 -o root -g root "$opts" $LS_CONF/jvm.options; restart=yes; echo "jvm.options: heap set to $(grep -E '^-Xmx' "$opts")"
+fi
+rm -f "$opts"`.trimStart();
+}
+
 export function renderLogstashScript(): string {
   return `
-# jvm.options: replace the shipped -Xms/-Xmx with ours (Logstash has no jvm.options.d)
-opts=$(mktemp)
-grep -vE '^-Xm[sx]' ${LS_CONF}/jvm.options > "$opts" || true
-grep -E '^-Xm[sx]' ${LS_OPS}/heap.options >> "$opts"
 restart=no
-if ! cmp -s "$opts" ${LS_CONF}/jvm.options; then install -m 0644 -o root -g root "$opts" ${LS_CONF}/jvm.options; restart=yes; fi
-rm -f "$opts"
+${renderJvmOptionsMergeScript()}
 for p in ${LOGSTASH_RESTART_PATHS.join(" ")}; do
   case " $OPSFLEET_CHANGED " in *" $p "*) restart=yes ;; esac
 done
+chown logstash:logstash /var/lib/logstash
 if [ -d /run/systemd/system ]; then
   systemctl enable logstash >/dev/null 2>&1
   if [ "$restart" = yes ] && systemctl is-active --quiet logstash; then echo "restarting logstash"; systemctl restart logstash; else systemctl start logstash; fi
