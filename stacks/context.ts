@@ -18,6 +18,8 @@ export interface StackContext {
   /** Override of the Debian 12 AMI lookup. */
   amiId?: pulumi.Input<string>;
   tags: Record<string, string>;
+  /** `opsfleet:protectData`: protect data and key volumes from deletion/replacement. */
+  protectData: boolean;
   /** Validated present when the feature that needs them is enabled. */
   secrets: {
     redisPassword?: pulumi.Output<string>;

@@ -66,6 +66,7 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
     privateSubnetIds,
     amiId: c.amiId,
     tags,
+    protectData: c.protectData,
     secrets: {
       redisPassword: secrets.redisPassword,
       elasticPassword: secrets.elasticPassword,
@@ -111,6 +112,6 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
   }
   if (c.features.redis) outputs.redis = composeRedis(c.redis, ctx);
   if (c.features.elk) outputs.elk = composeElk(c.elk, ctx);
-  if (c.features.database) outputs.database = composeDatabase(c.database, ctx);
+  if (c.features.database) outputs.database = composeDatabase(c.database, ctx, { protectData: c.protectData });
   return outputs;
 }
