@@ -132,12 +132,13 @@ describeOnHosts(
       ]);
     });
 
-    test("re-running the encryption step changes nothing and does not restart the server", async () => {
-      const pid = async () => (await lab.ssh("db1", "cat /run/mysqld/mysqld.pid")).stdout.trim();
-      const before = await pid();
+    test("re-running the encryption step keeps the keys and does not restart the server", async () => {
+      const state = async () => (await lab.ssh("db1", `cat /run/mysqld/mysqld.pid; sha256sum ${KEY_DIR}/keyfile.enc ${KEY_DIR}/keyfile.key`)).stdout;
+      const before = await state();
       const r = await lab.runStep("db1", renderEncryptionStep(encrypted));
       expect(r.stdout).toContain("configuration unchanged; mariadb not restarted");
-      expect(await pid()).toBe(before);
+      expect(r.stdout).not.toContain("generated encryption key");
+      expect(await state()).toBe(before); // same server process, same keys
     });
 
     test("key rotation on demand and by the scheduled command: tables move to new key ids, data stays readable and encrypted", async () => {

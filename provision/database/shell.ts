@@ -58,7 +58,7 @@ db_restart() {
     # fd 9 (the rotation lock) closed so the server does not hold the lock forever
     /etc/init.d/"$DB_SERVICE" restart </dev/null >"$out" 2>&1 9>&- || rc=$?
   fi
-  if [ "$rc" != 0 ]; then cat "$out" >&2; rm -f "$out"; db_fail "$DB_SERVICE failed to start (exit $rc); it was NOT started without encryption"; fi
+  if [ "$rc" != 0 ]; then cat "$out" >&2; rm -f "$out"; db_fail "$DB_SERVICE failed to start (exit $rc)"; fi
   rm -f "$out"
   db_wait_up
 }

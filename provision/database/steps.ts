@@ -65,7 +65,7 @@ export function renderEncryptionStep(opts: DatabaseProvisionOptions): RenderedSt
     files,
     script: `${shellPrelude(o)}
 ${keySetup}
-install -d -o mysql -g adm -m 2750 $(dirname ${PATHS.errorLog})
+install -d -o mysql -g adm -m 2750 ${PATHS.errorLog.replace(/\/[^/]+$/, "")}
 if [ -n "$OPSFLEET_CHANGED" ] || [ "$keys_created" = 1 ] || ! db_running; then
   echo "restarting $DB_SERVICE (changed:\${OPSFLEET_CHANGED:- none}; keys created: $keys_created)"
   db_restart
