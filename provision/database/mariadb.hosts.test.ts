@@ -172,6 +172,9 @@ describeOnHosts(
       const restart = await lab.ssh("db1", "MYSQLD_STARTUP_TIMEOUT=5 /etc/init.d/mariadb restart", undefined, { timeoutMs: 60_000 });
       expect(restart.code).not.toBe(0);
       expect(restart.stdout + restart.stderr).toMatch(/keyfile\.enc' not found[\s\S]*file_key_management' init function returned error[\s\S]*Aborting/);
+      // the server's own error log has it too (without systemd Debian's default would send it to a missing syslog)
+      const log = await lab.ssh("db1", "grep -c \"Plugin 'file_key_management' init function returned error\" /var/log/mysql/error.log");
+      expect(Number(log.stdout.trim())).toBeGreaterThanOrEqual(1);
       const port = await run("bash", ["-c", `exec 3<>/dev/tcp/${ipOf("db1")}/3306`]);
       expect(port.code).not.toBe(0); // nothing listens: it did not come up unencrypted
 
