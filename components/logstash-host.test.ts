@@ -3,6 +3,11 @@ import { parse } from "yaml";
 import { byName, expectUniqueNames, isSecretInput, ofType, OptionsRecorder, settle, unsecret, useMocks, valueOf } from "../test/harness/pulumi-mocks";
 import { LogstashHost, type LogstashHostArgs } from "./logstash-host";
 
+/** A stand-in for the cluster's user-creation step. */
+class Marker extends pulumi.CustomResource {
+  constructor(name: string) { super("test:index:Marker", name, {}); }
+}
+
 const ssh = { user: "admin", privateKey: pulumi.secret("PRIVATE-KEY"), bastion: { host: "198.51.100.7", user: "admin" } };
 
 function args(over: Partial<LogstashHostArgs> = {}, ready?: pulumi.Resource): LogstashHostArgs {
@@ -27,7 +32,7 @@ describe("LogstashHost", () => {
 
   test("m5.xlarge default: Logstash from the pinned repo, 4 workers, 8g heap, Beats → data nodes; waits for the cluster's users", async () => {
     const rec = new OptionsRecorder();
-    const ready = new pulumi.CustomResource("test:index:Marker", "cluster-users-ready", {});
+    const ready = new Marker("cluster-users-ready");
     const ls = new LogstashHost("prod-logstash", args({}, ready), rec.opts);
     await settle(ls, ls.host, ...ls.host.steps);
     const m = await valueOf(ls.host.manifest());

@@ -20,6 +20,7 @@ function ctx(rec: OptionsRecorder, elasticPassword?: pulumi.Output<string>): Sta
     keyName: "ops",
     bastionSecurityGroupId: "sg-bastion",
     tags: { "opsfleet:stack": "dev" },
+    protectData: true,
     secrets: { elasticPassword },
     clientSecurityGroupIds: ["sg-web"],
     opts: rec.opts,
@@ -56,6 +57,10 @@ describe("composeElk", () => {
     // every top-level component got ctx.opts (the plan recorder sees the hosts)
     expect(rec.seen.filter((s) => s.type === "opsfleet:index:Host").map((s) => s.name)).toHaveLength(6);
     expect(unsecret(byName("dev-logstash-logstash-config", "command:remote:Command").inputs.logging)).toBe("none");
+    // opsfleet:protectData reaches every data volume
+    const protectedVolumes = rec.seen.filter((s) => s.type === "aws:ebs/volume:Volume").map((s) => [s.name, s.opts.protect]);
+    expect(protectedVolumes).toHaveLength(6);
+    expect(protectedVolumes.every(([, p]) => p === true)).toBe(true);
   });
 
   test("dev: 1 small master (warned), 1 data node, 0 replicas, Kibana on, bulk-ingest", async () => {

@@ -46,6 +46,7 @@ export function composeElk(cfg: ElkConfig, ctx: StackContext): ElkOutputs {
     index: cfg.index,
     logstashUser: { username: LOGSTASH_USER, password: logstashPassword },
     kibanaSystemPassword,
+    protectVolumes: ctx.protectData,
     tags: ctx.tags,
   }, ctx.opts);
 
@@ -76,6 +77,7 @@ export function composeElk(cfg: ElkConfig, ctx: StackContext): ElkOutputs {
     ssh: ctx.ssh,
     keyName: ctx.keyName,
     amiId: ctx.amiId,
+    protectVolumes: ctx.protectData,
     tags: ctx.tags,
   }, ctx.opts);
   cluster.allowHttpFrom("logstash", logstash.securityGroupId);
