@@ -140,6 +140,7 @@ export function parseCoveredTag(value: string | undefined): { sinceMs: number; d
 /**
  * Level-triggered decision. Priority (one write at most):
  * 1. on-demand scale-up to cover the spot deficit — at once;
+ *    then, if spot is short of the target, clearing the coverage tag (the window restarts);
  * 2. spot source asked for a capacity other than the target — set it back (unless it is modifying);
  * 3. on-demand scale-down to 0 — only when spot covered the target for the whole window and the
  *    spot source is steady;
@@ -162,6 +163,10 @@ export function decide(obs: Observation, s: DecideSettings): Decision {
     obs.onDemand.coveredTag !== undefined ? out({ kind: "clear-covered" }, `${reason}; coverage tag cleared`) : out({ kind: "none" }, reason);
 
   if (wanted > cur) return out({ kind: "set-on-demand-desired", from: cur, to: wanted }, "scale-up: spot below target");
+
+  // Spot fell short: the window must restart. This beats any other write, or a later reconcile
+  // could still see an unbroken "covered since" (a scale-up invalidates the tag by itself).
+  if (!covered && obs.onDemand.coveredTag !== undefined) return out({ kind: "clear-covered" }, "spot below target: coverage tag cleared");
 
   if (obs.spot.requested !== target && obs.spot.state !== "modifying")
     return out({ kind: "set-spot-requested", from: obs.spot.requested, to: target }, "spot source asked for a capacity other than the target");
