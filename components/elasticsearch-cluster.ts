@@ -3,7 +3,7 @@ import * as aws from "@pulumi/aws";
 import * as tls from "@pulumi/tls";
 import { Host, type SshAccess } from "./host";
 import { liftFiles } from "./elk-lift";
-import { elasticInstallStep, checkElasticVersion } from "../provision/elasticsearch/apt";
+import { DEFAULT_ELASTIC_VERSION, elasticInstallStep, checkElasticVersion } from "../provision/elasticsearch/apt";
 import { elasticsearchHeap } from "../provision/elasticsearch/heap";
 import { elasticsearchOsStep } from "../provision/elasticsearch/os";
 import {
@@ -67,7 +67,7 @@ export interface ElasticsearchClusterArgs {
 }
 
 const DEFAULTS = {
-  version: "8.19.2",
+  version: DEFAULT_ELASTIC_VERSION,
   masters: { count: 3, instanceType: "t3.medium", volumeSizeGb: 20 },
   data: { count: 2, instanceType: "m5.2xlarge", volumeSizeGb: 500 },
   index: { prefix: "logstash", shards: 2, replicas: 1, profile: "normal" as IndexProfile, greenTimeoutMinutes: 30 },

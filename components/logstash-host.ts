@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { Host, type HostFileInput, type SshAccess } from "./host";
 import { liftFiles } from "./elk-lift";
-import { elasticInstallStep, checkElasticVersion } from "../provision/elasticsearch/apt";
+import { DEFAULT_ELASTIC_VERSION, elasticInstallStep, checkElasticVersion } from "../provision/elasticsearch/apt";
 import {
   BEATS_PORT, logstashConfigStep, renderLogstashFiles, resolvedHeap, resolvedWorkers, type LogstashSettings,
 } from "../provision/logstash/logstash";
@@ -70,7 +70,7 @@ export class LogstashHost extends pulumi.ComponentResource {
 
   constructor(name: string, args: LogstashHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("opsfleet:index:LogstashHost", name, {}, opts);
-    const version = args.version ?? "8.19.2";
+    const version = args.version ?? DEFAULT_ELASTIC_VERSION;
     checkElasticVersion(version, `LogstashHost ${name}: version`);
     const settings: LogstashSettings = {
       nodeName: name,

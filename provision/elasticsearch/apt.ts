@@ -4,6 +4,9 @@ import type { RenderedFile, RenderedStep } from "../common/types";
 export const ELASTIC_GPG_FINGERPRINT = "46095ACC8548582C1A2699A9D27D666CD88E42B4";
 export const ELASTIC_KEYRING = "/usr/share/keyrings/elasticsearch-keyring.gpg";
 
+/** The Elastic release installed unless the config pins another (one place for every default). */
+export const DEFAULT_ELASTIC_VERSION = "8.19.2";
+
 /** Elastic 8.x packages (elasticsearch, logstash, kibana) share one version line. */
 export const ELASTIC_VERSION_PATTERN = /^8\.\d{1,2}\.\d{1,2}$/;
 

@@ -64,8 +64,10 @@ export function clusterSecurityScript(l: EsClusterLayout, users: ServiceUsers): 
   const health = `${url}/_cluster/health?wait_for_nodes=${l.nodes.length}&wait_for_status=yellow&timeout=10s`;
   return `
 status() { curl -s -g -o /dev/null -w '%{http_code}' --max-time 20 -K "$1" '${health}' || true; }
-ok=no
-for i in $(seq 1 120); do
+# Bounded below the step's 30-minute command timeout.
+ok=no; i=0; deadline=$((SECONDS + 1500))
+while [ $SECONDS -lt $deadline ]; do
+  i=$((i + 1))
   code=$(status ${CURLRC})
   if [ "$code" = 200 ]; then ok=yes; break; fi
   if [ "$code" = 401 ] && [ -f ${APPLIED_CURLRC} ] && [ "$(status ${APPLIED_CURLRC})" = 200 ]; then
@@ -77,7 +79,7 @@ for i in $(seq 1 120); do
   [ $((i % 6)) = 1 ] && echo "waiting for the cluster (${l.nodes.length} nodes, HTTP $code)"
   sleep 10
 done
-if [ "$ok" != yes ]; then echo "cluster did not form with ${l.nodes.length} nodes in 20 minutes (last HTTP $code)" >&2; exit 1; fi
+if [ "$ok" != yes ]; then echo "cluster did not form with ${l.nodes.length} nodes in 25 minutes (last HTTP $code)" >&2; exit 1; fi
 install -m 0600 ${CURLRC} ${APPLIED_CURLRC}
 echo "cluster formed; elastic password verified"
 ${calls.script}`.trimStart();

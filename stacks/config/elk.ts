@@ -3,7 +3,7 @@ import { z } from "zod";
 import { instanceType, intBetween } from "./common";
 import { describeSupportedTypes, isKnownInstanceType, INSTANCE_TYPES } from "../../provision/elasticsearch/instance-types";
 import { ES_MIN_MEMORY_GIB } from "../../provision/elasticsearch/heap";
-import { ELASTIC_VERSION_PATTERN } from "../../provision/elasticsearch/apt";
+import { DEFAULT_ELASTIC_VERSION, ELASTIC_VERSION_PATTERN } from "../../provision/elasticsearch/apt";
 import { PROFILES } from "../../provision/elasticsearch/profiles";
 
 const nodeGroup = (d: { count: number; instanceType: string; volumeSizeGb: number }, what: string) =>
@@ -20,7 +20,7 @@ export const elkConfigSchema = z
   .strictObject({
     clusterName: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: "must be 1-64 letters, digits, '-' or '_'" }).optional()
       .describe("cluster.name. Default: <stack>-logs."),
-    version: z.string().regex(ELASTIC_VERSION_PATTERN, { message: "must be an Elastic 8.x release such as 8.19.2" }).default("8.19.2")
+    version: z.string().regex(ELASTIC_VERSION_PATTERN, { message: "must be an Elastic 8.x release such as 8.19.2" }).default(DEFAULT_ELASTIC_VERSION)
       .describe("Elasticsearch/Logstash/Kibana version, pinned and held (installed only if missing; a different installed version fails the step)."),
     masters: nodeGroup({ count: 3, instanceType: "t3.medium", volumeSizeGb: 20 }, "master-eligible")
       .prefault({}),
