@@ -14,6 +14,7 @@ import { profileRequests, type ProfileOptions } from "./profiles";
 import { applyRequests } from "./apply-requests";
 import { renderCurlScript } from "./es-requests";
 import { indexProfileStep } from "./cluster-steps";
+import { renderCurlConfig } from "./node-config";
 
 interface Captured { method: string; url: string; body: unknown; auth?: string; contentType?: string }
 
@@ -177,6 +178,21 @@ describe("the rendered curl script (what pulumi up runs) sends the same calls", 
     expect(step.files.map((f) => JSON.parse(f.content))).toEqual(NORMAL.filter((c) => c.body !== undefined).map((c) => c.body));
     expect(step.script).toContain('ES_URL="${ES_URL:-https://10.0.1.11:9200}"; ES_CURLRC="${ES_CURLRC:-/etc/elasticsearch/opsfleet/elastic.curlrc}"');
   });
+});
+
+test("the rendered curl config delivers every password character the stack allows, verbatim", async () => {
+  // every special character opsfleet:elasticPassword may contain (stacks/config/schema.ts PASSWORD), plus quote/backslash
+  const password = '!%*+,-./:;=?@^_~<>[]{}Aa0"\\';
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "opsfleet-curlrc-"));
+  try {
+    fs.writeFileSync(path.join(dir, "curlrc"), renderCurlConfig("elastic", password).replace(/^cacert.*\n/m, ""));
+    captured = [];
+    const child = spawn("curl", ["-sS", "-K", path.join(dir, "curlrc"), `${base}/_cluster/health`]);
+    await new Promise((r) => child.on("close", r));
+    expect(captured[0].auth).toBe(`Basic ${Buffer.from(`elastic:${password}`).toString("base64")}`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("options are validated", () => {
