@@ -19,9 +19,10 @@ export function renderSystemdOverride(): string {
 
 /**
  * OS tuning step (before the first start). vm.* sysctls are global to the kernel: on a test host
- * (a namespace sharing the real machine's kernel) writing them would change the machine, so the
- * live write is skipped when OPSFLEET_LAB=1 or /proc/sys is read-only; the file still lands and
- * applies at the next boot. Swap goes off now and for good (fstab entries commented out).
+ * (a namespace sharing the real machine's kernel, marked by /run/opsfleet-test-host) writing them
+ * would change the machine, so the live write, swapoff and the fstab edit are skipped there (also
+ * with OPSFLEET_LAB=1, or when /proc/sys is read-only); the sysctl file still applies at the next
+ * boot. On EC2, swap goes off now and for good (fstab entries commented out).
  */
 export function elasticsearchOsStep(): RenderedStep {
   return {
@@ -32,7 +33,7 @@ export function elasticsearchOsStep(): RenderedStep {
       { path: ES_SYSTEMD_OVERRIDE, content: renderSystemdOverride(), mode: "0644" },
     ],
     script: `
-if [ "\${OPSFLEET_LAB:-0}" = 1 ] || [ ! -w /proc/sys/vm/max_map_count ]; then
+if [ -e /run/opsfleet-test-host ] || [ "\${OPSFLEET_LAB:-0}" = 1 ] || [ ! -w /proc/sys/vm/max_map_count ]; then
   echo "test host: leaving the shared kernel's vm.max_map_count, swap and /etc/fstab alone (${ES_SYSCTL_FILE} applies at boot)"
 else
   if [ "$(cat /proc/sys/vm/max_map_count)" -lt ${MAX_MAP_COUNT} ]; then sysctl -q -p ${ES_SYSCTL_FILE}; fi
