@@ -34,8 +34,8 @@ export class SpotFailover extends pulumi.ComponentResource {
   public readonly deadLetterQueueUrl: pulumi.Output<string>;
 
   constructor(name: string, args: SpotFailoverArgs, opts?: pulumi.ComponentResourceOptions) {
+    const a = resolveArgs(name, args); // throws before anything (even this component) is registered
     super("opsfleet:index:SpotFailover", name, {}, opts);
-    const a = resolveArgs(name, args); // throws before anything is created
     const parent = this;
     const tags = { ...a.tags, "opsfleet:component": name };
     const asgTags = Object.entries(tags).map(([key, value]) => ({ key, value, propagateAtLaunch: true }));
