@@ -68,13 +68,13 @@ describe("stack settings", () => {
       const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       const log: string[] = [];
       await run(parseCli(["bulk-ingest", "--stack", "t", "--endpoint", endpoint], { ES_PASSWORD: "pw" }), dir, (l) => log.push(l));
-      expect(seen).toEqual(["PUT /_index_template/opsfleet-logstash", "PUT /logstash-*/_settings"]);
+      expect(seen).toEqual(["PUT /_index_template/opsfleet-logstash", "PUT /logstash-*/_settings?allow_no_indices=true"]);
       expect(log[0]).toMatch(/^note: stack t configures profile "normal"/);
       expect(log[1]).toMatch(/^warning: bulk-ingest can lose acknowledged writes/);
       expect(log.at(-1)).toBe("profile bulk-ingest applied to logstash-*");
       seen.length = 0;
       await run(parseCli(["normal", "--stack", "t", "--endpoint", endpoint], { ES_PASSWORD: "pw" }), dir, () => {});
-      expect(seen).toEqual(["PUT /_index_template/opsfleet-logstash", "PUT /logstash-*/_settings", "POST /logstash-*/_refresh",
+      expect(seen).toEqual(["PUT /_index_template/opsfleet-logstash", "PUT /logstash-*/_settings?allow_no_indices=true", "POST /logstash-*/_refresh",
         "GET /_cluster/health/logstash-*?wait_for_status=green&timeout=30m"]);
     } finally {
       await new Promise<void>((r) => server.close(() => r()));
@@ -98,7 +98,7 @@ describe("npm run es:profile (the script as a process)", () => {
     expect(dry.err).toBe("");
     expect(dry.code).toBe(0);
     expect(dry.out).toContain("dry run: 2 calls for profile bulk-ingest on logstash-*");
-    expect(dry.out).toContain('PUT /logstash-*/_settings  (existing logstash-*: translog async, 0 replicas, refresh 300s)\n  {"index":{"number_of_replicas":0,"refresh_interval":"300s","translog":{"durability":"async"}}}');
+    expect(dry.out).toContain('PUT /logstash-*/_settings?allow_no_indices=true  (existing logstash-*: translog async, 0 replicas, refresh 300s)\n  {"index":{"number_of_replicas":0,"refresh_interval":"300s","translog":{"durability":"async"}}}');
     const bad = await cli(["normal", "--stack", "dev"]);
     expect(bad.code).toBe(2);
     expect(bad.err).toContain("no endpoint");

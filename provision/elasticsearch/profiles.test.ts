@@ -31,7 +31,7 @@ const BULK_INGEST: Captured[] = [
       _meta: { managed_by: "opsfleet", profile: "bulk-ingest" },
     },
   },
-  { method: "PUT", url: "/logstash-*/_settings", body: { index: { number_of_replicas: 0, refresh_interval: "300s", translog: { durability: "async" } } } },
+  { method: "PUT", url: "/logstash-*/_settings?allow_no_indices=true", body: { index: { number_of_replicas: 0, refresh_interval: "300s", translog: { durability: "async" } } } },
 ];
 const NORMAL: Captured[] = [
   {
@@ -43,7 +43,7 @@ const NORMAL: Captured[] = [
     },
   },
   // restore: request durability, configured replicas, refresh back to the default (null)
-  { method: "PUT", url: "/logstash-*/_settings", body: { index: { number_of_replicas: 1, refresh_interval: null, translog: { durability: "request" } } } },
+  { method: "PUT", url: "/logstash-*/_settings?allow_no_indices=true", body: { index: { number_of_replicas: 1, refresh_interval: null, translog: { durability: "request" } } } },
   { method: "POST", url: "/logstash-*/_refresh", body: undefined },
   { method: "GET", url: "/_cluster/health/logstash-*?wait_for_status=green&timeout=30m", body: undefined },
 ];
@@ -121,7 +121,7 @@ describe("the real @elastic/elasticsearch client", () => {
     const c = client();
     await applyRequests(c, profileRequests("normal", { indexPattern: "app-*", templateName: "opsfleet-app", shards: 4, replicas: 2, greenTimeoutMinutes: 5 }));
     await c.close();
-    expect(captured.map((r) => r.url)).toEqual(["/_index_template/opsfleet-app", "/app-*/_settings", "/app-*/_refresh", "/_cluster/health/app-*?wait_for_status=green&timeout=5m"]);
+    expect(captured.map((r) => r.url)).toEqual(["/_index_template/opsfleet-app", "/app-*/_settings?allow_no_indices=true", "/app-*/_refresh", "/_cluster/health/app-*?wait_for_status=green&timeout=5m"]);
     expect((captured[0].body as any).template.settings.index).toEqual({ number_of_shards: 4, number_of_replicas: 2 });
     expect((captured[1].body as any).index.number_of_replicas).toBe(2);
   });

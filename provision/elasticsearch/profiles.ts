@@ -76,6 +76,8 @@ export function profileRequests(profile: IndexProfile, o: ProfileOptions): EsReq
     {
       method: "PUT",
       path: `/${idx}/_settings`,
+      // Update-settings refuses a pattern that matches nothing by default; a fresh cluster has no indices yet.
+      querystring: { allow_no_indices: "true" },
       body: { index: profileIndexSettings(profile, o) },
       summary:
         profile === "bulk-ingest"
