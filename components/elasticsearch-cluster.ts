@@ -83,6 +83,9 @@ function resolveArgs(name: string, a: ElasticsearchClusterArgs) {
   checkElasticVersion(version, `ElasticsearchCluster ${name}: version`);
   for (const [g, v] of [["masters", masters], ["data", data]] as const) {
     if (!Number.isInteger(v.count) || v.count < 1) throw new Error(`ElasticsearchCluster ${name}: ${g}.count must be a whole number >= 1 (got ${v.count})`);
+    if (!Number.isInteger(v.volumeSizeGb) || v.volumeSizeGb < 1) {
+      throw new Error(`ElasticsearchCluster ${name}: ${g}.volumeSizeGb must be a whole number of GiB >= 1 (got ${v.volumeSizeGb})`);
+    }
     elasticsearchHeap(v.instanceType, `ElasticsearchCluster ${name}: ${g}.instanceType`);
   }
   if (masters.count === 2) {
@@ -117,8 +120,8 @@ export class ElasticsearchCluster extends pulumi.ComponentResource {
   private readonly clusterLabel: string;
 
   constructor(name: string, args: ElasticsearchClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    const { masters, data, index, version } = resolveArgs(name, args); // bad input fails before anything registers
     super("opsfleet:index:ElasticsearchCluster", name, {}, opts);
-    const { masters, data, index, version } = resolveArgs(name, args);
     if (masters.count === 1) {
       pulumi.log.warn(`ElasticsearchCluster ${name}: 1 master-eligible node is not highly available (acceptable for dev only; use 3)`, this);
     }

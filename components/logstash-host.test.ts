@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import { byName, expectUniqueNames, isSecretInput, ofType, OptionsRecorder, settle, unsecret, useMocks, valueOf } from "../test/harness/pulumi-mocks";
+import {
+  byName, expectUniqueNames, isSecretInput, ofType, OptionsRecorder, registered, settle, unsecret, useMocks, valueOf,
+} from "../test/harness/pulumi-mocks";
 import { LogstashHost, type LogstashHostArgs } from "./logstash-host";
 
 /** A stand-in for the cluster's user-creation step. */
@@ -91,9 +93,11 @@ describe("LogstashHost", () => {
     [{ instanceType: "m7g.large" }, /logstash\.instanceType: unknown instance type "m7g\.large"/],
     [{ instanceType: "t3.micro" }, /t3\.micro has 1 GiB/],
     [{ version: "8.x" }, /version: "8.x" is not an Elastic 8.x release/],
-    [{ workers: 0 }, /workers must be >= 1/],
+    [{ workers: 0 }, /workers must be a whole number >= 1 \(got 0\)/],
+    [{ batchSize: 0 }, /batchSize must be a whole number >= 1/],
+    [{ queueMaxGb: 1.5 }, /queueMaxGb must be a whole number >= 1/],
   ] as [Partial<LogstashHostArgs>, RegExp][])("rejects %j", (over, msg) => {
     expect(() => new LogstashHost("bad", args(over))).toThrow(msg);
-    expect(ofType("aws:ec2/instance:Instance")).toEqual([]);
+    expect(registered).toEqual([]);
   });
 });

@@ -69,7 +69,6 @@ export class LogstashHost extends pulumi.ComponentResource {
   public readonly kibanaUrl?: pulumi.Output<string>;
 
   constructor(name: string, args: LogstashHostArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("opsfleet:index:LogstashHost", name, {}, opts);
     const version = args.version ?? DEFAULT_ELASTIC_VERSION;
     checkElasticVersion(version, `LogstashHost ${name}: version`);
     const settings: LogstashSettings = {
@@ -84,7 +83,14 @@ export class LogstashHost extends pulumi.ComponentResource {
     };
     // Validate before creating anything: unknown type, bad numbers.
     resolvedHeap(settings);
-    if (resolvedWorkers(settings) < 1) throw new Error(`LogstashHost ${name}: workers must be >= 1`);
+    const positive: [string, number | undefined][] = [
+      ["workers", resolvedWorkers(settings)], ["batchSize", settings.batchSize], ["batchDelayMs", settings.batchDelayMs],
+      ["queueMaxGb", settings.queueMaxGb], ["volumeSizeGb", args.volumeSizeGb ?? 50], ["heapMb", settings.heapMb ?? 1024],
+    ];
+    for (const [k, v] of positive) {
+      if (!Number.isInteger(v) || (v as number) < 1) throw new Error(`LogstashHost ${name}: ${k} must be a whole number >= 1 (got ${v})`);
+    }
+    super("opsfleet:index:LogstashHost", name, {}, opts);
     const indexPrefix = args.elasticsearch.indexPrefix ?? "logstash";
     const tags = args.tags ?? {};
 
