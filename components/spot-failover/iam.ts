@@ -17,16 +17,24 @@ export interface PolicyDocument {
   Statement: PolicyStatement[];
 }
 
-/** Read-only calls of observe.ts; none of them supports resource-level permissions. */
-export const RECONCILER_READ_ACTIONS = [
-  "ec2:DescribeSpotFleetRequests",
-  "ec2:DescribeSpotFleetInstances",
-  "ec2:DescribeSpotInstanceRequests",
-  "ec2:DescribeInstances",
-  "autoscaling:DescribeAutoScalingGroups",
-  "autoscaling:DescribeScalingActivities",
-  "elasticloadbalancing:DescribeTargetHealth",
-];
+/** Read-only calls of observe.ts per spot source; none of them supports resource-level permissions. */
+export const RECONCILER_READ_ACTIONS = {
+  fleet: [
+    "ec2:DescribeSpotFleetRequests",
+    "ec2:DescribeSpotFleetInstances",
+    "ec2:DescribeSpotInstanceRequests",
+    "ec2:DescribeInstances",
+    "autoscaling:DescribeAutoScalingGroups",
+    "elasticloadbalancing:DescribeTargetHealth",
+  ],
+  asg: [
+    "ec2:DescribeSpotInstanceRequests",
+    "ec2:DescribeInstances",
+    "autoscaling:DescribeAutoScalingGroups",
+    "autoscaling:DescribeScalingActivities",
+    "elasticloadbalancing:DescribeTargetHealth",
+  ],
+} as const;
 
 export interface ReconcilerPolicyArns {
   logGroupArn: string;
@@ -40,7 +48,7 @@ export interface ReconcilerPolicyArns {
 
 export function reconcilerPolicy(a: ReconcilerPolicyArns): PolicyDocument {
   const statements: PolicyStatement[] = [
-    { Sid: "Observe", Effect: "Allow", Action: RECONCILER_READ_ACTIONS, Resource: "*" },
+    { Sid: "Observe", Effect: "Allow", Action: [...RECONCILER_READ_ACTIONS[a.spotFleetArn ? "fleet" : "asg"]], Resource: "*" },
     { Sid: "ScaleGroups", Effect: "Allow", Action: ["autoscaling:SetDesiredCapacity"], Resource: [a.onDemandAsgArn, ...(a.spotAsgArn ? [a.spotAsgArn] : [])] },
     {
       Sid: "CoverageTag",

@@ -1,0 +1,87 @@
+/**
+ * The reconciler's IAM policy is exactly what the reconciler calls: every AWS call it makes (driven
+ * through every kind of write against the FakeAccount) is allowed on the resource it targets, and
+ * the policy grants nothing it never calls.
+ */
+import { createReconciler } from "../../functions/spot-reconciler/reconcile";
+import { COVERED_SINCE_TAG, fingerprint } from "../../functions/spot-reconciler/decide";
+import { FakeAccount } from "../../functions/spot-reconciler/testing/fake-account";
+import { directClients } from "../../functions/spot-reconciler/testing/mock-clients";
+import { scenarioAccount, scenarioConfig, SPOT_IDS } from "../../functions/spot-reconciler/testing/scenario";
+import { PolicyStatement, reconcilerPolicy } from "./iam";
+
+const SERVICE: Record<string, string> = {
+  DescribeInstances: "ec2", DescribeSpotInstanceRequests: "ec2", DescribeSpotFleetRequests: "ec2", DescribeSpotFleetInstances: "ec2", ModifySpotFleetRequest: "ec2",
+  DescribeAutoScalingGroups: "autoscaling", DescribeScalingActivities: "autoscaling", SetDesiredCapacity: "autoscaling", CreateOrUpdateTags: "autoscaling", DeleteTags: "autoscaling",
+  DescribeTargetHealth: "elasticloadbalancing",
+};
+const ARNS = {
+  logGroupArn: "arn:aws:logs:us-east-2:123456789012:log-group:/opsfleet/web",
+  onDemandAsgArn: "arn:aws:autoscaling:us-east-2:123456789012:autoScalingGroup:u1:autoScalingGroupName/web-ondemand",
+  spotAsgArn: "arn:aws:autoscaling:us-east-2:123456789012:autoScalingGroup:u2:autoScalingGroupName/web-spot",
+  spotFleetArn: "arn:aws:ec2:us-east-2:123456789012:spot-fleet-request/sfr-c8a764a4-bedc-4b62-af9c-0095e6e3ba61",
+  deadLetterQueueArn: "arn:aws:sqs:us-east-2:123456789012:web-dlq",
+};
+const schedule = { version: "0", id: "s", "detail-type": "Scheduled Event", source: "aws.events", account: "123456789012", time: "2026-03-01T10:00:00Z", region: "us-east-2", resources: [], detail: {} };
+
+/** The ARN a call acts on, as IAM sees it (Describe calls: "*"). */
+function resourceOf(command: string, input: any): string {
+  if (command.startsWith("Describe")) return "*";
+  if (command === "ModifySpotFleetRequest") return input.SpotFleetRequestId === "sfr-c8a764a4-bedc-4b62-af9c-0095e6e3ba61" ? ARNS.spotFleetArn : "unknown-fleet";
+  const group = input.AutoScalingGroupName ?? input.Tags?.[0]?.ResourceId;
+  return group === "web-ondemand" ? ARNS.onDemandAsgArn : group === "web-spot" ? ARNS.spotAsgArn : `unknown-group:${group}`;
+}
+
+/** Runs the reconciler through scale-up, drift repair, coverage mark/clear and scale-down; returns every call. */
+async function exercise(source: "fleet" | "asg") {
+  const calls: { action: string; resource: string; input: any }[] = [];
+  const run = async (setup: (a: FakeAccount) => void, now = Date.parse(schedule.time)) => {
+    const account = scenarioAccount(source);
+    setup(account);
+    const reconcile = createReconciler({ clients: directClients(account), config: scenarioConfig(source, { stabilizationSeconds: 60 }), logger: { info() {}, warn() {}, error() {} } as any, metrics: { addMetric() {}, publishStoredMetrics() {} }, now: () => now });
+    const r = await reconcile(schedule);
+    for (const c of account.calls) {
+      const name = c.command.replace(/Command$/, "");
+      calls.push({ action: `${SERVICE[name] ?? "?"}:${name}`, resource: resourceOf(name, c.input), input: c.input });
+    }
+    return r.reconciled ? r.decision.action.kind : "ignored";
+  };
+  const od = (a: FakeAccount) => a.groups.get("web-ondemand")!;
+  expect(await run((a) => a.setSpotStatus(SPOT_IDS[0], "marked-for-termination"))).toBe("set-on-demand-desired");
+  expect(await run((a) => (source === "fleet" ? (a.fleet!.target = 1) : (a.groups.get("web-spot")!.desired = 1)))).toBe("set-spot-requested");
+  expect(await run((a) => { od(a).desired = 1; })).toBe("mark-covered");
+  expect(await run((a) => { od(a).desired = 1; a.targetHealth.set(SPOT_IDS[0], "unhealthy"); od(a).tags.set(COVERED_SINCE_TAG, "x"); })).toBe("clear-covered");
+  const covered = "2026-03-01T09:00:00.000Z|1|";
+  expect(await run((a) => {
+    od(a).desired = 1;
+    // a valid tag for this exact instance set, as the reconciler would have written it an hour ago
+    od(a).tags.set(COVERED_SINCE_TAG, covered + fingerprint(SPOT_IDS, []));
+  })).toBe("set-on-demand-desired");
+  return calls;
+}
+
+const allows = (statements: PolicyStatement[], action: string, resource: string, input: any) =>
+  statements.some((s) => {
+    if (!s.Action.includes(action)) return false;
+    const resources = ([] as string[]).concat(s.Resource);
+    if (!resources.includes("*") && !resources.includes(resource)) return false;
+    const keys = s.Condition?.["ForAllValues:StringEquals"]?.["aws:TagKeys"];
+    return keys === undefined || (input.Tags ?? []).every((t: any) => ([] as string[]).concat(keys).includes(t.Key));
+  });
+
+describe.each(["fleet", "asg"] as const)("reconciler policy for spot source %s", (source) => {
+  const policy = reconcilerPolicy({ ...ARNS, ...(source === "fleet" ? { spotAsgArn: undefined } : { spotFleetArn: undefined }) });
+  const awsStatements = policy.Statement.filter((s) => !["Logs", "FailedInvocations"].includes(s.Sid));
+  let calls: Awaited<ReturnType<typeof exercise>>;
+  beforeAll(async () => { calls = await exercise(source); });
+
+  test("allows every call the reconciler makes, on the resource it targets", () => {
+    const denied = calls.filter((c) => !allows(awsStatements, c.action, c.resource, c.input)).map((c) => `${c.action} on ${c.resource}`);
+    expect([...new Set(denied)]).toEqual([]);
+  });
+
+  test("grants no action the reconciler never calls", () => {
+    const used = new Set(calls.map((c) => c.action));
+    expect(awsStatements.flatMap((s) => s.Action).filter((a) => !used.has(a))).toEqual([]);
+  });
+});
