@@ -9,7 +9,8 @@
 #
 # NAME ([a-z][a-z0-9]{0,7}) keeps concurrent labs apart: netns olab-NAME-<host>, bridge olab-NAME,
 # veths olNAME-<octet>, state under /run/opsfleet-lab/NAME. `up` first removes a leftover lab of the
-# same NAME. Processes are ended by PID only. Needs root, iproute2, util-linux, openssh-server.
+# same NAME, unless its owner process (LAB_OWNER_PID, default the caller) is still alive: then it
+# fails instead. Processes are ended by PID only. Needs root, iproute2, util-linux, openssh-server.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cmd=${1:-} name=${2:-}
@@ -46,6 +47,8 @@ down() {
   for l in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E "^ol$name-[0-9]+$" || true); do ip link del "$l" 2>/dev/null || true; done
   ip link del "$bridge" 2>/dev/null || true
   rm -rf "$state"
+  [ "${1:-}" = keep-lock ] || rm -f "/run/opsfleet-lab/$name.lock"
+  rmdir /run/opsfleet-lab 2>/dev/null || true
 }
 
 up() {
@@ -63,16 +66,26 @@ up() {
     [ -z "$net" ] && net=${ip%.*}
     [ "${ip%.*}" = "$net" ] || { echo "lab.sh: host '$h' ip '$ip' not in $net.0/24 (all hosts must share one /24)" >&2; exit 2; }
   done
+  # One lab per NAME at a time: a lab whose owner (the test process) is alive is not ours to remove.
+  mkdir -p /run/opsfleet-lab
+  exec 9>"/run/opsfleet-lab/$name.lock"
+  flock -w 60 9 || { echo "lab.sh: lab '$name' is being set up by another process" >&2; exit 1; }
+  owner=$(cat "$state/owner.pid" 2>/dev/null || true)
+  if [ -n "$owner" ] && [ "$owner" != "${LAB_OWNER_PID:-}" ] && kill -0 "$owner" 2>/dev/null; then
+    echo "lab.sh: lab '$name' is in use by process $owner ($(tr '\0' ' ' < "/proc/$owner/cmdline" | cut -c1-80)); run the tests one at a time" >&2; exit 1
+  fi
   if [ -d "$state" ] || ip link show "$bridge" >/dev/null 2>&1 || ip netns list | grep -q "^olab-$name-"; then
-    echo "lab.sh: removing leftover lab '$name'" >&2; down
+    echo "lab.sh: removing leftover lab '$name'" >&2; down keep-lock
   fi
   # Refuse a subnet some other interface (another lab, a VPN, docker) already uses.
   if ip -o -4 addr show | awk '{print $2, $4}' | grep -q " $net\."; then
     echo "lab.sh: subnet $net.0/24 already in use here: $(ip -o -4 addr show | awk '{print $2, $4}' | grep " $net\." | head -1)" >&2; exit 1
   fi
 
+  trap 'rc=$?; [ $rc = 0 ] || down keep-lock; exit $rc' EXIT    # a half-built lab is removed
   mkdir -p "$state/hosts" "$state/ssh"
   echo "$spec" > "$state/hosts.txt"
+  echo "${LAB_OWNER_PID:-$PPID}" > "$state/owner.pid"
   ip link add "$bridge" type bridge
   ip addr add "$net.1/24" dev "$bridge"
   ip link set "$bridge" up
@@ -123,7 +136,7 @@ up() {
 
     # PID 1 of the host. --kill-child: if unshare dies, the host's PID 1 (and so the host) dies.
     nsenter --net="/run/netns/$ns" -- unshare --mount --uts --ipc --pid --fork --kill-child --mount-proc -- \
-      bash "$here/host-init.sh" "$h" "$root" "$name" > "$hd/init.log" 2>&1 < /dev/null &
+      bash "$here/host-init.sh" "$h" "$root" "$name" > "$hd/init.log" 2>&1 < /dev/null 9>&- &
     echo $! > "$hd/unshare.pid"
   done
 
@@ -145,7 +158,7 @@ up() {
 }
 
 case "$cmd" in
-  up)   trap 'rc=$?; [ $rc = 0 ] || down; exit $rc' EXIT; up "${3:-}" ;;
+  up)   up "${3:-}" ;;
   down) down ;;
   *)    echo "usage: lab.sh up NAME 'host:ip ...' | lab.sh down NAME" >&2; exit 2 ;;
 esac

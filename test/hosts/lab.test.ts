@@ -56,6 +56,13 @@ describeOnHosts("test hosts (lab)", () => {
       .rejects.toThrow(/step boom on b failed \(exit 3\)[\s\S]*nope/);
   });
 
+  test("a lab in use by a live process is not torn down by another run", async () => {
+    const other = await run("bash", [`${__dirname}/lab.sh`, "up", "labt", "a:10.78.9.11"], undefined, { env: { LAB_OWNER_PID: String(process.ppid) } });
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/lab 'labt' is in use by process \d+/);
+    expect((await lab.ssh("a", "hostname")).stdout).toBe("a\n");
+  });
+
   test("stop removes processes, netns, links and state", async () => {
     const pids = (await run("cat", ["/run/opsfleet-lab/labt/hosts/a/init.pid"])).stdout.trim();
     await lab.stop();

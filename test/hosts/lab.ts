@@ -29,6 +29,8 @@ export interface RunResult {
 export interface RunOptions {
   /** Kill the command after this many ms. @default 120000 */
   timeoutMs?: number;
+  /** Extra environment variables. */
+  env?: Record<string, string>;
 }
 
 export interface StepOptions extends RunOptions {
@@ -64,7 +66,7 @@ const STATE_ROOT = "/run/opsfleet-lab";
 export function run(file: string, args: string[], stdin?: string, opts: RunOptions = {}): Promise<RunResult> {
   const timeoutMs = opts.timeoutMs ?? 120_000;
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"], env: opts.env ? { ...process.env, ...opts.env } : process.env });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
@@ -111,7 +113,7 @@ function validate(opts: LabOptions): void {
 export async function startLab(opts: LabOptions): Promise<Lab> {
   validate(opts);
   const spec = opts.hosts.map((h) => `${h.name}:${h.ip}`).join(" ");
-  const up = await run("bash", [LAB_SCRIPT, "up", opts.name, spec], undefined, { timeoutMs: 60_000 });
+  const up = await run("bash", [LAB_SCRIPT, "up", opts.name, spec], undefined, { timeoutMs: 90_000, env: { LAB_OWNER_PID: String(process.pid) } });
   if (up.code !== 0) throw new Error(`startLab(${opts.name}) failed (exit ${up.code}):\n${up.stderr}${up.stdout}`);
 
   const state = `${STATE_ROOT}/${opts.name}`;
@@ -123,7 +125,10 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
   }
   const byName = new Map(opts.hosts.map((h) => [h.name, h]));
   let stopped = false;
+  // debugging aid: OPSFLEET_KEEP_LAB=1 leaves the lab running after the tests (lab.sh down NAME removes it)
+  const keep = process.env.OPSFLEET_KEEP_LAB === "1";
   const downSync = () => {
+    if (keep) return;
     if (!stopped) execFileSync("bash", [LAB_SCRIPT, "down", opts.name], { stdio: "ignore" });
   };
   process.once("exit", downSync);
@@ -156,6 +161,10 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     },
     async stop() {
       if (stopped) return;
+      if (keep) {
+        console.warn(`OPSFLEET_KEEP_LAB=1: lab ${opts.name} left running; remove it with: bash ${LAB_SCRIPT} down ${opts.name}`);
+        return;
+      }
       const res = await run("bash", [LAB_SCRIPT, "down", opts.name], undefined, { timeoutMs: 60_000 });
       stopped = true;
       process.removeListener("exit", downSync);
