@@ -80,6 +80,14 @@ describe.each(["mariadb", "mysql"] as const)("EncryptedDatabase (%s)", (engine) 
     expect(renderUsersStep({ engine }, { rootPassword: "x", appPassword: "y" }).files.map((f) => f.path)).toEqual([SCRIPT_PATHS.rootPassword, SCRIPT_PATHS.appPassword]);
   });
 
+  test("the offline plan's manifest lists the database steps and their rendered files", async () => {
+    const m = await valueOf(db.host.manifest());
+    expect(m.steps.map((s) => s.name)).toEqual(["cloud-init", "volumes", "db-install", "db-encryption", "db-users", "db-key-rotation", "db-verify"]);
+    const paths = m.files.map((f) => f.path);
+    expect(paths).toEqual(expect.arrayContaining([SCRIPT_PATHS.rotate, SCRIPT_PATHS.verify, SCRIPT_PATHS.rootPassword, SCRIPT_PATHS.appPassword]));
+    expect(paths).toContain(engine === "mariadb" ? "/etc/mysql/mariadb.conf.d/99-opsfleet-encryption.cnf" : "/usr/sbin/mysqld.my");
+  });
+
   test("outputs: endpoint, database and user names", async () => {
     expect(await valueOf(db.endpoint)).toMatch(/^10\.0\.\d+\.\d+:3306$/);
     expect(await valueOf(db.endpoint)).toBe(`${await valueOf(db.address)}:3306`);

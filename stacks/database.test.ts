@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { byName, settle, useMocks, valueOf } from "../test/harness/pulumi-mocks";
+import { byName, OptionsRecorder, settle, useMocks, valueOf } from "../test/harness/pulumi-mocks";
 import { composeDatabase } from "./database";
 import { databaseConfigSchema } from "./config/database";
 import type { StackContext } from "./context";
@@ -13,6 +13,7 @@ const ctx = (over: Partial<StackContext> = {}): StackContext => ({
   keyName: "ops",
   bastionSecurityGroupId: "sg-bastion",
   tags: { env: "dev" },
+  protectData: false,
   secrets: { dbRootPassword: pulumi.secret("r00t-Pa55word-long-enough"), dbAppPassword: pulumi.secret("app-Pa55word-long-enough") },
   clientSecurityGroupIds: ["sg-web"],
   opts: {},
@@ -22,13 +23,16 @@ const ctx = (over: Partial<StackContext> = {}): StackContext => ({
 describe("composeDatabase", () => {
   beforeAll(() => useMocks());
 
-  test("builds the encrypted host from config and returns endpoint and names", async () => {
-    const out = composeDatabase(databaseConfigSchema.parse({ engine: "mysql", subnetIndex: 1, dataVolumeSizeGb: 100 }), ctx(), { protectData: true });
+  test("builds the encrypted host from config (protectData protects both volumes) and returns endpoint and names", async () => {
+    const rec = new OptionsRecorder();
+    const out = composeDatabase(databaseConfigSchema.parse({ engine: "mysql", subnetIndex: 1, dataVolumeSizeGb: 100 }), ctx({ protectData: true, opts: rec.opts }));
     await settle();
     expect(await valueOf(out.endpoint)).toMatch(/:3306$/);
     expect(out).toMatchObject({ engine: "mysql", databaseName: "app", appUser: "app", keyDir: "/var/lib/mysql-keyring" });
     expect(byName("dev-db-host", "aws:ec2/instance:Instance").inputs).toMatchObject({ subnetId: "subnet-priv-b", tags: { env: "dev", Name: "dev-db-host" } });
     expect(byName("dev-db-host-data", "aws:ebs/volume:Volume").inputs.size).toBe(100);
+    expect(rec.optionsOf("dev-db-host-data").protect).toBe(true);
+    expect(rec.optionsOf("dev-db-host-keys").protect).toBe(true);
     expect(byName("dev-db-in-db-0", "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").inputs.referencedSecurityGroupId).toBe("sg-web");
   });
 

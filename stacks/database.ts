@@ -15,12 +15,7 @@ export interface DatabaseOutputs {
   keyDir: string;
 }
 
-export interface DatabaseComposeOptions {
-  /** The stack's `protectData`: protect the data and key volumes from deletion. @default false */
-  protectData?: boolean;
-}
-
-export function composeDatabase(cfg: DatabaseConfig, ctx: StackContext, extra: DatabaseComposeOptions = {}): DatabaseOutputs {
+export function composeDatabase(cfg: DatabaseConfig, ctx: StackContext): DatabaseOutputs {
   const { dbRootPassword, dbAppPassword } = ctx.secrets;
   if (!dbRootPassword) throw new Error("opsfleet:dbRootPassword: missing secret (needed by database)");
   if (!dbAppPassword) throw new Error("opsfleet:dbAppPassword: missing secret (needed by database)");
@@ -50,7 +45,7 @@ export function composeDatabase(cfg: DatabaseConfig, ctx: StackContext, extra: D
     keyRotationSchedule: cfg.keyRotationSchedule,
     encryptionThreads: cfg.encryptionThreads,
     binlogExpireDays: cfg.binlogExpireDays,
-    protectVolumes: extra.protectData ?? false,
+    protectVolumes: ctx.protectData,
     tags: ctx.tags,
   }, ctx.opts);
 
