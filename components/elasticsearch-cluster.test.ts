@@ -178,6 +178,6 @@ describe("ElasticsearchCluster validation and variants", () => {
     const bodies = m.files.filter((f) => f.step === "elasticsearch-index-profile").map((f) => JSON.parse(f.content));
     expect(bodies[1]).toEqual({ index: { number_of_replicas: 0, refresh_interval: "300s", translog: { durability: "async" } } });
     expect(m.steps.find((s) => s.name === "elasticsearch-index-profile")!.script).not.toContain("wait_for_status=green");
-    expect(ofType("aws:ec2/instance:Instance").map((i) => i.inputs.instanceType)).toEqual(["t3.small", "t3.large"]);
+    expect(ofType("aws:ec2/instance:Instance").map((i) => [i.inputs.instanceType, i.inputs.subnetId])).toEqual([["t3.small", "subnet-a"], ["t3.large", "subnet-b"]]);
   });
 });

@@ -179,8 +179,9 @@ export class ElasticsearchCluster extends pulumi.ComponentResource {
           ssh: args.ssh,
           steps: [elasticInstallStep("elasticsearch", version), elasticsearchOsStep()],
         }, { parent: this }));
+    // Data nodes continue the round-robin after the masters (1 master + 1 data in dev: two AZs).
     this.masters = makeGroup("master", masters, 0);
-    this.dataNodes = makeGroup("data", data, 0);
+    this.dataNodes = makeGroup("data", data, masters.count);
     // node.name = the host's resource name; masters first (the first one runs the cluster-wide steps).
     const all = [...this.masters.map((h, i) => ({ h, name: nodeName("master", i), role: "master" as const, type: masters.instanceType })),
                  ...this.dataNodes.map((h, i) => ({ h, name: nodeName("data", i), role: "data" as const, type: data.instanceType }))];
