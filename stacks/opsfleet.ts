@@ -112,6 +112,6 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
   }
   if (c.features.redis) outputs.redis = composeRedis(c.redis, ctx);
   if (c.features.elk) outputs.elk = composeElk(c.elk, ctx);
-  if (c.features.database) outputs.database = composeDatabase(c.database, ctx, { protectData: c.protectData });
+  if (c.features.database) outputs.database = composeDatabase(c.database, ctx);
   return outputs;
 }
