@@ -1,0 +1,2 @@
+export * from "./conf";
+export * from "./steps";

@@ -1,0 +1,119 @@
+/**
+ * The Redis Cluster provisioning steps, as plain `RenderedStep`s: the `RedisCluster` component
+ * runs them on EC2 through the Host building block, and the host tests pipe the very same bytes
+ * over ssh to local test hosts.
+ *
+ * Per host, in order: `redis-install` → `redis-os` → `redis-nodes`; then once, on the first host,
+ * after every host's `redis-nodes`: `redis-cluster`.
+ */
+import type { RenderedStep } from "../common/types";
+import { REDIS_PORTS, redisPaths, renderRedisConf, validateRedisNodeConfig, type MaxmemoryPolicy } from "./conf";
+import { CLUSTER_SCRIPT, INSTALL_SCRIPT, NODES_SCRIPT, OS_TUNING_SCRIPT, PICK_MASTER_AWK, PLACEMENT_AWK } from "./scripts";
+
+/** Root-only copy of the password for the steps' own redis-cli calls (read into REDISCLI_AUTH). */
+export const REDIS_AUTH_FILE = "/etc/redis/opsfleet-auth";
+
+export interface RedisHostParams {
+  /** The host's private IPv4 address. */
+  privateIp: string;
+  password: string;
+  /** Per instance, MiB. */
+  maxmemoryMb: number;
+  /** @default "noeviction" */
+  maxmemoryPolicy?: MaxmemoryPolicy;
+  /** @default 5000 */
+  nodeTimeoutMs?: number;
+  /** Instances on the host, master port first. @default [7000, 7001] */
+  ports?: readonly number[];
+}
+
+export interface RedisClusterParams {
+  /** Private IPs of all cluster hosts, in a stable order (>= 3: a cluster needs 3 masters). */
+  hostIps: readonly string[];
+  /** @default [7000, 7001] */
+  ports?: readonly number[];
+}
+
+const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+export function renderRedisInstallStep(): RenderedStep {
+  return {
+    name: "redis-install",
+    description: "install redis-server and redis-tools if missing; disable the default single-instance service",
+    files: [],
+    script: INSTALL_SCRIPT.trim(),
+  };
+}
+
+export function renderRedisOsTuningStep(): RenderedStep {
+  return {
+    name: "redis-os",
+    description: "kernel settings for Redis: vm.overcommit_memory=1 (skipped on local test hosts)",
+    files: [],
+    script: OS_TUNING_SCRIPT.trim(),
+  };
+}
+
+/**
+ * Config files for every instance on the host, then start what is not running and restart (one at
+ * a time, master handed over first) what runs with an older config. The password travels only in
+ * the files (the step's stdin), never in the script text.
+ */
+export function renderRedisNodesStep(p: RedisHostParams): RenderedStep {
+  const ports = p.ports ?? REDIS_PORTS;
+  if (ports.length === 0 || new Set(ports).size !== ports.length) {
+    throw new Error(`redis ports: got [${ports.join(", ")}]; allowed: distinct ports, master first`);
+  }
+  const files = ports.map((port) => {
+    const cfg = { port, bindIp: p.privateIp, password: p.password, maxmemoryMb: p.maxmemoryMb, maxmemoryPolicy: p.maxmemoryPolicy, nodeTimeoutMs: p.nodeTimeoutMs };
+    validateRedisNodeConfig(cfg);
+    return { path: redisPaths(port).conf, content: renderRedisConf(cfg), mode: "0640", owner: "redis", group: "redis" };
+  });
+  return {
+    name: "redis-nodes",
+    description: `redis-server@{${ports.join(",")}} on ${p.privateIp}: configs, start, rolling restart on change`,
+    files: [...files, { path: REDIS_AUTH_FILE, content: p.password, mode: "0600", owner: "root", group: "root" }],
+    script: [`PORTS=${q(ports.join(" "))}`, `BIND_IP=${q(p.privateIp)}`, NODES_SCRIPT.trim()].join("\n"),
+  };
+}
+
+/** `ip:port` list for `redis-cli --cluster create`: every host's master port first, then the replicas. */
+export function redisClusterNodeOrder(hostIps: readonly string[], ports: readonly number[] = REDIS_PORTS): string[] {
+  return ports.flatMap((port) => hostIps.map((ip) => `${ip}:${port}`));
+}
+
+/**
+ * Idempotent cluster formation, run on one host after all nodes are up: a formed cluster is left
+ * alone; fresh nodes form it (or join it as replicas, e.g. a replaced data volume); placement is
+ * fixed (one master per host, each replica on another host); then it waits until healthy.
+ * Its last output line is `opsfleet-redis-cluster: unchanged|created|joined|placement-fixed`.
+ */
+export function renderRedisClusterStep(p: RedisClusterParams): RenderedStep {
+  const ports = p.ports ?? REDIS_PORTS;
+  if (p.hostIps.length < 3) {
+    throw new Error(`redis cluster hosts: got ${p.hostIps.length}; allowed: at least 3 (a cluster needs 3 masters, one per host)`);
+  }
+  if (new Set(p.hostIps).size !== p.hostIps.length) throw new Error(`redis cluster hosts: duplicate IPs in [${p.hostIps.join(", ")}]`);
+  if (ports.length < 2) throw new Error(`redis cluster ports: got [${ports.join(", ")}]; allowed: a master and at least one replica port`);
+  for (const ip of p.hostIps) {
+    validateRedisNodeConfig({ port: ports[0], bindIp: ip, password: "x".repeat(16), maxmemoryMb: 32 });
+  }
+  const nodes = redisClusterNodeOrder(p.hostIps, ports);
+  return {
+    name: "redis-cluster",
+    description: `form the Redis Cluster (${p.hostIps.length} masters, ${ports.length - 1} replica each on another host) if needed; wait until healthy`,
+    files: [],
+    script: [
+      `NODES=${q(nodes.join(" "))}`,
+      `REPLICAS=${ports.length - 1}`,
+      `PLACEMENT_AWK=${q(PLACEMENT_AWK.trim())}`,
+      `PICK_MASTER_AWK=${q(PICK_MASTER_AWK.trim())}`,
+      CLUSTER_SCRIPT.trim(),
+    ].join("\n"),
+  };
+}
+
+/** The per-host steps in order. */
+export function renderRedisHostSteps(p: RedisHostParams): RenderedStep[] {
+  return [renderRedisInstallStep(), renderRedisOsTuningStep(), renderRedisNodesStep(p)];
+}
