@@ -161,7 +161,7 @@ export async function buildPlan(o: { stack: string; root: string; strictSecrets?
     for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
   }
   const hosts = await Promise.all(seen.filter((s) => s.resource instanceof Host).map((s) => resolve((s.resource as Host).manifest())));
-  const resolvedOutputs = renderValue(await resolve(pulumi.output(outputs as unknown as Record<string, unknown>)));
+  const resolvedOutputs = await renderValue(await resolve(pulumi.output(outputs as unknown as Record<string, unknown>)));
   for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
   process.off("unhandledRejection", onRejection);
   if (failures.length) throw new PlanError(failures);
@@ -181,7 +181,7 @@ export async function buildPlan(o: { stack: string; root: string; strictSecrets?
       urn: urnOf.get(s.resource)!,
       parent,
       custom: reg?.custom ?? pulumi.CustomResource.isInstance(s.resource),
-      inputs: (renderValue(reg?.inputs ?? {}) as Record<string, unknown>),
+      inputs: (await renderValue(reg?.inputs ?? {})) as Record<string, unknown>,
       options: {
         dependsOn: (await resourcesOf(opts.dependsOn)).map((r) => urnOf.get(r) ?? "<unrecorded>"),
         ignoreChanges: opts.ignoreChanges ?? [],

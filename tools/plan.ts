@@ -26,7 +26,8 @@ async function main(): Promise<void> {
   }
   if (!/^[A-Za-z0-9_.-]+$/.test(stack)) throw new PlanError([`bad stack name ${JSON.stringify(stack)}`]);
   const plan = await buildPlan({ stack, strictSecrets, root: process.cwd() });
-  process.stdout.write(json ? JSON.stringify(plan, null, 2) + "\n" : renderText(plan));
+  // Wait for the pipe to drain: the process exits right after (the mock runtime keeps handles open).
+  await new Promise<void>((resolve) => process.stdout.write(json ? JSON.stringify(plan, null, 2) + "\n" : renderText(plan), () => resolve()));
   if (plan.violations.length) throw new PlanError(plan.violations.map((v) => `security check: ${v}`));
 }
 

@@ -94,14 +94,15 @@ export function validateConfig(raw: RawConfig): { ok: true; config: OpsfleetConf
 
 function formatIssue(issue: z.core.$ZodIssue, input: Record<string, unknown>): string {
   const path = issue.path.map(String);
-  let key = `${NAMESPACE}:${path[0] ?? ""}`;
-  if (path.length > 1) key += "." + path.slice(1).map((p) => (/^\d+$/.test(p) ? `[${p}]` : p)).join(".").replace(/\.\[/g, "[");
+  const key = `${NAMESPACE}:${path[0] ?? ""}` + path.slice(1).map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`)).join("");
   if (issue.code === "unrecognized_keys") {
     const keys = issue.keys.map((k) => (path.length ? `${key}.${k}` : `${NAMESPACE}:${k}`));
     return `${keys.join(", ")}: unknown key${keys.length > 1 ? "s" : ""}; check the spelling against the config reference in README.md`;
   }
   const given = "input" in issue ? issue.input : lookup(input, issue.path);
-  return `${key}: ${issue.message} (got ${show(given)})`;
+  // A bad record key: the key's own validator says what is allowed.
+  const message = issue.code === "invalid_key" && issue.issues[0] ? `invalid key: ${issue.issues[0].message}` : issue.message;
+  return `${key}: ${message} (got ${show(given)})`;
 }
 
 function lookup(obj: unknown, path: PropertyKey[]): unknown {

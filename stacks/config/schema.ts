@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { amiId, cidrBlock, instanceType, intBetween, subnetId, vpcId } from "./common";
-import { cidrsOverlap } from "../../components/cidr";
+import { cidrsOverlap, parseCidr } from "../../components/cidr";
 import { spotConfigSchema } from "./spot";
 import { redisConfigSchema } from "./redis";
 import { elkConfigSchema } from "./elk";
@@ -33,6 +33,7 @@ export const networkConfigSchema = z
       .describe("NAT gateways of the created VPC: none, single (default) or onePerAz (survives an AZ outage)."),
   })
   .superRefine((n, ctx) => {
+    if (typeof n !== "object" || n === null) return;
     if (n.vpcId !== undefined) {
       for (const k of ["cidrBlock", "availabilityZoneCount", "natGateways"] as const) {
         if (n[k] !== undefined) ctx.addIssue({ code: "custom", path: [k], input: n[k], message: "cannot be combined with network.vpcId (opsfleet creates no VPC then); remove one of them" });
@@ -40,22 +41,22 @@ export const networkConfigSchema = z
       for (const k of ["publicSubnetIds", "privateSubnetIds"] as const) {
         if (n[k] === undefined) ctx.addIssue({ code: "custom", path: [k], input: undefined, message: "is required when network.vpcId is set" });
       }
-      if (n.publicSubnetIds && n.privateSubnetIds && n.publicSubnetIds.length !== n.privateSubnetIds.length) {
+      if (Array.isArray(n.publicSubnetIds) && Array.isArray(n.privateSubnetIds) && n.publicSubnetIds.length !== n.privateSubnetIds.length) {
         ctx.addIssue({ code: "custom", path: ["privateSubnetIds"], input: n.privateSubnetIds, message: `must list as many subnets as publicSubnetIds (${n.publicSubnetIds.length}), one per AZ in the same order` });
       }
-      const all = [...(n.publicSubnetIds ?? []), ...(n.privateSubnetIds ?? [])];
+      const all = [...(Array.isArray(n.publicSubnetIds) ? n.publicSubnetIds : []), ...(Array.isArray(n.privateSubnetIds) ? n.privateSubnetIds : [])];
       const dup = all.find((s, i) => all.indexOf(s) !== i);
       if (dup) ctx.addIssue({ code: "custom", path: ["privateSubnetIds"], input: dup, message: "a subnet cannot be both public and private, or listed twice" });
     } else {
       for (const k of ["publicSubnetIds", "privateSubnetIds"] as const) {
         if (n[k] !== undefined) ctx.addIssue({ code: "custom", path: [k], input: n[k], message: "only applies with network.vpcId (bring your own VPC)" });
       }
-      if (n.cidrBlock !== undefined) {
+      if (typeof n.cidrBlock === "string" && parseCidr(n.cidrBlock) !== undefined) {
         const prefix = Number(n.cidrBlock.split("/")[1]);
         if (prefix < 16 || prefix > 24) ctx.addIssue({ code: "custom", path: ["cidrBlock"], input: n.cidrBlock, message: "must be a /16 to /24 (AWS VPC limits, and room for 16 subnets)" });
       }
     }
-  })
+  }, { when: () => true })
   .describe("The VPC: created by opsfleet (default) or brought by you.");
 
 export const sshConfigSchema = z
@@ -104,25 +105,31 @@ export const configSchema = z
     elk: elkConfigSchema.prefault({}).describe("Elasticsearch/Logstash settings (used when features.elk)."),
     database: databaseConfigSchema.prefault({}).describe("Encrypted database settings (used when features.database)."),
   })
+  // Runs even when other keys failed (`when`), so every problem is reported at once; the
+  // values may therefore be of the wrong type here, hence the defensive reads.
   .superRefine((c, ctx) => {
-    const hostFeatures = (["redis", "elk", "database"] as const).filter((f) => c.features[f]);
+    const features = (c.features ?? {}) as Partial<Record<string, unknown>>;
+    const network = (c.network ?? {}) as Partial<z.infer<typeof networkConfigSchema>>;
+    const adminCidrs = Array.isArray(c.adminCidrs) ? c.adminCidrs : [];
+    const hostFeatures = (["redis", "elk", "database"] as const).filter((f) => features[f] === true);
     if (hostFeatures.length > 0) {
-      if (c.adminCidrs.length === 0) {
+      if (adminCidrs.length === 0) {
         ctx.addIssue({ code: "custom", path: ["adminCidrs"], input: c.adminCidrs, message: `must list at least one CIDR: ${hostFeatures.join(", ")} are provisioned over SSH through the bastion` });
       }
-      if (c.ssh.publicKey === undefined) {
+      if (c.ssh?.publicKey === undefined) {
         ctx.addIssue({ code: "custom", path: ["ssh", "publicKey"], input: undefined, message: `is required: ${hostFeatures.join(", ")} hosts are provisioned over SSH` });
       }
-      if (c.network.vpcId === undefined && c.network.natGateways === "none") {
-        ctx.addIssue({ code: "custom", path: ["network", "natGateways"], input: "none", message: `"none" leaves the private hosts (${hostFeatures.join(", ")}) without outbound access for apt; use "single" or "onePerAz"` });
-      }
     }
-    c.adminCidrs.forEach((a, i) => {
+    const needOutbound = [...(features.spotWeb === true ? ["spotWeb"] : []), ...hostFeatures];
+    if (network.vpcId === undefined && network.natGateways === "none" && needOutbound.length > 0) {
+      ctx.addIssue({ code: "custom", path: ["network", "natGateways"], input: "none", message: `"none" leaves the private instances (${needOutbound.join(", ")}) without outbound access for apt; use "single" or "onePerAz"` });
+    }
+    adminCidrs.forEach((a, i) => {
       if (a === "0.0.0.0/0") ctx.addIssue({ code: "custom", path: ["adminCidrs", i], input: a, message: "must not open SSH to the whole internet; list your office/VPN/CI ranges" });
-      else if (c.network.cidrBlock && cidrsOverlap(a, c.network.cidrBlock)) {
-        ctx.addIssue({ code: "custom", path: ["adminCidrs", i], input: a, message: `overlaps the VPC ${c.network.cidrBlock}; admin CIDRs are outside addresses` });
+      else if (typeof network.cidrBlock === "string" && typeof a === "string" && cidrsOverlap(a, network.cidrBlock)) {
+        ctx.addIssue({ code: "custom", path: ["adminCidrs", i], input: a, message: `overlaps the VPC ${network.cidrBlock}; admin CIDRs are outside addresses` });
       }
     });
-  });
+  }, { when: () => true });
 
 export type OpsfleetConfig = z.infer<typeof configSchema>;
