@@ -1,0 +1,189 @@
+/**
+ * RedisCluster: N Debian hosts (3 by default) each running a Redis Cluster master on :7000 and a
+ * replica on :7001 (of a master on another host), provisioned over SSH by the shared Host block
+ * with the renderers in `provision/redis` — the same steps the host tests run on local test hosts.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import type * as command from "@pulumi/command";
+import { Host, type HostFileInput, type SshAccess } from "./host";
+import { BUS_PORT_OFFSET, MAXMEMORY_POLICIES, REDIS_PORTS, type MaxmemoryPolicy } from "../provision/redis/conf";
+import {
+  redisClusterNodeOrder, renderRedisClusterStep, renderRedisInstallStep, renderRedisNodesStep, renderRedisOsTuningStep, type RedisHostParams,
+} from "../provision/redis/steps";
+
+export interface RedisClusterArgs {
+  vpcId: pulumi.Input<string>;
+  /** Subnets (one per AZ); host i goes to subnet i mod length, so give >= 3 to lose at most one host per AZ. */
+  subnetIds: pulumi.Input<string>[];
+  /** Hosts, each with one master and one replica. @default 3 */
+  hostCount?: number;
+  /** @default "t3.small" */
+  instanceType?: pulumi.Input<string>;
+  /** requirepass/masterauth; keep it a secret Output (16-512 printable ASCII characters). */
+  password: pulumi.Input<string>;
+  /** Memory limit per Redis instance (two per host) in MiB. @default 512 */
+  maxmemoryMb?: number;
+  /** @default "noeviction" */
+  maxmemoryPolicy?: MaxmemoryPolicy;
+  /** cluster-node-timeout: how long a node may be unreachable before failover. @default 5000 */
+  nodeTimeoutMs?: number;
+  /** Encrypted gp3 volume for /var/lib/redis (AOF, RDB, nodes.conf). @default 20 */
+  dataVolumeSizeGb?: number;
+  /** Security groups whose members may connect to 7000-7001 (never the bus ports). @default [] */
+  clientSecurityGroupIds?: pulumi.Input<string>[];
+  /** SSH (22) is allowed only from this security group. */
+  bastionSecurityGroupId: pulumi.Input<string>;
+  ssh: SshAccess;
+  keyName?: pulumi.Input<string>;
+  amiId?: pulumi.Input<string>;
+  /** Protect the data volumes from deletion/replacement. @default false */
+  protectVolumes?: boolean;
+  tags?: Record<string, string>;
+}
+
+/** Defaults, applied in one place. */
+const DEFAULTS = { hostCount: 3, instanceType: "t3.small", maxmemoryMb: 512, maxmemoryPolicy: "noeviction", nodeTimeoutMs: 5000, dataVolumeSizeGb: 20 } as const;
+
+function validate(name: string, a: RedisClusterArgs): void {
+  const fail = (key: string, got: unknown, allowed: string) => {
+    throw new Error(`RedisCluster ${name}: ${key}: got ${JSON.stringify(got)}; allowed: ${allowed}`);
+  };
+  const count = a.hostCount ?? DEFAULTS.hostCount;
+  if (!Number.isInteger(count) || count < 3 || count > 15) fail("hostCount", count, "a whole number from 3 to 15 (a cluster needs 3 masters)");
+  if (a.subnetIds.length === 0) fail("subnetIds", a.subnetIds.length, "at least one subnet (one per AZ, 3 recommended)");
+  const mem = a.maxmemoryMb ?? DEFAULTS.maxmemoryMb;
+  if (!Number.isInteger(mem) || mem < 32) fail("maxmemoryMb", mem, "a whole number >= 32 (MiB per instance)");
+  const policy = a.maxmemoryPolicy ?? DEFAULTS.maxmemoryPolicy;
+  if (!(MAXMEMORY_POLICIES as readonly string[]).includes(policy)) fail("maxmemoryPolicy", policy, MAXMEMORY_POLICIES.join(", "));
+  const timeout = a.nodeTimeoutMs ?? DEFAULTS.nodeTimeoutMs;
+  if (!Number.isInteger(timeout) || timeout < 1000 || timeout > 60000) fail("nodeTimeoutMs", timeout, "a whole number from 1000 to 60000");
+  const size = a.dataVolumeSizeGb ?? DEFAULTS.dataVolumeSizeGb;
+  if (!Number.isInteger(size) || size < 1 || size > 16384) fail("dataVolumeSizeGb", size, "a whole number from 1 to 16384");
+}
+
+/** Placeholder values for the plain "shape" render (paths/modes/owners), never deployed. */
+const SHAPE_IP = "192.0.2.1";
+const SHAPE_PASSWORD = "x".repeat(16);
+
+export class RedisCluster extends pulumi.ComponentResource {
+  public readonly hosts: Host[];
+  public readonly securityGroupId: pulumi.Output<string>;
+  /** Private IPs of the hosts, in host order. */
+  public readonly privateIps: pulumi.Output<string[]>;
+  /** Every node, `ip:port`: each host's master port, then the replica ports. */
+  public readonly nodeEndpoints: pulumi.Output<string[]>;
+  /** Comma-separated masters-at-creation (`ip:7000,...`): the seed list for cluster clients. */
+  public readonly seedList: pulumi.Output<string>;
+  /** The cluster-create step (on the first host): depend on it to run after the cluster is healthy. */
+  public readonly clusterStep: command.remote.Command;
+
+  constructor(name: string, args: RedisClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("opsfleet:index:RedisCluster", name, {}, opts);
+    validate(name, args);
+    const o = { ...DEFAULTS, ...stripUndefined(args) };
+    const ports = REDIS_PORTS;
+    const tags = { ...(args.tags ?? {}), "opsfleet:component": "redis-cluster", "opsfleet:cluster": name };
+
+    // Members talk to each other on the client and bus ports; clients only on the client ports.
+    const sg = new aws.ec2.SecurityGroup(`${name}-sg`, {
+      vpcId: args.vpcId,
+      description: `Redis Cluster ${name}: ${ports.join("-")} from members and clients, bus ${ports[0] + BUS_PORT_OFFSET}-${ports[ports.length - 1] + BUS_PORT_OFFSET} between members, SSH from the bastion`,
+      tags: { ...tags, Name: `${name}-sg` },
+    }, { parent: this });
+    const [lo, hi] = [ports[0], ports[ports.length - 1]];
+    const rule = (dir: "in" | "out", suffix: string, from: number, to: number, peer: { referencedSecurityGroupId?: pulumi.Input<string>; cidrIpv4?: string }, description: string) => {
+      const a = { securityGroupId: sg.id, ipProtocol: "tcp", fromPort: from, toPort: to, description, ...peer };
+      return dir === "in"
+        ? new aws.vpc.SecurityGroupIngressRule(`${name}-in-${suffix}`, a, { parent: this })
+        : new aws.vpc.SecurityGroupEgressRule(`${name}-out-${suffix}`, a, { parent: this });
+    };
+    rule("in", "ssh", 22, 22, { referencedSecurityGroupId: args.bastionSecurityGroupId }, "SSH from the bastion");
+    rule("in", "redis-members", lo, hi, { referencedSecurityGroupId: sg.id }, "Redis from cluster members");
+    rule("in", "bus-members", lo + BUS_PORT_OFFSET, hi + BUS_PORT_OFFSET, { referencedSecurityGroupId: sg.id }, "cluster bus from cluster members");
+    (args.clientSecurityGroupIds ?? []).forEach((c, i) => rule("in", `redis-client-${i}`, lo, hi, { referencedSecurityGroupId: c }, "Redis from a client security group"));
+    rule("out", "redis-members", lo, hi, { referencedSecurityGroupId: sg.id }, "Redis to cluster members");
+    rule("out", "bus-members", lo + BUS_PORT_OFFSET, hi + BUS_PORT_OFFSET, { referencedSecurityGroupId: sg.id }, "cluster bus to cluster members");
+    rule("out", "http", 80, 80, { cidrIpv4: "0.0.0.0/0" }, "apt repositories");
+    rule("out", "https", 443, 443, { cidrIpv4: "0.0.0.0/0" }, "apt repositories");
+    this.securityGroupId = sg.id;
+
+    const hostParams = (privateIp: string, password: string): RedisHostParams => ({
+      privateIp, password, maxmemoryMb: o.maxmemoryMb, maxmemoryPolicy: o.maxmemoryPolicy, nodeTimeoutMs: o.nodeTimeoutMs, ports,
+    });
+    const password = pulumi.secret(args.password);
+
+    this.hosts = [];
+    for (let i = 0; i < o.hostCount; i++) {
+      const install = renderRedisInstallStep();
+      const os = renderRedisOsTuningStep();
+      const host = new Host(`${name}-${i}`, {
+        subnetId: args.subnetIds[i % args.subnetIds.length],
+        instanceType: o.instanceType,
+        securityGroupIds: [sg.id],
+        keyName: args.keyName,
+        amiId: args.amiId,
+        volumes: [{ name: "data", sizeGb: o.dataVolumeSizeGb, mountPoint: "/var/lib/redis", owner: "redis" }],
+        protectVolumes: args.protectVolumes ?? false,
+        tags,
+        ssh: args.ssh,
+        steps: [install, os],
+      }, { parent: this });
+
+      // The config binds the host's own IP, known only once the instance exists: added after it.
+      // Hosts reconfigure one after another, so a config change restarts one instance at a time.
+      const shape = renderRedisNodesStep(hostParams(SHAPE_IP, SHAPE_PASSWORD));
+      const actual = pulumi.all([host.privateIp, password]).apply(([ip, pw]) => renderRedisNodesStep(hostParams(ip, pw)));
+      host.addStep({
+        name: shape.name,
+        description: shape.description.replace(SHAPE_IP, "<private ip>"),
+        files: liftRenderedFiles(shape.files, actual.apply((s) => s.files)),
+        // the script holds no secret: render it from the IP alone so the plan can show it
+        script: host.privateIp.apply((ip) => renderRedisNodesStep(hostParams(ip, SHAPE_PASSWORD)).script),
+        dependsOn: i > 0 ? [this.hosts[i - 1].lastStep] : [],
+        secret: true,
+      });
+      this.hosts.push(host);
+    }
+
+    this.privateIps = pulumi.all(this.hosts.map((h) => h.privateIp));
+    const shapeCluster = renderRedisClusterStep({ hostIps: this.hosts.map((_, i) => `192.0.2.${i + 1}`), ports });
+    this.clusterStep = this.hosts[0].addStep({
+      name: shapeCluster.name,
+      description: shapeCluster.description,
+      files: [],
+      script: this.privateIps.apply((ips) => renderRedisClusterStep({ hostIps: ips, ports }).script),
+      dependsOn: this.hosts.map((h) => h.lastStep),
+    }, { timeout: "20m" });
+
+    this.nodeEndpoints = this.privateIps.apply((ips) => redisClusterNodeOrder(ips, ports));
+    this.seedList = this.privateIps.apply((ips) => ips.map((ip) => `${ip}:${ports[0]}`).join(","));
+    this.registerOutputs({
+      securityGroupId: this.securityGroupId,
+      privateIps: this.privateIps,
+      nodeEndpoints: this.nodeEndpoints,
+      seedList: this.seedList,
+    });
+  }
+}
+
+function stripUndefined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
+}
+
+/**
+ * File inputs whose paths/modes/owners come from a plain render (`shape`) and whose contents come
+ * from the real render inside an Output (secretness kept). A mismatch is a renderer bug: fail loudly.
+ */
+function liftRenderedFiles(shape: { path: string; mode?: string; owner?: string; group?: string }[], actual: pulumi.Output<{ path: string; content: string }[]>): HostFileInput[] {
+  return shape.map((f, i) => ({
+    path: f.path,
+    mode: f.mode,
+    owner: f.owner,
+    group: f.group,
+    content: actual.apply((files) => {
+      if (files[i]?.path !== f.path) throw new Error(`internal: rendered redis file ${i} is ${files[i]?.path}, expected ${f.path}`);
+      return files[i].content;
+    }),
+  }));
+}

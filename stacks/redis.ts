@@ -1,0 +1,48 @@
+/** Composes the Redis area from `opsfleet:redis`: one RedisCluster in the private subnets. */
+import type * as pulumi from "@pulumi/pulumi";
+import { RedisCluster } from "../components/redis-cluster";
+import type { RedisConfig } from "./config/redis";
+import type { StackContext } from "./context";
+
+export interface RedisOutputs {
+  /** Every node as `ip:port` (masters at creation first, then replicas). */
+  nodeEndpoints: pulumi.Output<string[]>;
+  /** `ip:7000,ip:7000,...`: seed list for cluster clients (they discover the rest). */
+  seedList: pulumi.Output<string>;
+  /** Private IPs of the Redis hosts. */
+  privateIps: pulumi.Output<string[]>;
+  /** The cluster's security group (members, client SGs on 7000-7001, bastion on 22). */
+  securityGroupId: pulumi.Output<string>;
+}
+
+export function composeRedis(cfg: RedisConfig, ctx: StackContext): RedisOutputs {
+  const password = ctx.secrets.redisPassword;
+  if (!password) throw new Error("opsfleet:redisPassword: missing secret (needed by redis)");
+  if (ctx.privateSubnetIds.length === 0) throw new Error("opsfleet:redis: no private subnets to place the Redis hosts in");
+
+  const cluster = new RedisCluster(`${ctx.prefix}-redis`, {
+    vpcId: ctx.vpcId,
+    subnetIds: ctx.privateSubnetIds,
+    hostCount: cfg.hostCount,
+    instanceType: cfg.instanceType,
+    password,
+    maxmemoryMb: cfg.maxmemoryMb,
+    maxmemoryPolicy: cfg.maxmemoryPolicy,
+    nodeTimeoutMs: cfg.nodeTimeoutMs,
+    dataVolumeSizeGb: cfg.dataVolumeSizeGb,
+    clientSecurityGroupIds: ctx.clientSecurityGroupIds,
+    bastionSecurityGroupId: ctx.bastionSecurityGroupId,
+    ssh: ctx.ssh,
+    keyName: ctx.keyName,
+    amiId: ctx.amiId,
+    protectVolumes: ctx.protectData,
+    tags: ctx.tags,
+  }, ctx.opts);
+
+  return {
+    nodeEndpoints: cluster.nodeEndpoints,
+    seedList: cluster.seedList,
+    privateIps: cluster.privateIps,
+    securityGroupId: cluster.securityGroupId,
+  };
+}
