@@ -79,8 +79,8 @@ export class RedisCluster extends pulumi.ComponentResource {
   public readonly clusterStep: command.remote.Command;
 
   constructor(name: string, args: RedisClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    validate(name, args); // before anything is registered
     super("opsfleet:index:RedisCluster", name, {}, opts);
-    validate(name, args);
     const o = { ...DEFAULTS, ...stripUndefined(args) };
     const ports = REDIS_PORTS;
     const tags = { ...(args.tags ?? {}), "opsfleet:component": "redis-cluster", "opsfleet:cluster": name };
