@@ -32,7 +32,10 @@ function typeOf(s: JsonSchema): string {
   if (s.type === "array") return `list of ${s.items ? typeOf(s.items) : "values"}`;
   if (s.type === "object" && s.additionalProperties && typeof s.additionalProperties === "object") return `map of ${typeOf(s.additionalProperties)}`;
   const t = Array.isArray(s.type) ? s.type.join(" \\| ") : s.type ?? "value";
-  const range = s.minimum !== undefined || s.maximum !== undefined ? ` (${s.minimum ?? ""}..${s.maximum ?? ""})` : "";
+  // zod's int() reports the safe-integer bounds: only show limits someone chose.
+  const bound = (n: number | undefined) => (n === undefined || Math.abs(n) >= Number.MAX_SAFE_INTEGER ? undefined : n);
+  const [min, max] = [bound(s.minimum), bound(s.maximum)];
+  const range = min !== undefined || max !== undefined ? ` (${min ?? ""}..${max ?? ""})` : "";
   return t === "integer" ? `integer${range}` : `${t}${range}`;
 }
 
