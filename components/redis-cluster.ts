@@ -153,7 +153,7 @@ export class RedisCluster extends pulumi.ComponentResource {
       description: shapeCluster.description,
       files: [],
       script: this.privateIps.apply((ips) => renderRedisClusterStep({ hostIps: ips, ports }).script),
-      dependsOn: this.hosts.map((h) => h.lastStep),
+      dependsOn: this.hosts.slice(1).map((h) => h.lastStep), // host 0's own steps come first anyway
     }, { timeout: "20m" });
 
     this.nodeEndpoints = this.privateIps.apply((ips) => redisClusterNodeOrder(ips, ports));

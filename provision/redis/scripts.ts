@@ -12,8 +12,9 @@ field() { awk -F: -v k="$1" '$1==k {print $2; exit}'; }
 nocolor() { sed 's/\x1b\[[0-9;]*m//g'; }
 # wait_for SECONDS WHAT COMMAND...: bounded wait, says what it waited for when it gives up
 wait_for() {
-  local secs=$1 what=$2; shift 2; local end=$((SECONDS + secs))
+  local secs=$1 what=$2; shift 2; local end=$((SECONDS + secs)) said=""
   until "$@"; do
+    [ -n "$said" ] || { echo "waiting for $what"; said=1; }
     [ "$SECONDS" -lt "$end" ] || { echo "timed out after $secs s waiting for $what" >&2; return 1; }
     sleep 0.2
   done
@@ -26,7 +27,7 @@ settled() { state_ok "$1" && { is_role "$1" master || [ "$(cli_at "$1" info repl
 # every node sees the same roles (gossip has converged after a failover) ...
 views_agree() {
   local first="" v a
-  for a in $(cli_at "$1" cluster nodes | awk '{split($2, x, "@"); print x[1]}'); do
+  for a in $(cli_at "$1" cluster nodes | awk '$3 !~ /(^|,)(fail|noaddr|handshake)(,|$)/ {split($2, x, "@"); print x[1]}'); do
     v=$(cli_at "$a" cluster nodes | awk '{split($2, x, "@"); print x[1], ($3 ~ /master/ ? "master" : "replica")}' | sort)
     [ -n "$v" ] || return 1
     if [ -z "$first" ]; then first=$v; elif [ "$v" != "$first" ]; then return 1; fi
@@ -212,7 +213,10 @@ END {
 }
 `;
 
-/** Picks the master for a replica at IP $ip: another host's master with the fewest replicas (awk). */
+/**
+ * Picks the master for a replica at IP `ip`: another host's master with the fewest replicas (awk);
+ * `taken` lists masters already picked in this run (the view may not show those replicas yet).
+ */
 export const PICK_MASTER_AWK = String.raw`
 {
   split($2, a, "@"); split(a[1], b, ":")
@@ -221,6 +225,7 @@ export const PICK_MASTER_AWK = String.raw`
   else if ($3 ~ /slave/) n[$4]++
 }
 END {
+  nt = split(taken, t, " "); for (i = 1; i <= nt; i++) if (t[i] in n) n[t[i]]++
   best = ""; for (m in mip) if (mip[m] != ip && (best == "" || n[m] < n[best] || (n[m] == n[best] && m < best))) best = m
   print best
 }
@@ -275,9 +280,12 @@ if [ -z "$members" ]; then
   action=created
 elif [ -n "$fresh" ]; then
   seed=${"$"}{members# }; seed=${"$"}{seed%% *}
-  wait_for 120 "cluster_state:ok at $seed before adding nodes" state_ok "$seed" || fail_with "cannot add nodes"
+  # a lost master must have failed over first: add-node refuses a cluster with uncovered slots
+  wait_for 120 "all slots covered and agreed on before adding nodes" agreed "$seed" || fail_with "cannot add nodes"
+  snapshot=$(view); taken=""
   for a in $fresh; do
-    mid=$(view | awk -v ip="${"$"}{a%:*}" "$PICK_MASTER_AWK")
+    mid=$(echo "$snapshot" | awk -v ip="${"$"}{a%:*}" -v taken="$taken" "$PICK_MASTER_AWK")
+    taken="$taken $mid"
     [ -n "$mid" ] || fail_with "no master on another host for $a"
     echo "adding $a as a replica of $mid"
     out=$(redis-cli --no-auth-warning --cluster add-node "$a" "$seed" --cluster-slave --cluster-master-id "$mid" 2>&1) \
@@ -293,13 +301,8 @@ fi
 
 # 2. Wait until the view converged, then fix placement: at most one master per host, every
 #    master with a replica on another host.
-converged() {
-  local a
-  for a in $NODES; do
-    [ "$(cli_at "$a" cluster info | field cluster_known_nodes)" = "$n_nodes" ] && state_ok "$a" || { why="$a not converged"; return 1; }
-  done
-}
-wait_for 180 "all $n_nodes nodes to agree (cluster_state:ok)" converged || fail_with "cluster did not converge"
+# fixes are computed only on a settled view (a node just added shows up as a master for a moment)
+wait_for 180 "all $n_nodes nodes to settle and agree on roles" stable || fail_with "cluster did not settle"
 for round in 1 2 3 4 5 6; do
   fix=$(fixes | head -n 1)
   [ -n "$fix" ] || break
@@ -312,7 +315,7 @@ for round in 1 2 3 4 5 6; do
       echo "placement: $2 moves to master $3, which has no replica"
       cli_at "$2" cluster replicate "$3" >/dev/null ;;
     3-same-host)
-      target=$(view | awk -v ip="${"$"}{2%:*}" "$PICK_MASTER_AWK")
+      target=$(view | awk -v ip="${"$"}{2%:*}" -v taken="" "$PICK_MASTER_AWK")
       echo "placement: $2 is on its master's host; replicating $target instead"
       cli_at "$2" cluster replicate "$target" >/dev/null ;;
   esac

@@ -126,13 +126,16 @@ describe("redis cluster step", () => {
 // `CLUSTER NODES` fixtures: id addr flags master ping pong epoch link slots
 const node = (id: string, addr: string, flags: string, master = "-", slots = "") =>
   `${id} ${addr}@1${addr.split(":")[1]} ${flags} ${master} 0 0 1 connected ${slots}`.trim();
-const awk = (program: string, view: string[], vars: string[] = []) => {
-  const r = spawnSync("awk", [...vars.flatMap((v) => ["-v", v]), program], { input: view.join("\n") + "\n", encoding: "utf8" });
-  expect(r.stderr).toBe("");
-  return r.stdout.trim().split("\n").filter(Boolean).sort();
-};
+// Debian images run mawk as awk; this machine may default to gawk: check every one installed
+const AWKS = ["mawk", "gawk", "original-awk"].filter((a) => spawnSync("sh", ["-c", `command -v ${a}`]).status === 0);
 
-describe("placement analysis (awk run on CLUSTER NODES)", () => {
+describe.each(AWKS)("placement analysis (%s run on CLUSTER NODES)", (awkBin) => {
+  const awk = (program: string, view: string[], vars: string[] = []) => {
+    const r = spawnSync(awkBin, [...vars.flatMap((v) => ["-v", v]), program], { input: view.join("\n") + "\n", encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    return r.stdout.trim().split("\n").filter(Boolean).sort();
+  };
+
   const healthy = [
     node("a0", "10.0.0.1:7000", "myself,master", "-", "0-5460"),
     node("b0", "10.0.0.2:7000", "master", "-", "5461-10922"),
@@ -174,5 +177,11 @@ describe("placement analysis (awk run on CLUSTER NODES)", () => {
     const missingReplica = healthy.filter((l) => !l.startsWith("c1 ")); // b0 lost its replica
     expect(awk(PICK_MASTER_AWK, missingReplica, ["ip=10.0.0.3"])).toEqual(["b0"]);
     expect(awk(PICK_MASTER_AWK, missingReplica, ["ip=10.0.0.2"])).toEqual(["a0"]); // never its own host's master
+    // two empty nodes added in one run go to different masters, even before the view shows the first
+    const hostLost = healthy.filter((l) => !/ 10\.0\.0\.3:|^a1 /.test(l)).concat(node("a1", "10.0.0.1:7001", "master", "-", "10923-16383"));
+    const first = awk(PICK_MASTER_AWK, hostLost, ["ip=10.0.0.3", "taken="])[0];
+    const second = awk(PICK_MASTER_AWK, hostLost, ["ip=10.0.0.3", `taken=${first}`])[0];
+    expect(new Set([first, second]).size).toBe(2);
+    expect(["b0", "a1"]).toEqual(expect.arrayContaining([first, second]));
   });
 });

@@ -85,7 +85,7 @@ export function run(file: string, args: string[], stdin?: string, opts: RunOptio
       const stdout = Buffer.concat(out).toString("utf8");
       const stderr = Buffer.concat(err).toString("utf8");
       if (timedOut) {
-        reject(new Error(`${file} ${args.join(" ")}: timed out after ${timeoutMs} ms\n${stderr}`));
+        reject(new Error(`${file} ${args.slice(0, 3).join(" ")}: timed out after ${timeoutMs} ms\n${stderr}\n${stdout.slice(-2000)}`));
         return;
       }
       resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });

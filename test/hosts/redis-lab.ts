@@ -145,8 +145,8 @@ export async function provisionRedisHosts(lab: Lab, p: RedisLabParams, hosts: La
 }
 
 /** Runs the cluster step on the first host; returns the action it reports. */
-export async function runClusterStep(lab: Lab): Promise<{ action: string; result: RunResult }> {
-  const result = await lab.runStep(lab.hosts[0], renderRedisClusterStep({ hostIps: lab.hosts.map((h) => h.ip) }), { timeoutMs: 300_000 });
+export async function runClusterStep(lab: Lab, timeoutMs = 60_000): Promise<{ action: string; result: RunResult }> {
+  const result = await lab.runStep(lab.hosts[0], renderRedisClusterStep({ hostIps: lab.hosts.map((h) => h.ip) }), { timeoutMs });
   const m = /opsfleet-redis-cluster: (\S+)\s*$/.exec(result.stdout);
   if (!m) throw new Error(`cluster step printed no result line:\n${result.stdout}\n${result.stderr}`);
   return { action: m[1], result };

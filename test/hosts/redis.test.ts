@@ -176,4 +176,33 @@ describeOnHosts("Redis Cluster on three test hosts", () => {
     expect((await info(victim, PASSWORD, "replication")).role).toBe("master");
     expect(await Promise.all(keys.map((k) => fresh.get(k)))).toEqual(keys.map((k) => `v-${k}`));
   }, 90_000);
+
+  test("a host whose data is lost (new data volume) rejoins: its empty nodes are added as replicas and placement is restored", async () => {
+    const keys = Array.from({ length: 100 }, (_, i) => `durable:${i}`);
+    const c = cluster();
+    await Promise.all(keys.map((k) => c.set(k, `v-${k}`)));
+    for (const m of c.nodes("master")) expect(Number(await m.call("WAIT", "1", "5000"))).toBeGreaterThanOrEqual(1);
+    const host3 = HOSTS[2];
+    const oldIds = (await clusterNodes(addrs[0], PASSWORD)).filter((n) => n.ip === host3.ip).map((n) => n.id);
+    // stop both instances (by pidfile) and wait until the surviving replica took over host 3's slots
+    for (const port of [7000, 7001]) {
+      expect((await lab.ssh(host3.name, `start-stop-daemon --stop --quiet --retry TERM/30/KILL/5 --pidfile /run/redis-${port}/redis-server.pid --exec /usr/bin/redis-server`)).code).toBe(0);
+    }
+    await waitFor("host 3's master to fail over", 30_000, async () => {
+      const live = (await clusterNodes(addrs[0], PASSWORD)).filter((n) => n.flags.includes("master") && !n.flags.some((f) => f.startsWith("fail")));
+      return live.length === 3 && live.every((n) => n.ip !== host3.ip) && (await clusterInfo(addrs[0], PASSWORD)).cluster_state === "ok";
+    });
+    expect((await lab.ssh(host3.name, "rm -rf /var/lib/redis/7000 /var/lib/redis/7001")).code).toBe(0);
+
+    const out = await lab.runStep(host3.name, renderRedisNodesStep({ privateIp: host3.ip, password: PASSWORD, maxmemoryMb: 96 }));
+    expect(out.stdout).toMatch(/:7000 started[\s\S]*:7001 started/);
+    const { action, result } = await runClusterStep(lab);
+    expect(action).toBe("joined");
+    expect(result.stdout).toMatch(new RegExp(`adding ${host3.ip}:7000 as a replica[\\s\\S]*adding ${host3.ip}:7001 as a replica`));
+    expect(await clusterProblem(addrs, PASSWORD)).toBeNull();
+    const ids = (await clusterNodes(addrs[0], PASSWORD)).map((n) => n.id);
+    for (const old of oldIds) expect(ids).not.toContain(old);
+    const fresh = cluster();
+    expect(await Promise.all(keys.map((k) => fresh.get(k)))).toEqual(keys.map((k) => `v-${k}`));
+  }, 90_000);
 }, { requires: ["redis-server", "redis-cli"] });
