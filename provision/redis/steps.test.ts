@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from "nod
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { renderStepScript } from "../common/step-script";
-import { PICK_MASTER_AWK, PLACEMENT_AWK } from "./scripts";
+import { PICK_MASTER_AWK, PLACEMENT_AWK } from "./cluster-script";
 import {
   REDIS_AUTH_FILE, redisClusterNodeOrder, renderRedisClusterStep, renderRedisHostSteps, renderRedisInstallStep, renderRedisNodesStep,
 } from "./steps";

@@ -8,7 +8,8 @@
  */
 import type { RenderedStep } from "../common/types";
 import { REDIS_PORTS, redisPaths, renderRedisConf, validateRedisNodeConfig, type MaxmemoryPolicy } from "./conf";
-import { CLUSTER_SCRIPT, INSTALL_SCRIPT, NODES_SCRIPT, OS_TUNING_SCRIPT, PICK_MASTER_AWK, PLACEMENT_AWK } from "./scripts";
+import { INSTALL_SCRIPT, NODES_SCRIPT, OS_TUNING_SCRIPT } from "./scripts";
+import { CLUSTER_SCRIPT, PICK_MASTER_AWK, PLACEMENT_AWK } from "./cluster-script";
 
 /** Root-only copy of the password for the steps' own redis-cli calls (read into REDISCLI_AUTH). */
 export const REDIS_AUTH_FILE = "/etc/redis/opsfleet-auth";
