@@ -70,16 +70,18 @@ up() {
   mkdir -p /run/opsfleet-lab
   exec 9>"/run/opsfleet-lab/$name.lock"
   flock -w 60 9 || { echo "lab.sh: lab '$name' is being set up by another process" >&2; exit 1; }
+  # refusing leaves nothing behind (the lock file only matters while a lab of this name exists)
+  refuse() { [ -d "$state" ] || { rm -f "/run/opsfleet-lab/$name.lock"; rmdir /run/opsfleet-lab 2>/dev/null || true; }; echo "lab.sh: $1" >&2; exit 1; }
   owner=$(cat "$state/owner.pid" 2>/dev/null || true)
   if [ -n "$owner" ] && [ "$owner" != "${LAB_OWNER_PID:-}" ] && kill -0 "$owner" 2>/dev/null; then
-    echo "lab.sh: lab '$name' is in use by process $owner ($(tr '\0' ' ' < "/proc/$owner/cmdline" | cut -c1-80)); run the tests one at a time" >&2; exit 1
+    refuse "lab '$name' is in use by process $owner ($(tr '\0' ' ' < "/proc/$owner/cmdline" | cut -c1-80)); run the tests one at a time"
   fi
   if [ -d "$state" ] || ip link show "$bridge" >/dev/null 2>&1 || ip netns list | grep -q "^olab-$name-"; then
     echo "lab.sh: removing leftover lab '$name'" >&2; down keep-lock
   fi
   # Refuse a subnet some other interface (another lab, a VPN, docker) already uses.
   if ip -o -4 addr show | awk '{print $2, $4}' | grep -q " $net\."; then
-    echo "lab.sh: subnet $net.0/24 already in use here: $(ip -o -4 addr show | awk '{print $2, $4}' | grep " $net\." | head -1)" >&2; exit 1
+    refuse "subnet $net.0/24 already in use here: $(ip -o -4 addr show | awk '{print $2, $4}' | grep " $net\." | head -1)"
   fi
 
   trap 'rc=$?; [ $rc = 0 ] || down keep-lock; exit $rc' EXIT    # a half-built lab is removed

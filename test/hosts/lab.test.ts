@@ -63,6 +63,14 @@ describeOnHosts("test hosts (lab)", () => {
     expect((await lab.ssh("a", "hostname")).stdout).toBe("a\n");
   });
 
+  test("a subnet another lab (or interface) already uses is refused with a clear message", async () => {
+    const clash = await run("bash", [`${__dirname}/lab.sh`, "up", "labu", "x:10.78.9.20"]);
+    expect(clash.code).toBe(1);
+    expect(clash.stderr).toContain("subnet 10.78.9.0/24 already in use here: olab-labt 10.78.9.1/24");
+    expect((await run("ip", ["netns", "list"])).stdout).not.toMatch(/olab-labu-/);
+    expect((await run("ls", ["/run/opsfleet-lab"])).stdout.split("\n")).not.toContain("labu.lock");
+  });
+
   test("stop removes processes, netns, links and state", async () => {
     const pids = (await run("cat", ["/run/opsfleet-lab/labt/hosts/a/init.pid"])).stdout.trim();
     await lab.stop();
