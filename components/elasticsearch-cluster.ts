@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as tls from "@pulumi/tls";
 import { Host, type SshAccess } from "./host";
-import { liftFiles } from "./elk-lift";
+import { liftFiles } from "./lift-files";
 import { DEFAULT_ELASTIC_VERSION, elasticInstallStep, checkElasticVersion } from "../provision/elasticsearch/apt";
 import { elasticsearchHeap } from "../provision/elasticsearch/heap";
 import { elasticsearchOsStep } from "../provision/elasticsearch/os";

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { Host, type HostFileInput, type SshAccess } from "./host";
-import { liftFiles } from "./elk-lift";
+import { liftFiles } from "./lift-files";
 import { DEFAULT_ELASTIC_VERSION, elasticInstallStep, checkElasticVersion } from "../provision/elasticsearch/apt";
 import {
   BEATS_PORT, logstashConfigStep, renderLogstashFiles, resolvedHeap, resolvedWorkers, type LogstashSettings,

@@ -6,7 +6,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import type * as command from "@pulumi/command";
-import { Host, type HostFileInput, type SshAccess } from "./host";
+import { Host, type SshAccess } from "./host";
+import { liftFiles } from "./lift-files";
 import { BUS_PORT_OFFSET, MAXMEMORY_POLICIES, REDIS_PORTS, type MaxmemoryPolicy } from "../provision/redis/conf";
 import {
   redisClusterNodeOrder, renderRedisClusterStep, renderRedisInstallStep, renderRedisNodesStep, renderRedisOsTuningStep, type RedisHostParams,
@@ -137,7 +138,7 @@ export class RedisCluster extends pulumi.ComponentResource {
       host.addStep({
         name: shape.name,
         description: shape.description.replace(SHAPE_IP, "<private ip>"),
-        files: liftRenderedFiles(shape.files, actual.apply((s) => s.files)),
+        files: liftFiles(shape.files, actual.apply((s) => s.files)),
         // the script holds no secret: render it from the IP alone so the plan can show it
         script: host.privateIp.apply((ip) => renderRedisNodesStep(hostParams(ip, SHAPE_PASSWORD)).script),
         dependsOn: i > 0 ? [this.hosts[i - 1].lastStep] : [],
@@ -169,21 +170,4 @@ export class RedisCluster extends pulumi.ComponentResource {
 
 function stripUndefined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
-}
-
-/**
- * File inputs whose paths/modes/owners come from a plain render (`shape`) and whose contents come
- * from the real render inside an Output (secretness kept). A mismatch is a renderer bug: fail loudly.
- */
-function liftRenderedFiles(shape: { path: string; mode?: string; owner?: string; group?: string }[], actual: pulumi.Output<{ path: string; content: string }[]>): HostFileInput[] {
-  return shape.map((f, i) => ({
-    path: f.path,
-    mode: f.mode,
-    owner: f.owner,
-    group: f.group,
-    content: actual.apply((files) => {
-      if (files[i]?.path !== f.path) throw new Error(`internal: rendered redis file ${i} is ${files[i]?.path}, expected ${f.path}`);
-      return files[i].content;
-    }),
-  }));
 }

@@ -28,7 +28,8 @@ export function renderFileWrite(f: RenderedFile): string {
   const b64 = Buffer.from(f.content, "utf8").toString("base64");
   const dir = f.path.substring(0, f.path.lastIndexOf("/")) || "/";
   return [
-    `install -d -m 0755 '${dir}'`,
+    // Only create a missing directory: `install -d` would reset the mode of an existing one (/etc/redis is 2770).
+    `[ -d '${dir}' ] || install -d -m 0755 '${dir}'`,
     `tmp=$(mktemp '${dir}/.opsfleet.XXXXXX')`,
     `base64 -d > "$tmp" <<'OPSFLEET_B64'`,
     ...(b64.match(/.{1,76}/g) ?? []),
