@@ -1,7 +1,7 @@
 # Pinned toolchain for preview/up/destroy: the same Node, Pulumi CLI and provider plugins on every
 # laptop and CI runner. Versions come from .node-version, .pulumi.version and package-lock.json
 # (make keeps the build args in sync; see Makefile).
-ARG NODE_VERSION=20.20.2
+ARG NODE_VERSION=22.20.0
 FROM node:${NODE_VERSION}-bookworm-slim
 
 ARG PULUMI_VERSION=3.270.0
