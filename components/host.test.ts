@@ -109,7 +109,7 @@ describe("Host", () => {
       { step: "config", path: "/etc/redis/redis-7000.conf", mode: "0640", owner: "redis", group: "redis", content: "requirepass hunter2\n" },
     ]);
     expect(m.steps[3].dependsOn).toEqual(["cache-0-install"]);
-    expect(m.steps[1].script).toContain("nvme-Amazon_Elastic_Block_Store_cache0-data-id");
+    expect(m.steps[1].script).toMatch(/\/dev\/disk\/by-id\/nvme-Amazon_Elastic_Block_Store_vol0[0-9a-f]{16} /);
   });
 
   test("rejects duplicate and malformed step names", () => {

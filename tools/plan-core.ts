@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
-import { computedOutputs, mockInvoke } from "../test/harness/mock-data";
+import { computedOutputs, mockId, mockInvoke } from "../test/harness/mock-data";
 import { ConfigError, loadConfig, NAMESPACE, readRawConfig } from "../stacks/config/load";
 import { SECRET_KEYS, type OpsfleetConfig } from "../stacks/config/schema";
 import { buildOpsfleet } from "../stacks/opsfleet";
@@ -127,7 +127,7 @@ export async function buildPlan(o: { stack: string; root: string; strictSecrets?
     {
       newResource(a) {
         registrations.push(a);
-        return { id: a.id || `${a.name}-id`, state: { ...a.inputs, ...computedOutputs(a) } };
+        return { id: mockId(a), state: { ...a.inputs, ...computedOutputs(a) } };
       },
       call(a) {
         return mockInvoke(a.token, a.inputs);

@@ -8,7 +8,7 @@ require("ts-node").register({ project: path.join(root, "tsconfig.json"), transpi
 const yaml = require("yaml");
 const fs = require("node:fs");
 const pulumi = require("@pulumi/pulumi");
-const { computedOutputs, mockInvoke } = require(path.join(root, "test", "harness", "mock-data.ts"));
+const { computedOutputs, mockId, mockInvoke } = require(path.join(root, "test", "harness", "mock-data.ts"));
 const { readStackFiles } = require(path.join(root, "tools", "plan-core.ts"));
 
 async function main() {
@@ -17,7 +17,7 @@ async function main() {
   const files = readStackFiles(root, stack, false);
   let count = 0;
   await pulumi.runtime.setMocks({
-    newResource: (a) => { count++; return { id: `${a.name}-id`, state: { ...a.inputs, ...computedOutputs(a) } }; },
+    newResource: (a) => { count++; return { id: mockId(a), state: { ...a.inputs, ...computedOutputs(a) } }; },
     call: (a) => mockInvoke(a.token, a.inputs),
   }, project.name, stack, false);
   pulumi.runtime.setAllConfig(files.config, files.secretKeys);

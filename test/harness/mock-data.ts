@@ -13,6 +13,17 @@ function arn(service: string, resource: string): string {
   return `arn:aws:${service}:${REGION}:${ACCOUNT}:${resource}`;
 }
 
+/** Resource ids where the plan shows them inside rendered scripts: shaped like AWS's (vol-0123...). */
+export function mockId(a: pulumi.runtime.MockResourceArgs): string {
+  if (a.id) return a.id;
+  if (a.type === "aws:ebs/volume:Volume") {
+    let h = 0;
+    for (const c of a.name) h = (Math.imul(h, 31) + c.charCodeAt(0)) >>> 0;
+    return `vol-0${h.toString(16).padStart(8, "0")}${"0".repeat(8)}`;
+  }
+  return `${a.name}-id`;
+}
+
 /** Provider-computed output properties per resource type (merged over the echoed inputs). */
 export function computedOutputs(a: pulumi.runtime.MockResourceArgs): Record<string, unknown> {
   const id = `${a.name}-id`;

@@ -9,7 +9,7 @@
  *   transformation that tests pass to the component under test (`recorder.opts`).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { computedOutputs, mockInvoke } from "./mock-data";
+import { computedOutputs, mockId, mockInvoke } from "./mock-data";
 
 export type Registration = pulumi.runtime.MockResourceArgs;
 
@@ -32,7 +32,7 @@ export async function useMocks(o: MockOptions = {}): Promise<void> {
       newResource(args) {
         registered.push(args);
         const state = { ...args.inputs, ...computedOutputs(args) };
-        return { id: args.id || `${args.name}-id`, state };
+        return { id: mockId(args), state };
       },
       call(args) {
         return mockInvoke(args.token, args.inputs);
