@@ -79,6 +79,7 @@ describe("stack config validation", () => {
     ["private key that is not a key", {}, { secrets: { ...SECRETS, sshPrivateKey: "hunter2hunter2hunter2" } }, "opsfleet:sshPrivateKey", /not a private key/],
     ["plain setting stored as a secret", { tags: { team: "ops" } }, { secretKeys: ["tags"] }, "opsfleet:tags", /not a secret setting/],
     ["no AWS region", {}, { others: {} }, "aws:region", /not set/],
+    ["database subnet that does not exist", { network: { availabilityZoneCount: 2 }, database: { subnetIndex: 2 } }, {}, "opsfleet:database.subnetIndex", /below the number of private subnets \(2\): allowed 0 to 1.*got 2/],
   ];
 
   test.each(cases)("%s", (_desc, over, opts, key, allowed) => {

@@ -124,6 +124,14 @@ export const configSchema = z
     if (network.vpcId === undefined && network.natGateways === "none" && needOutbound.length > 0) {
       ctx.addIssue({ code: "custom", path: ["network", "natGateways"], input: "none", message: `"none" leaves the private instances (${needOutbound.join(", ")}) without outbound access for apt; use "single" or "onePerAz"` });
     }
+    // The database host's subnet must exist: known here from the network settings.
+    const subnetIndex = (c.database as { subnetIndex?: unknown } | undefined)?.subnetIndex;
+    const privateSubnets = network.vpcId !== undefined
+      ? (Array.isArray(network.privateSubnetIds) ? network.privateSubnetIds.length : undefined)
+      : (typeof network.availabilityZoneCount === "number" ? network.availabilityZoneCount : 3);
+    if (features.database === true && typeof subnetIndex === "number" && privateSubnets !== undefined && subnetIndex >= privateSubnets) {
+      ctx.addIssue({ code: "custom", path: ["database", "subnetIndex"], input: subnetIndex, message: `must be below the number of private subnets (${privateSubnets}): allowed 0 to ${privateSubnets - 1}` });
+    }
     adminCidrs.forEach((a, i) => {
       if (a === "0.0.0.0/0") ctx.addIssue({ code: "custom", path: ["adminCidrs", i], input: a, message: "must not open SSH to the whole internet; list your office/VPN/CI ranges" });
       else if (typeof network.cidrBlock === "string" && typeof a === "string" && cidrsOverlap(a, network.cidrBlock)) {
