@@ -15,7 +15,7 @@ RUN := docker run --rm -t -v "$(CURDIR)":/workspace -w /workspace \
 	-e AWS_PROFILE -e AWS_REGION -e AWS_ACCESS_KEY_ID -e AWS_SECRET_ACCESS_KEY -e AWS_SESSION_TOKEN \
 	-v "$(HOME)/.aws":/root/.aws:ro --entrypoint /bin/sh $(IMAGE) -c
 
-.PHONY: image install plan test preview up destroy
+.PHONY: image install plan test test-local preview up destroy
 
 image:
 	docker build -t $(IMAGE) --build-arg NODE_VERSION=$(NODE_VERSION) --build-arg PULUMI_VERSION=$(PULUMI_VERSION) \
@@ -29,7 +29,13 @@ install:
 plan: install
 	npm run plan -- --stack $(STACK)
 
-test: install
+# The whole CI run inside the pinned image. The host tests need root and Linux namespaces, hence
+# --privileged; .ci/run installs their Debian packages in the (Debian bookworm) container.
+test: image
+	docker run --rm -t --privileged -v "$(CURDIR)":/workspace -w /workspace --entrypoint /bin/bash $(IMAGE) .ci/run
+
+# Without Docker, on this machine (host tests skip unless root, or fail if CI/OPSFLEET_HOST_TESTS is set).
+test-local: install
 	npm test
 
 preview: image
