@@ -73,15 +73,18 @@ export class Network extends pulumi.ComponentResource {
       tags: { ...tags, Name: `${name}-public` },
     }, { parent: this.vpc });
 
-    const publicSubnets = layout.public.map((cidr, i) => {
-      const subnet = new aws.ec2.Subnet(`${name}-public-${i + 1}`, {
+    // Nothing launched in any subnet gets a public IP by accident; the bastion and ALB ask for one explicitly.
+    const subnetIn = (tier: "public" | "private", i: number, cidr: string) =>
+      new aws.ec2.Subnet(`${name}-${tier}-${i + 1}`, {
         vpcId: this.vpc.id,
         cidrBlock: cidr,
         availabilityZone: azNames[i],
-        // Nothing launched here gets a public IP by accident; the bastion and ALB ask for one explicitly.
         mapPublicIpOnLaunch: false,
-        tags: { ...tags, Name: `${name}-public-${i + 1}`, "opsfleet/tier": "public" },
+        tags: { ...tags, Name: `${name}-${tier}-${i + 1}`, "opsfleet/tier": tier },
       }, { parent: this.vpc });
+
+    const publicSubnets = layout.public.map((cidr, i) => {
+      const subnet = subnetIn("public", i, cidr);
       new aws.ec2.RouteTableAssociation(`${name}-public-${i + 1}`, { subnetId: subnet.id, routeTableId: publicRt.id }, { parent: subnet });
       return subnet;
     });
@@ -98,13 +101,7 @@ export class Network extends pulumi.ComponentResource {
     this.natGatewayIds = nats.map((n) => n.id);
 
     const privateSubnets = layout.private.map((cidr, i) => {
-      const subnet = new aws.ec2.Subnet(`${name}-private-${i + 1}`, {
-        vpcId: this.vpc.id,
-        cidrBlock: cidr,
-        availabilityZone: azNames[i],
-        mapPublicIpOnLaunch: false,
-        tags: { ...tags, Name: `${name}-private-${i + 1}`, "opsfleet/tier": "private" },
-      }, { parent: this.vpc });
+      const subnet = subnetIn("private", i, cidr);
       // One route table per private subnet: with onePerAz each AZ egresses through its own NAT.
       const nat = nats.length === 0 ? undefined : nats[Math.min(i, nats.length - 1)];
       const rt = new aws.ec2.RouteTable(`${name}-private-${i + 1}`, {

@@ -32,3 +32,16 @@ export interface StackContext {
   /** Pass to every top-level component (carries the offline plan's recorder). */
   opts: pulumi.ComponentResourceOptions;
 }
+
+/** The args every host-based component takes from the stack in the same way (SSH path, AMI, protection, tags). */
+export function hostAccessArgs(ctx: StackContext) {
+  return {
+    vpcId: ctx.vpcId,
+    bastionSecurityGroupId: ctx.bastionSecurityGroupId,
+    ssh: ctx.ssh,
+    keyName: ctx.keyName,
+    amiId: ctx.amiId,
+    protectVolumes: ctx.protectData,
+    tags: ctx.tags,
+  };
+}

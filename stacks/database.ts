@@ -2,7 +2,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { EncryptedDatabase } from "../components/encrypted-database";
 import type { DatabaseConfig } from "./config/database";
-import type { StackContext } from "./context";
+import { hostAccessArgs, type StackContext } from "./context";
 
 export interface DatabaseOutputs {
   /** `<private ip>:3306`, reachable from the client security groups only. */
@@ -25,15 +25,11 @@ export function composeDatabase(cfg: DatabaseConfig, ctx: StackContext): Databas
   }
 
   const db = new EncryptedDatabase(`${ctx.prefix}-db`, {
+    ...hostAccessArgs(ctx),
     engine: cfg.engine,
-    vpcId: ctx.vpcId,
     subnetId,
     instanceType: cfg.instanceType,
     clientSecurityGroupIds: ctx.clientSecurityGroupIds,
-    bastionSecurityGroupId: ctx.bastionSecurityGroupId,
-    ssh: ctx.ssh,
-    keyName: ctx.keyName,
-    amiId: ctx.amiId,
     rootPassword: dbRootPassword,
     appPassword: dbAppPassword,
     databaseName: cfg.databaseName,
@@ -45,8 +41,6 @@ export function composeDatabase(cfg: DatabaseConfig, ctx: StackContext): Databas
     keyRotationSchedule: cfg.keyRotationSchedule,
     encryptionThreads: cfg.encryptionThreads,
     binlogExpireDays: cfg.binlogExpireDays,
-    protectVolumes: ctx.protectData,
-    tags: ctx.tags,
   }, ctx.opts);
 
   return {

@@ -4,7 +4,7 @@ import { ElasticsearchCluster } from "../components/elasticsearch-cluster";
 import { LogstashHost } from "../components/logstash-host";
 import { derivePassword } from "../provision/elasticsearch/passwords";
 import type { ElkConfig } from "./config/elk";
-import type { StackContext } from "./context";
+import { hostAccessArgs, type StackContext } from "./context";
 
 export const LOGSTASH_USER = "logstash_internal";
 
@@ -31,7 +31,7 @@ export function composeElk(cfg: ElkConfig, ctx: StackContext): ElkOutputs {
   const kibanaSystemPassword = cfg.kibana.enabled ? derive("kibana_system") : undefined;
 
   const cluster = new ElasticsearchCluster(`${ctx.prefix}-es`, {
-    vpcId: ctx.vpcId,
+    ...hostAccessArgs(ctx),
     subnetIds: ctx.privateSubnetIds,
     clusterName: cfg.clusterName ?? `${ctx.prefix}-logs`,
     version: cfg.version,
@@ -39,19 +39,13 @@ export function composeElk(cfg: ElkConfig, ctx: StackContext): ElkOutputs {
     data: cfg.data,
     elasticPassword,
     clientSecurityGroupIds: ctx.clientSecurityGroupIds,
-    bastionSecurityGroupId: ctx.bastionSecurityGroupId,
-    ssh: ctx.ssh,
-    keyName: ctx.keyName,
-    amiId: ctx.amiId,
     index: cfg.index,
     logstashUser: { username: LOGSTASH_USER, password: logstashPassword },
     kibanaSystemPassword,
-    protectVolumes: ctx.protectData,
-    tags: ctx.tags,
   }, ctx.opts);
 
   const logstash = new LogstashHost(`${ctx.prefix}-logstash`, {
-    vpcId: ctx.vpcId,
+    ...hostAccessArgs(ctx),
     subnetId: ctx.privateSubnetIds[0],
     instanceType: cfg.logstash.instanceType,
     version: cfg.version,
@@ -72,13 +66,7 @@ export function composeElk(cfg: ElkConfig, ctx: StackContext): ElkOutputs {
     },
     kibana: kibanaSystemPassword ? { kibanaSystemPassword, encryptionKey: derive("kibana-encrypted-saved-objects") } : undefined,
     beatsClientSecurityGroupIds: ctx.clientSecurityGroupIds,
-    bastionSecurityGroupId: ctx.bastionSecurityGroupId,
     elasticsearchSecurityGroupId: cluster.securityGroupId,
-    ssh: ctx.ssh,
-    keyName: ctx.keyName,
-    amiId: ctx.amiId,
-    protectVolumes: ctx.protectData,
-    tags: ctx.tags,
   }, ctx.opts);
   cluster.allowHttpFrom("logstash", logstash.securityGroupId);
 

@@ -2,7 +2,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { RedisCluster } from "../components/redis-cluster";
 import type { RedisConfig } from "./config/redis";
-import type { StackContext } from "./context";
+import { hostAccessArgs, type StackContext } from "./context";
 
 export interface RedisOutputs {
   /** Every node as `ip:port` (masters at creation first, then replicas). */
@@ -21,7 +21,7 @@ export function composeRedis(cfg: RedisConfig, ctx: StackContext): RedisOutputs 
   if (ctx.privateSubnetIds.length === 0) throw new Error("opsfleet:redis: no private subnets to place the Redis hosts in");
 
   const cluster = new RedisCluster(`${ctx.prefix}-redis`, {
-    vpcId: ctx.vpcId,
+    ...hostAccessArgs(ctx),
     subnetIds: ctx.privateSubnetIds,
     hostCount: cfg.hostCount,
     instanceType: cfg.instanceType,
@@ -31,12 +31,6 @@ export function composeRedis(cfg: RedisConfig, ctx: StackContext): RedisOutputs 
     nodeTimeoutMs: cfg.nodeTimeoutMs,
     dataVolumeSizeGb: cfg.dataVolumeSizeGb,
     clientSecurityGroupIds: ctx.clientSecurityGroupIds,
-    bastionSecurityGroupId: ctx.bastionSecurityGroupId,
-    ssh: ctx.ssh,
-    keyName: ctx.keyName,
-    amiId: ctx.amiId,
-    protectVolumes: ctx.protectData,
-    tags: ctx.tags,
   }, ctx.opts);
 
   return {
