@@ -5,7 +5,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { parse as parseYaml } from "yaml";
 import { computedOutputs, mockId, mockInvoke } from "../test/harness/mock-data";
 import { ConfigError, loadConfig, NAMESPACE, readRawConfig } from "../stacks/config/load";
 import { SECRET_KEYS, type OpsfleetConfig } from "../stacks/config/schema";
@@ -13,6 +12,7 @@ import { buildOpsfleet } from "../stacks/opsfleet";
 import { Host, type HostManifest } from "../components/host";
 import { renderValue } from "./plan-render";
 import { planViolations } from "./plan-policies";
+import { readYamlFile, StackFileError } from "./stack-file";
 
 export class PlanError extends Error {
   constructor(public readonly problems: string[]) {
@@ -79,11 +79,17 @@ export function readStackFiles(root: string, stack: string, strictSecrets: boole
   const projectFile = path.join(root, "Pulumi.yaml");
   const stackFile = path.join(root, `Pulumi.${stack}.yaml`);
   if (!fs.existsSync(stackFile)) {
-    const known = fs.readdirSync(root).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).map((f) => f.slice(7, -5));
+    const known = fs.readdirSync(root).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).map((f) => f.slice(7, -5)).sort();
     throw new PlanError([`no stack file Pulumi.${stack}.yaml; stacks here: ${known.join(", ") || "none"}`]);
   }
-  const project = parseYaml(fs.readFileSync(projectFile, "utf8")) as { name: string };
-  const doc = (parseYaml(fs.readFileSync(stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+  let project: { name: string };
+  let doc: { config?: Record<string, unknown> };
+  try {
+    project = readYamlFile(projectFile) as { name: string };
+    doc = (readYamlFile(stackFile) ?? {}) as { config?: Record<string, unknown> };
+  } catch (e) {
+    throw e instanceof StackFileError ? new PlanError([e.message]) : e;
+  }
   const config: Record<string, string> = {};
   const secretKeys: string[] = [];
   for (const [k, v] of Object.entries(doc.config ?? {})) {

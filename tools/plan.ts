@@ -3,31 +3,48 @@
  * (`Pulumi.<stack>.yaml`, secure values replaced by visible placeholders) and prints what
  * `pulumi up` would create: a tree of resources, counts per type, and every file each host receives.
  *
- *   npm run plan                         # stack dev, human-readable
- *   npm run plan -- --stack prod --json  # machine-readable contract (see README "Offline plan")
+ *   npm run plan                                # stack dev, human-readable
+ *   npm run -s plan -- --stack prod --json      # machine-readable contract (see README "Offline plan");
+ *                                               # -s keeps npm's banner off stdout
+ *   npm run plan -- --stack prod --json --out plan.json   # the same, written to a file
  */
+import * as fs from "node:fs";
 import { buildPlan, PlanError, renderText } from "./plan-core";
+
+const USAGE = "usage: npm run -s plan -- [--stack <name>] [--json] [--out <file>] [--strict-secrets]";
+
+// A reader that stops early (`| head`, `| jq -e ... | head`) closes the pipe: that is not an error.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(0);
+  throw e;
+});
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   let stack = "dev";
   let json = false;
   let strictSecrets = false;
+  let out: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--stack" || a === "-s") stack = argv[++i] ?? "";
     else if (a.startsWith("--stack=")) stack = a.slice("--stack=".length);
+    else if (a === "--out" || a === "-o") out = argv[++i] ?? "";
+    else if (a.startsWith("--out=")) out = a.slice("--out=".length);
     else if (a === "--json") json = true;
     else if (a === "--strict-secrets") strictSecrets = true;
     else if (a === "--help" || a === "-h") {
-      console.log("usage: npm run plan -- [--stack <name>] [--json] [--strict-secrets]");
+      console.log(USAGE);
       return;
-    } else throw new PlanError([`unknown argument ${JSON.stringify(a)}; usage: npm run plan -- [--stack <name>] [--json] [--strict-secrets]`]);
+    } else throw new PlanError([`unknown argument ${JSON.stringify(a)}; ${USAGE}`]);
   }
   if (!/^[A-Za-z0-9_.-]+$/.test(stack)) throw new PlanError([`bad stack name ${JSON.stringify(stack)}`]);
+  if (out === "" || out?.startsWith("-")) throw new PlanError([`--out needs a file name; ${USAGE}`]);
   const plan = await buildPlan({ stack, strictSecrets, root: process.cwd() });
+  const text = json ? JSON.stringify(plan, null, 2) + "\n" : renderText(plan);
+  if (out) fs.writeFileSync(out, text);
   // Wait for the pipe to drain: the process exits right after (the mock runtime keeps handles open).
-  await new Promise<void>((resolve) => process.stdout.write(json ? JSON.stringify(plan, null, 2) + "\n" : renderText(plan), () => resolve()));
+  else await new Promise<void>((resolve) => process.stdout.write(text, () => resolve()));
   if (plan.violations.length) throw new PlanError(plan.violations.map((v) => `security check: ${v}`));
 }
 
