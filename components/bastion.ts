@@ -19,6 +19,7 @@ export interface BastionArgs {
   instanceType?: pulumi.Input<string>;
   /** @default latest official Debian 12 AMI */
   amiId?: pulumi.Input<string>;
+  /** Tags on every resource created. @default {} */
   tags?: Record<string, string>;
 }
 

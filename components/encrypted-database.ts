@@ -21,6 +21,7 @@ export interface EncryptedDatabaseArgs {
   /** SSH (provisioning) only from this security group. */
   bastionSecurityGroupId: pulumi.Input<string>;
   ssh: SshAccess;
+  /** EC2 key pair whose private key is `ssh.privateKey`. @default none (see HostArgs.keyName) */
   keyName?: pulumi.Input<string>;
   /** @default latest official Debian 12 AMI */
   amiId?: pulumi.Input<string>;
@@ -48,6 +49,7 @@ export interface EncryptedDatabaseArgs {
   binlogExpireDays?: number;
   /** Protect the data and key volumes from deletion. @default false */
   protectVolumes?: boolean;
+  /** Tags on every resource created. @default {} */
   tags?: Record<string, string>;
 }
 

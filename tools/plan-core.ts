@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { computedOutputs, mockId, mockInvoke } from "../test/harness/mock-data";
-import { ConfigError, loadConfig, NAMESPACE, readRawConfig } from "../stacks/config/load";
+import { ConfigError, loadConfig, NAMESPACE, neededSecrets, readRawConfig } from "../stacks/config/load";
 import { SECRET_KEYS, type OpsfleetConfig } from "../stacks/config/schema";
 import { buildOpsfleet } from "../stacks/opsfleet";
 import { Host, type HostManifest } from "../components/host";
@@ -215,7 +215,8 @@ export async function buildPlan(o: { stack: string; root: string; strictSecrets?
     stack: o.stack,
     region: loaded.region,
     config: loaded.config,
-    placeholderSecrets: files.placeholderSecrets,
+    // only the secrets this stack's systems need (an ELK-less stack needs no elasticPassword)
+    placeholderSecrets: files.placeholderSecrets.filter((k) => neededSecrets(loaded.config).includes(k as keyof typeof SECRET_KEYS)),
     resources,
     counts: Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b))),
     hosts: hosts.sort((a, b) => a.host.localeCompare(b.host)),

@@ -162,6 +162,59 @@ test("the prod plan holds the four systems", () => {
   expect(p.resources.filter((r) => r.type === "aws:ebs/volume:Volume").every((r) => r.options.protect)).toBe(true);
 });
 
+describe("README agrees with the plans", () => {
+  const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+  const flat = (t: string) => t.replace(/\s+/g, " ");
+  const shipped = () => SHIPPED.map((s) => {
+    if (failures[s]) throw new Error(failures[s]);
+    return plans[s];
+  });
+
+  test("the diagram names the hosts the prod plan creates", () => {
+    const diagram = readme.split("```")[1];
+    const named = new Set<string>();
+    for (const m of diagram.matchAll(/\b([a-z]+(?:-[a-z]+)*)-(\d+)\.\.(\d+)\b/g)) {
+      for (let i = Number(m[2]); i <= Number(m[3]); i++) named.add(`${m[1]}-${i}`);
+    }
+    for (const single of ["bastion", "logstash", "db-host"]) if (new RegExp(`\\b${single}\\b`).test(diagram)) named.add(single);
+    const hosts = plans.prod.hosts.map((h) => h.host.replace(/^prod-/, ""));
+    expect([...named].sort()).toEqual(hosts.sort());
+  });
+
+  test("deploy step 3 names the AWS service of every resource the shipped stacks create", () => {
+    const step = flat(readme.split("\n3. ")[1].split("\n4. ")[0]);
+    // type module (or module/resource) -> the words README must use
+    const words: Record<string, string> = {
+      ec2: "EC2", vpc: "EC2", ebs: "EBS", lb: "Elastic Load Balancing", autoscaling: "Auto Scaling", iam: "IAM", lambda: "Lambda",
+      "cloudwatch/eventRule": "EventBridge", "cloudwatch/eventTarget": "EventBridge", "cloudwatch/logGroup": "CloudWatch Logs",
+      "cloudwatch/metricAlarm": "CloudWatch alarms", "cloudwatch/dashboard": "CloudWatch dashboards",
+      sqs: "SQS", sns: "SNS", route53: "Route53", acm: "ACM", s3: "S3", dlm: "DLM", kms: "KMS",
+    };
+    const needed = new Set<string>();
+    for (const p of shipped()) {
+      for (const r of p.resources.filter((x) => x.custom && x.type.startsWith("aws:"))) {
+        const [mod, res] = r.type.split(":")[1].split("/");
+        needed.add(words[`${mod}/${res}`] ?? words[mod] ?? mod);
+      }
+      if (p.config.spot.certificateArn) needed.add("ACM");
+    }
+    needed.add("CreateServiceLinkedRole"); // Spot, Spot Fleet, Auto Scaling and ELB create theirs on first use
+    for (const w of needed) expect([w, step.includes(w)]).toEqual([w, true]);
+  });
+
+  test("the teardown section names what protectData protects, and what is retained", () => {
+    const teardown = flat(readme.split("## Tearing a stack down")[1].split("\n## ")[0]);
+    const all = shipped().flatMap((p) => p.resources);
+    const protectedTypes = [...new Set(plans.prod.resources.filter((r) => r.options.protect).map((r) => r.type))];
+    expect(protectedTypes.length).toBeGreaterThan(0);
+    for (const t of protectedTypes) expect(teardown).toContain(t);
+    expect(teardown).toMatch(/pulumi state unprotect|protectData false/);
+    const retained = [...new Set(all.filter((r) => r.options.retainOnDelete).map((r) => r.type))];
+    if (teardown.includes("No resource sets `retainOnDelete`")) expect(retained).toEqual([]);
+    else for (const t of retained) expect(teardown).toContain(t);
+  });
+});
+
 test("human-readable plan shows the tree, counts and host files", async () => {
   const r = await runPlan([]);
   expect(r.code).toBe(0);

@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { configSchema, OpsfleetConfig, PASSWORD, SECRET_KEYS, SecretKey } from "./schema";
+import { configSchema, OpsfleetConfig, PASSWORD, PASSWORD_RULE, SECRET_KEYS, SecretKey } from "./schema";
 
 export const NAMESPACE = "opsfleet";
 
@@ -52,6 +52,11 @@ function decode(raw: string): unknown {
   }
 }
 
+/** The secrets a valid config needs (by the systems it enables). */
+export function neededSecrets(c: OpsfleetConfig): SecretKey[] {
+  return (Object.keys(REQUIRED_SECRETS) as SecretKey[]).filter((k) => REQUIRED_SECRETS[k](c) !== undefined);
+}
+
 /** Pure validation of a raw config; returns the typed config or the list of problems. */
 export function validateConfig(raw: RawConfig): { ok: true; config: OpsfleetConfig } | { ok: false; problems: string[] } {
   const problems: string[] = [];
@@ -85,7 +90,7 @@ export function validateConfig(raw: RawConfig): { ok: true; config: OpsfleetConf
     if (key === "sshPrivateKey") {
       if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(value)) problems.push(`${NAMESPACE}:${key}: (secret) is not a private key; allowed: an OpenSSH or PEM private key (-----BEGIN ... PRIVATE KEY-----)`);
     } else if (!PASSWORD.test(value)) {
-      problems.push(`${NAMESPACE}:${key}: (secret, ${value.length} characters) is not an acceptable password; allowed: 16-128 characters from A-Z a-z 0-9 and !%*+,-./:;=?@^_~<>[]{} (no spaces, quotes, backslashes, $ or #)`);
+      problems.push(`${NAMESPACE}:${key}: (secret, ${value.length} characters) is not an acceptable password; allowed: ${PASSWORD_RULE}`);
     }
   }
   if (problems.length > 0 || !parsed.success) return { ok: false, problems };
