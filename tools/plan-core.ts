@@ -147,6 +147,23 @@ export interface BuildPlanOptions {
 }
 
 export async function buildPlan(o: BuildPlanOptions): Promise<Plan> {
+  // The SDK captures a stack trace for every promise and resource; with source maps that is most of a
+  // plan's CPU time (a change preview runs two plans, the change-safety tests dozens). Off while planning;
+  // OPSFLEET_PLAN_STACKS=1 keeps them for debugging the program.
+  if (process.env.OPSFLEET_PLAN_STACKS === "1") return buildPlanNow(o);
+  const limit = Error.stackTraceLimit;
+  const sourceMaps = process.sourceMapsEnabled;
+  Error.stackTraceLimit = 1;
+  process.setSourceMapsEnabled(false);
+  try {
+    return await buildPlanNow(o);
+  } finally {
+    Error.stackTraceLimit = limit;
+    process.setSourceMapsEnabled(sourceMaps);
+  }
+}
+
+async function buildPlanNow(o: BuildPlanOptions): Promise<Plan> {
   const files = readStackFiles(o.root, o.stack, o.strictSecrets ?? false, o.stackFileText);
   const registrations: pulumi.runtime.MockResourceArgs[] = [];
   const prior: PriorState | undefined = o.prior ? priorStateOf(o.prior) : undefined;

@@ -53,6 +53,8 @@ export function planAtRevision(root: string, rev: string, stack: string, region 
       // The stack is new in this change: everything is a create.
       return { plan: emptyPlan(stack, region), label: `${label}, where stack ${stack} did not exist` };
     }
+    // The revision's own dependencies are this tree's (a lock-file change needs a real `pulumi preview`).
+    fs.rmSync(path.join(tmp, "node_modules"), { recursive: true, force: true });
     fs.symlinkSync(fs.realpathSync(path.join(root, "node_modules")), path.join(tmp, "node_modules"), "dir");
     const tsx = path.join(tmp, "node_modules", ".bin", "tsx");
     const r = spawnSync(tsx, ["tools/plan.ts", "--stack", stack, "--json"], { cwd: tmp, encoding: "utf8", maxBuffer: 256 * 2 ** 20 });

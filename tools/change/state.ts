@@ -99,8 +99,15 @@ export function answer(r: Registration, fresh: ProviderAnswer, prior: PriorState
     // everything except default_version, update_default_version, description and tags).
     outputs.latestVersion = Number(oldOutputs.latestVersion ?? fresh.outputs.latestVersion ?? 1) + 1;
   }
+  if (r.type === "aws:ec2/instance:Instance" && d.changedInputs.some((p) => STOP_START.test(p)) && outputs.publicIp) {
+    // Stop/start in place: the private address stays, an auto-assigned public address does not (an EIP would).
+    outputs.publicIp = `203.0.113.${(parseInt(hash([r.urn, r.inputs]).slice(0, 2), 16) % 250) + 2}`;
+    if (outputs.publicIp === oldOutputs.publicIp) outputs.publicIp = `203.0.113.${((parseInt(String(outputs.publicIp).split(".")[3]) + 1) % 250) + 2}`;
+  }
   return { id: old.id ?? fresh.id, outputs };
 }
+
+const STOP_START = /^(instanceType|userData|userDataBase64)$/;
 
 const LT_NOT_VERSIONED = /^(tags|tagsAll|defaultVersion|updateDefaultVersion|description)(\.|\[|$)/;
 
