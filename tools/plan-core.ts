@@ -33,10 +33,10 @@ export interface PlanResource {
   custom: boolean;
   /** Inputs as passed to the resource; secret values as { "$secret": placeholder }. */
   inputs: Record<string, unknown>;
-  /** The (mock) provider's id; null for components. Kept across a change unless the resource is replaced. */
-  id: string | null;
+  /** The (mock) provider's id; null for components (always set by buildPlan; optional for hand-built test plans). Kept across a change unless the resource is replaced. */
+  id?: string | null;
   /** Provider-computed outputs (ids, addresses, ARNs, `latestVersion`), not the echoed inputs. */
-  outputs: Record<string, unknown>;
+  outputs?: Record<string, unknown>;
   options: {
     dependsOn: string[];
     ignoreChanges: string[];
@@ -47,7 +47,7 @@ export interface PlanResource {
     deleteBeforeReplace: boolean;
     retainOnDelete: boolean;
     /** URNs this resource was known by before (Pulumi `aliases`): a change preview matches them. */
-    aliases: string[];
+    aliases?: string[];
   };
 }
 

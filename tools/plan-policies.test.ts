@@ -3,8 +3,8 @@ import type { PlanResource } from "./plan-core";
 
 function res(type: string, inputs: Record<string, unknown>, options: Partial<PlanResource["options"]> = {}): PlanResource {
   return {
-    type, name: "x", urn: `urn:${type}::x`, parent: null, custom: true, inputs, id: "x-id", outputs: {},
-    options: { dependsOn: [], ignoreChanges: [], deletedWith: "urn:i", protect: false, additionalSecretOutputs: ["stdout", "stderr"], replaceOnChanges: [], deleteBeforeReplace: false, retainOnDelete: false, aliases: [], ...options },
+    type, name: "x", urn: `urn:${type}::x`, parent: null, custom: true, inputs,
+    options: { dependsOn: [], ignoreChanges: [], deletedWith: "urn:i", protect: false, additionalSecretOutputs: ["stdout", "stderr"], replaceOnChanges: [], deleteBeforeReplace: false, retainOnDelete: false, ...options },
   };
 }
 const v = (r: PlanResource) => planViolations({ resources: [r] });
