@@ -8,9 +8,9 @@ export class StackFileError extends Error {}
 /**
  * Parses `file`; a YAML error becomes one line naming the file, the line and column, and the problem
  * (e.g. `Pulumi.qa.yaml:12:3: Map keys must be unique ("opsfleet:redis" is set twice)`), not a stack trace.
+ * `text`: the file's content when it comes from elsewhere (e.g. a git revision).
  */
-export function readYamlFile(file: string): unknown {
-  const text = fs.readFileSync(file, "utf8");
+export function readYamlFile(file: string, text = fs.readFileSync(file, "utf8")): unknown {
   try {
     return parseYaml(text);
   } catch (e) {

@@ -14,6 +14,12 @@ function region(): string {
   return pulumi.runtime.allConfig()["aws:region"] || "us-east-1";
 }
 
+/** Starts a new deterministic run (addresses handed out from the start again): one call per plan. */
+export function resetMockData(): void {
+  subnets.clear();
+  nextHost.clear();
+}
+
 function arn(service: string, resource: string): string {
   return `arn:aws:${service}:${region()}:${ACCOUNT}:${resource}`;
 }
