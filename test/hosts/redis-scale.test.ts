@@ -140,7 +140,7 @@ describeOnHosts("Redis Cluster scaled by host count (3 -> 4 -> 6 -> 3) with a cl
     await provisionRedisHosts(lab, PARAMS, HOSTS.slice(4, 6));
     const first = runClusterStep(lab, 240_000, stage(6)).then(() => null, (e: Error) => e);
     // interrupt: kill redis-cli's rebalance on the step's host while it moves slots (by its pid, found in that host only)
-    await waitFor("the rebalance to be moving slots", 60_000, async () => {
+    await waitFor("the rebalance to be moving slots", 240_000, async () => {
       const r = await lab.exec(HOSTS[0].name, ["pgrep", "-f", "cluster rebalance"]);
       return r.code === 0 && (await lab.exec(HOSTS[0].name, ["kill", "-9", ...r.stdout.trim().split(/\s+/)])).code === 0;
     }, 50);
