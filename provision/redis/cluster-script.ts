@@ -246,11 +246,11 @@ else
     # redis-cli still moves other slots through it as a master: keep the leaving ones masters
     for m in $(masters | awk '$4 == "leave" {print $2}'); do cli_at "$m" config set cluster-allow-replica-migration no >/dev/null; done
     echo "spreading the slots evenly over $n_masters masters${"$"}{weights:+ (off the leaving hosts)}"
-    t0=$SECONDS
+    t0=$EPOCHREALTIME
     out=$(redis-cli --no-auth-warning --cluster rebalance "$seed" --cluster-use-empty-masters --cluster-threshold 0.01 \
       ${"$"}{weights:+--cluster-weight $weights} 2>&1) || { echo "$out" | nocolor | grep -v '^#' >&2; fail_with "redis-cli --cluster rebalance failed"; }
     echo "$out" | nocolor | grep -oE 'Moving [0-9]+ slots from [0-9.:]+ to [0-9.:]+' || true
-    echo "slots spread in $((SECONDS - t0)) s"
+    echo "slots spread in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.1f", b - a}') s"
     wait_for 60 "the slot owners to agree" agreed "$seed" || fail_with "nodes disagree after the rebalance"
     balanced || fail_with "slots are not spread evenly after the rebalance"
     if [ -n "$(leaving)" ]; then did scaled-in; else case ",$action," in *,scaled-out,*) ;; *) did rebalanced ;; esac; fi
