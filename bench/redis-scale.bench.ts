@@ -66,28 +66,13 @@ export async function run(): Promise<Record<string, unknown>> {
     }
     if (present !== KEYS) throw new Error(`keys after 3 -> 4 -> 3: ${present}, expected ${KEYS}`);
 
-    const round = (x: number) => Math.round(x);
+    const moved = (keysMoved: number, spreadS: number) =>
+      ({ slotsMoved: 4096, keysMoved, spreadS, keysMovedPerS: Math.round(keysMoved / spreadS), slotsMovedPerS: Math.round(4096 / spreadS) });
     return {
       keys: KEYS,
       valueBytes: VALUE_BYTES,
-      scaleOut3to4: {
-        countChangeToHealthyS: outToHealthyS,
-        newHostStepsS: provisionS,
-        clusterStepS: stepS,
-        slotsMoved: 4096,
-        keysMoved: movedOut,
-        spreadS: spreadOut,
-        keysMovedPerS: round(movedOut / spreadOut),
-        slotsMovedPerS: round(4096 / spreadOut),
-      },
-      scaleIn4to3: {
-        countChangeToHealthyS: inToHealthyS,
-        slotsMoved: 4096,
-        keysMoved: movedIn,
-        spreadS: spreadIn,
-        keysMovedPerS: round(movedIn / spreadIn),
-        slotsMovedPerS: round(4096 / spreadIn),
-      },
+      scaleOut3to4: { countChangeToHealthyS: outToHealthyS, newHostStepsS: provisionS, clusterStepS: stepS, ...moved(movedOut, spreadOut) },
+      scaleIn4to3: { countChangeToHealthyS: inToHealthyS, ...moved(movedIn, spreadIn) },
       keysAfter: present,
       note: "one machine, shared cores, fsync on a shared disk: per-slot overhead (SETSLOT on every master) dominates; compare runs, not EC2",
     };
