@@ -216,5 +216,5 @@ describe("ElasticsearchCluster data-node count change", () => {
     expect(removed.every((k) => k.includes("::es-data-3"))).toBe(true);
     // scale-out is the same change the other way round: existing nodes' configs are untouched
     expect([...three.keys()].filter((k) => two.has(k) && three.get(k) !== two.get(k)).sort()).toEqual(changed.sort());
-  });
+  }, 120_000);
 });

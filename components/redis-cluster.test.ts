@@ -160,7 +160,7 @@ describe("RedisCluster host count change (scale-out / scale-in)", () => {
     expect(added).toEqual(expect.arrayContaining(["aws:ec2/instance:Instance::dev-redis-3", "aws:ebs/volume:Volume::dev-redis-3-data"]));
     expect(three.script).toContain("NODES='<host-0>:7000 <host-1>:7000 <host-2>:7000 <host-0>:7001 <host-1>:7001 <host-2>:7001'");
     expect(four.script).toContain("NODES='<host-0>:7000 <host-1>:7000 <host-2>:7000 <host-3>:7000 <host-0>:7001 <host-1>:7001 <host-2>:7001 <host-3>:7001'");
-  });
+  }, 120_000);
 
   test("6 -> 3 removes hosts 3-5 only (Pulumi deletes them after the cluster step's update, which drains them first)", async () => {
     const six = await build(6);
@@ -170,5 +170,5 @@ describe("RedisCluster host count change (scale-out / scale-in)", () => {
     expect(removed.every((k) => /::dev-redis-[345](-|$)/.test(k))).toBe(true);
     const changed = [...three.inputs.keys()].filter((k) => six.inputs.get(k) !== three.inputs.get(k));
     expect(changed).toEqual(["command:remote:Command::dev-redis-0-redis-cluster"]);
-  });
+  }, 120_000);
 });
