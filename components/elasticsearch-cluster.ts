@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { clientEgress } from "./sg-rules";
 import * as tls from "@pulumi/tls";
 import { Host, type SshAccess } from "./host";
 import { liftFiles } from "./lift-files";
@@ -55,6 +56,8 @@ export interface ElasticsearchClusterArgs {
   bastionSecurityGroupId: pulumi.Input<string>;
   ssh: SshAccess;
   keyName?: pulumi.Input<string>;
+  /** Instance profile of the hosts (e.g. a HostRole's): what the host checkers may call. @default none */
+  iamInstanceProfile?: pulumi.Input<string>;
   amiId?: pulumi.Input<string>;
   /** @default {} */
   index?: ElasticsearchIndexArgs;
@@ -147,7 +150,10 @@ export class ElasticsearchCluster extends pulumi.ComponentResource {
     ingress("transport", ES_TRANSPORT_PORT, this.sg.id, "transport between cluster nodes");
     ingress("http-self", ES_HTTP_PORT, this.sg.id, "HTTP between cluster nodes (bootstrap checks, cluster steps)");
     ingress("ssh", 22, args.bastionSecurityGroupId, "SSH from the bastion");
-    (args.clientSecurityGroupIds ?? []).forEach((sg, i) => ingress(`http-client-${i}`, ES_HTTP_PORT, sg, "HTTP from a client security group"));
+    (args.clientSecurityGroupIds ?? []).forEach((sg, i) => {
+      ingress(`http-client-${i}`, ES_HTTP_PORT, sg, "HTTP from a client security group");
+      clientEgress(`${name}-client-out-http-${i}`, { clientSecurityGroupId: sg, serviceSecurityGroupId: this.sg.id, fromPort: ES_HTTP_PORT, toPort: ES_HTTP_PORT, description: `Elasticsearch ${args.clusterName} HTTP` }, this);
+    });
     egress("transport", ES_TRANSPORT_PORT, { referencedSecurityGroupId: this.sg.id }, "transport to cluster nodes");
     egress("http-self", ES_HTTP_PORT, { referencedSecurityGroupId: this.sg.id }, "HTTP to cluster nodes");
     egress("https", 443, { cidrIpv4: "0.0.0.0/0" }, "HTTPS for apt and artifacts.elastic.co");
@@ -173,6 +179,7 @@ export class ElasticsearchCluster extends pulumi.ComponentResource {
           instanceType: g.instanceType,
           securityGroupIds: [this.sg.id],
           keyName: args.keyName,
+          iamInstanceProfile: args.iamInstanceProfile,
           amiId: args.amiId,
           volumes: [{ name: "data", sizeGb: g.volumeSizeGb, mountPoint: "/var/lib/elasticsearch", owner: "elasticsearch" }],
           protectVolumes: args.protectVolumes,

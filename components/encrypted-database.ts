@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { clientEgress } from "./sg-rules";
 import { Host, type HostStepInput, type SshAccess } from "./host";
 import {
   renderDatabaseSteps, renderUsersStep, resolveDatabaseOptions,
@@ -22,6 +23,8 @@ export interface EncryptedDatabaseArgs {
   bastionSecurityGroupId: pulumi.Input<string>;
   ssh: SshAccess;
   keyName?: pulumi.Input<string>;
+  /** Instance profile of the hosts (e.g. a HostRole's): what the host checkers may call. @default none */
+  iamInstanceProfile?: pulumi.Input<string>;
   /** @default latest official Debian 12 AMI */
   amiId?: pulumi.Input<string>;
   /** Database root password (a Pulumi secret; it is made secret here in any case). */
@@ -119,7 +122,10 @@ export class EncryptedDatabase extends pulumi.ComponentResource {
         securityGroupId: sg.id, ipProtocol: "tcp", fromPort: port, toPort: port, referencedSecurityGroupId: from, description,
       }, { parent: this });
     ingress("ssh", 22, args.bastionSecurityGroupId, "SSH from the bastion");
-    args.clientSecurityGroupIds.forEach((c, i) => ingress(`db-${i}`, DATABASE_PORT, c, `${o.engine} from a client security group`));
+    args.clientSecurityGroupIds.forEach((c, i) => {
+      ingress(`db-${i}`, DATABASE_PORT, c, `${o.engine} from a client security group`);
+      clientEgress(`${name}-client-out-db-${i}`, { clientSecurityGroupId: c, serviceSecurityGroupId: sg.id, fromPort: DATABASE_PORT, toPort: DATABASE_PORT, description: `${o.engine} ${name}` }, this);
+    });
     // packages (Debian mirrors, repo.mysql.com); no inbound rule is open to any CIDR
     for (const port of [80, 443]) {
       new aws.vpc.SecurityGroupEgressRule(`${name}-out-${port}`, {
@@ -133,6 +139,7 @@ export class EncryptedDatabase extends pulumi.ComponentResource {
       instanceType: d.instanceType,
       securityGroupIds: [sg.id],
       keyName: args.keyName,
+      iamInstanceProfile: args.iamInstanceProfile,
       amiId: args.amiId,
       volumes: [
         { name: "data", sizeGb: d.dataVolumeSizeGb, iops: d.dataVolumeIops, mountPoint: "/var/lib/mysql", owner: "mysql" },

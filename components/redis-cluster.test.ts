@@ -49,8 +49,12 @@ describe("RedisCluster", () => {
       [[22, 22, "sg-bastion"], [7000, 7001, "dev-redis-sg-id"], [7000, 7001, "sg-web"], [17000, 17001, "dev-redis-sg-id"]].sort(),
     );
     expect(ingress.every((r) => r.cidrIpv4 === undefined && r.securityGroupId === "dev-redis-sg-id")).toBe(true);
-    const egress = ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").map((r) => [r.inputs.fromPort, r.inputs.toPort, r.inputs.cidrIpv4 ?? r.inputs.referencedSecurityGroupId]);
-    expect(egress.sort()).toEqual([[17000, 17001, "dev-redis-sg-id"], [443, 443, "0.0.0.0/0"], [7000, 7001, "dev-redis-sg-id"], [80, 80, "0.0.0.0/0"]].sort());
+    const egress = ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").map((r) => [r.inputs.securityGroupId, r.inputs.fromPort, r.inputs.toPort, r.inputs.cidrIpv4 ?? r.inputs.referencedSecurityGroupId]);
+    // the client group gets the matching egress (the provider removes the default allow-all egress)
+    expect(egress.sort()).toEqual([
+      ["dev-redis-sg-id", 17000, 17001, "dev-redis-sg-id"], ["dev-redis-sg-id", 443, 443, "0.0.0.0/0"], ["dev-redis-sg-id", 7000, 7001, "dev-redis-sg-id"],
+      ["dev-redis-sg-id", 80, 80, "0.0.0.0/0"], ["sg-web", 7000, 7001, "dev-redis-sg-id"],
+    ].sort());
     for (const i of [0, 1, 2]) expect(byName(`dev-redis-${i}`, "aws:ec2/instance:Instance").inputs.vpcSecurityGroupIds).toEqual(["dev-redis-sg-id"]);
   });
 

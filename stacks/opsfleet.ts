@@ -13,6 +13,9 @@ import { composeSpot } from "./spot";
 import { composeRedis } from "./redis";
 import { composeElk } from "./elk";
 import { composeDatabase } from "./database";
+import { KIBANA_PORT } from "../provision/logstash/kibana";
+import { HostRoles } from "./host-roles";
+import { hostMetricsStatement } from "../provision/monitoring/namespace";
 
 export interface OpsfleetOutputs {
   vpcId: pulumi.Input<string>;
@@ -96,9 +99,13 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
       keyName: keyPair.keyName,
       instanceType: c.bastion.instanceType,
       amiId: c.amiId,
+      // Kibana is reached through an SSH tunnel over the bastion
+      forwardPorts: c.features.elk && c.elk.kibana.enabled ? [KIBANA_PORT] : [],
       tags,
     }, opts);
     Object.defineProperties(ctx, {
+      // each host group's role may only publish its health metrics, until an area adds a concern
+      hostRoles: { value: new HostRoles(prefix, { metrics: [hostMetricsStatement()] }, tags, opts) },
       ssh: { value: { user: c.ssh.user, privateKey, bastion: { host: bastion.publicIp, user: c.ssh.user } } },
       keyName: { value: keyPair.keyName },
       bastionSecurityGroupId: { value: bastion.securityGroupId },
