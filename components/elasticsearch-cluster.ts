@@ -13,6 +13,7 @@ import {
 } from "../provision/elasticsearch/node-config";
 import { clusterSecurityFiles, clusterSecurityScript, forgetBootstrapStep, indexProfileStep, type ServiceUsers } from "../provision/elasticsearch/cluster-steps";
 import type { IndexProfile, ProfileOptions } from "../provision/elasticsearch/profiles";
+import { dataNodesStep } from "../provision/elasticsearch/data-nodes";
 
 export interface ElasticsearchNodeGroupArgs {
   /** Nodes in the group. @default 3 for masters, 2 for data */
@@ -266,6 +267,15 @@ export class ElasticsearchCluster extends pulumi.ComponentResource {
     for (const m of this.masters) {
       m.addStep({ ...forgetBootstrapStep(), dependsOn: [security] });
     }
+    // Data-node scale-in: leaving data nodes hand over their shards before Pulumi deletes their hosts.
+    const drainShape = dataNodesStep(placeholderLayout, { timeoutMinutes: index.greenTimeoutMinutes });
+    first.addStep({
+      name: drainShape.name,
+      description: drainShape.description,
+      files: [],
+      script: layout.apply((l) => dataNodesStep(l, { timeoutMinutes: index.greenTimeoutMinutes }).script),
+      dependsOn: [security],
+    }, { timeout: `${index.greenTimeoutMinutes + 10}m` });
     const profileOptions: ProfileOptions = {
       indexPattern: `${index.prefix}-*`, templateName: `opsfleet-${index.prefix}`, shards: index.shards, replicas: index.replicas,
       greenTimeoutMinutes: index.greenTimeoutMinutes,
