@@ -20,7 +20,10 @@ export interface SpotFleetOptions {
   onDemandTargetCapacity?: number;
   /** Maximum price per instance-hour in USD, e.g. "0.05". @default on-demand price (AWS default, recommended) */
   spotMaxPrice?: string;
-  /** RFC 3339 time after which the request expires; its instances are terminated then. @default never expires */
+  /**
+   * UTC time to the second (`2027-01-01T00:00:00Z`, the form AWS stores) after which the request expires;
+   * its instances are terminated then. Must be in the future. @default never expires
+   */
   validUntil?: string;
 }
 
@@ -82,10 +85,26 @@ export type ResolvedArgs = Required<Omit<SpotFailoverArgs, "amiId" | "instancePr
 export const LOG_RETENTION_DAYS: readonly number[] = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\d[a-z0-9-]*\.(nano|micro|small|medium|large|metal|\d*xlarge)(-\d+xl)?$/;
-const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
+
+/**
+ * `fleet.validUntil`: AWS stores it back as UTC to the second. Any other spelling of the same instant
+ * (milliseconds, an offset such as +02:00) reads back different, and validUntil replaces the fleet:
+ * every `up` would replace it. A past time makes CreateSpotFleetRequest fail.
+ */
+export const VALID_UNTIL_ALLOWED =
+  "a future UTC time to the second, as AWS stores it: YYYY-MM-DDTHH:MM:SSZ such as 2027-01-01T00:00:00Z (no milliseconds, no offset: AWS reads any other form back as UTC and every up would replace the fleet)";
+
+/** Why `value` is not an acceptable `fleet.validUntil` at `nowMs`, or undefined if it is. */
+export function validUntilProblem(value: string, nowMs: number): string | undefined {
+  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(value)) return "not in the form AWS stores";
+  const ms = Date.parse(value);
+  if (!Number.isFinite(ms) || new Date(ms).toISOString() !== value.replace("Z", ".000Z")) return "not a calendar time";
+  if (ms <= nowMs) return `in the past (now ${new Date(nowMs).toISOString().replace(/\.\d{3}Z$/, "Z")})`;
+  return undefined;
+}
 
 /** Applies defaults and validates; throws one error listing every problem (arg, value, what is allowed). */
-export function resolveArgs(name: string, a: SpotFailoverArgs): ResolvedArgs {
+export function resolveArgs(name: string, a: SpotFailoverArgs, nowMs = Date.now()): ResolvedArgs {
   const r: ResolvedArgs = {
     vpcId: a.vpcId,
     publicSubnetIds: a.publicSubnetIds,
@@ -135,7 +154,8 @@ export function resolveArgs(name: string, a: SpotFailoverArgs): ResolvedArgs {
   if (!int(f.onDemandTargetCapacity) || f.onDemandTargetCapacity < 0 || f.onDemandTargetCapacity >= r.targetCapacity)
     bad("fleet.onDemandTargetCapacity", f.onDemandTargetCapacity, `a whole number from 0 to ${r.targetCapacity - 1} (less than targetCapacity)`);
   if (f.spotMaxPrice !== undefined && !/^\d+(\.\d{1,6})?$/.test(f.spotMaxPrice)) bad("fleet.spotMaxPrice", f.spotMaxPrice, 'a USD price per hour such as "0.05"');
-  if (f.validUntil !== undefined && !RFC3339.test(f.validUntil)) bad("fleet.validUntil", f.validUntil, "an RFC 3339 time such as 2027-01-01T00:00:00Z");
+  const untilProblem = f.validUntil !== undefined ? validUntilProblem(f.validUntil, nowMs) : undefined;
+  if (untilProblem) bad("fleet.validUntil", f.validUntil, `${VALID_UNTIL_ALLOWED}; this one is ${untilProblem}`);
   if (!int(r.rootVolumeSizeGb) || r.rootVolumeSizeGb < 8 || r.rootVolumeSizeGb > 1024) bad("rootVolumeSizeGb", r.rootVolumeSizeGb, "8 to 1024");
   if (!/^\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(r.healthCheckPath)) bad("healthCheckPath", r.healthCheckPath, "an absolute URL path of letters, digits, . _ - such as /health");
   if (!int(r.deregistrationDelaySeconds) || r.deregistrationDelaySeconds < 0 || r.deregistrationDelaySeconds > 90)

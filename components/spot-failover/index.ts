@@ -11,7 +11,7 @@ import { resolveArgs, SpotFailoverArgs } from "./args";
 import { reconcilerArchive } from "./bundle";
 import { deadLetterQueuePolicy, reconcilerPolicy, trustPolicy } from "./iam";
 import { reconcilerRules } from "./rules";
-import { asgSpotSource, fleetSpotSource, RECONCILER_OWNED, SpotSource } from "./spot-source";
+import { asgSpotSource, fleetSpotSource, NO_CAPACITY_WAIT, RECONCILER_OWNED, SpotSource } from "./spot-source";
 import { renderWebUserData } from "./user-data";
 
 export type { SpotFailoverArgs, SpotFleetOptions, SpotSourceKind, FleetAllocationStrategy } from "./args";
@@ -103,9 +103,12 @@ export class SpotFailover extends pulumi.ComponentResource {
 
     const spot = (a.spotSource === "fleet" ? fleetSpotSource : asgSpotSource)({ name, args: a, launchTemplate, targetGroup, asgTags, parent });
 
-    // --- on-demand ASG: min 0 / desired 0; the reconciler owns desiredCapacity at run time.
+    // --- on-demand ASG: min 0 / desired 0; the reconciler owns desiredCapacity and its coverage tag at
+    // run time. The group's tags are therefore `ignoreChanges` (a refresh would otherwise see the
+    // reconciler's tag as drift and remove it); Pulumi manages each of its own tags as a separate
+    // aws.autoscaling.Tag, which reads and writes only its key.
     const onDemand = new aws.autoscaling.Group(`${name}-ondemand`, {
-      minSize: 0, maxSize: a.targetCapacity, desiredCapacity: 0,
+      minSize: 0, maxSize: a.targetCapacity, desiredCapacity: 0, waitForCapacityTimeout: NO_CAPACITY_WAIT,
       vpcZoneIdentifiers: a.instanceSubnetIds, targetGroupArns: [targetGroup.arn],
       healthCheckType: "ELB", healthCheckGracePeriod: 180,
       mixedInstancesPolicy: {
@@ -115,8 +118,10 @@ export class SpotFailover extends pulumi.ComponentResource {
           overrides: a.instanceTypes.map((instanceType) => ({ instanceType })),
         },
       },
-      tags: [...asgTags, { key: "Name", value: `${name}-ondemand`, propagateAtLaunch: true }],
-    }, { parent, ignoreChanges: [...RECONCILER_OWNED.onDemand] });
+    }, { parent, ignoreChanges: [...RECONCILER_OWNED.onDemand, "tags"] });
+    for (const t of [...asgTags, { key: "Name", value: `${name}-ondemand`, propagateAtLaunch: true }])
+      // deleteBeforeReplace: a replaced Tag of the same key must not delete the value its successor just wrote.
+      new aws.autoscaling.Tag(`${name}-ondemand-tag-${t.key.replace(/[^A-Za-z0-9-]/g, "-")}`, { autoscalingGroupName: onDemand.name, tag: t }, { parent, deleteBeforeReplace: true });
 
     // --- reconciler: DLQ, log group, role, function, rules
     const dlq = new aws.sqs.Queue(`${name}-reconciler-dlq`, { messageRetentionSeconds: 14 * 86400, sqsManagedSseEnabled: true, tags }, { parent });

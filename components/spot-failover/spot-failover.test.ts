@@ -117,7 +117,41 @@ describe("spot source: fleet", () => {
   });
   test("the reconciler owns the fleet target capacity and the on-demand desired capacity (ignoreChanges)", () => {
     expect(recorders.web.optionsOf("web-fleet").ignoreChanges).toEqual(["targetCapacity"]);
-    expect(recorders.web.optionsOf("web-ondemand").ignoreChanges).toEqual(["desiredCapacity"]);
+    expect(recorders.web.optionsOf("web-ondemand").ignoreChanges).toEqual(["desiredCapacity", "tags"]);
+  });
+});
+
+describe("creation never waits for Spot capacity (issue 9 item 3)", () => {
+  test.each([["webasg", "spot"], ["webasg", "ondemand"], ["web", "ondemand"]])("%s-%s: waitForCapacityTimeout \"0\" (no capacity wait, no failure on a failed scaling activity)", (p, role) => {
+    expect(one(p, role, "aws:autoscaling/group:Group").inputs.waitForCapacityTimeout).toBe("0");
+    expect(one(p, role).inputs.minElbCapacity).toBeUndefined();
+    expect(one(p, role).inputs.waitForElbCapacity).toBeUndefined();
+  });
+  test("the fleet does not wait for fulfillment", () => {
+    expect(one("web", "fleet").inputs.waitForFulfillment).toBe(false);
+  });
+});
+
+describe("what the reconciler writes is never managed by Pulumi (issue 9 item 8)", () => {
+  const COVERED = "opsfleet:spot-covered-since";
+  test.each(["web", "webasg"])("%s: the on-demand ASG's tags are not Pulumi inputs (ignoreChanges), so a refresh never removes the coverage tag", (p) => {
+    expect(one(p, "ondemand").inputs.tags).toBeUndefined();
+    expect(recorders[p].optionsOf(`${p}-ondemand`).ignoreChanges).toEqual(expect.arrayContaining(["desiredCapacity", "tags"]));
+  });
+  test.each(["web", "webasg"])("%s: Pulumi's own tags on the on-demand ASG are separate Tag resources (one key each), none of them the reconciler's", (p) => {
+    const tagRes = of(p, "aws:autoscaling/tag:Tag").map((r) => r.inputs);
+    expect(tagRes.map((t) => t.tag.key).sort()).toEqual(["Name", "opsfleet:component"]);
+    for (const t of tagRes) expect(t).toMatchObject({ autoscalingGroupName: `${p}-ondemand`, tag: { propagateAtLaunch: true } });
+    expect(tagRes.map((t) => t.tag.key)).not.toContain(COVERED);
+    for (const r of of(p, "aws:autoscaling/tag:Tag")) expect((recorders[p].optionsOf(r.name) as pulumi.CustomResourceOptions).deleteBeforeReplace).toBe(true);
+  });
+  test("every capacity the reconciler writes is in ignoreChanges of the resource holding it", () => {
+    expect(recorders.web.optionsOf("web-fleet").ignoreChanges).toContain("targetCapacity");
+    expect(recorders.webasg.optionsOf("webasg-spot").ignoreChanges).toContain("desiredCapacity");
+    // The reconciler may tag only its one key, only on the on-demand ASG (IAM), and no Pulumi input carries that key.
+    const policy = JSON.parse(one("web", "reconciler-policy").inputs.policy);
+    expect(policy.Statement.find((s: any) => s.Action.includes("autoscaling:CreateOrUpdateTags")).Condition["ForAllValues:StringEquals"]["aws:TagKeys"]).toEqual([COVERED]);
+    expect(JSON.stringify(of("web").filter((r) => r.type !== "aws:iam/rolePolicy:RolePolicy" && r.type !== "aws:lambda/function:Function").map((r) => r.inputs))).not.toContain(COVERED);
   });
 });
 
@@ -243,6 +277,9 @@ describe("bad arguments fail before anything is created, naming the argument", (
     [{ fleet: { instancePoolsToUseCount: 2 } }, 'only with allocationStrategy "lowestPrice"'],
     [{ fleet: { onDemandTargetCapacity: 3 } }, "fleet.onDemandTargetCapacity"],
     [{ fleet: { validUntil: "tomorrow" } }, "fleet.validUntil"],
+    [{ fleet: { validUntil: "2020-01-01T00:00:00Z" } }, 'fleet.validUntil: got "2020-01-01T00:00:00Z"; allowed: a future UTC time'],
+    [{ fleet: { validUntil: "2099-01-01T00:00:00.500Z" } }, "no milliseconds"],
+    [{ fleet: { validUntil: "2099-01-01T02:00:00+02:00" } }, "no offset"],
     [{ spotSource: "asg", fleet: {} }, 'fleet options only with spotSource "fleet"'],
     [{ deregistrationDelaySeconds: 300 }, "deregistrationDelaySeconds: got 300; allowed: 0 to 90"],
     [{ healthCheckPath: "health" }, "healthCheckPath"],

@@ -197,6 +197,24 @@ describe("failover and hand-back across invocations", () => {
   });
 });
 
+describe("a Spot source that was never fulfilled (issue 9 item 3)", () => {
+  // The stack is created without waiting for Spot capacity: the first reconcile may find no Spot at all.
+  test.each([
+    ["fleet", (a: FakeAccount) => { a.fleet!.active = []; a.fleet!.activity = "error"; }],
+    ["fleet", (a: FakeAccount) => { a.fleet!.active = []; a.fleet!.state = "submitted"; a.fleet!.activity = "pending_fulfillment"; }],
+    ["asg", (a: FakeAccount) => { const g = a.groups.get("web-spot")!; g.instances = []; g.lastActivity = "Failed"; }],
+    ["asg", (a: FakeAccount) => { const g = a.groups.get("web-spot")!; g.instances = []; g.lastActivity = "InProgress"; }],
+  ] as const)("%s: the first reconcile raises on-demand to the whole target", async (source, empty) => {
+    const account = scenarioAccount(source);
+    for (const id of SPOT_IDS) account.targetHealth.delete(id);
+    empty(account);
+    const { reconcile } = setup(source, {}, account);
+    const r = await reconcile(fixture("scheduled-reconcile.json"));
+    expect(r).toMatchObject({ reconciled: true, decision: { action: { kind: "set-on-demand-desired", from: 0, to: 2 }, covering: 0 } });
+    expect(account.groups.get("web-ondemand")!.desired).toBe(2);
+  });
+});
+
 describe("failures", () => {
   test("a failed write is logged with the decision and rethrown (Lambda retries; the schedule catches up)", async () => {
     const account = scenarioAccount("fleet");

@@ -1,7 +1,7 @@
 /** `opsfleet:spot`: the Spot web tier with on-demand failover (see docs/spot.md). */
 import { z } from "zod";
 import { cidrBlock, instanceType, intBetween } from "./common";
-import { FLEET_ALLOCATION_STRATEGIES, LOG_RETENTION_DAYS } from "../../components/spot-failover/args";
+import { FLEET_ALLOCATION_STRATEGIES, LOG_RETENTION_DAYS, VALID_UNTIL_ALLOWED, validUntilProblem } from "../../components/spot-failover/args";
 import { architectureOf } from "../../components/ami";
 
 export const spotFleetConfigSchema = z
@@ -14,8 +14,11 @@ export const spotFleetConfigSchema = z
       .describe("Part of targetCapacity the fleet itself keeps on-demand (a permanent floor, unlike the failover ASG)."),
     spotMaxPrice: z.string().regex(/^\d+(\.\d{1,6})?$/, { message: 'must be a USD price per instance-hour such as "0.05"' }).optional()
       .describe("Maximum Spot price per instance-hour (USD). Default: the on-demand price (AWS recommends not setting one)."),
-    validUntil: z.iso.datetime({ offset: true, message: "must be an RFC 3339 time such as 2027-01-01T00:00:00Z" }).optional()
-      .describe("The fleet request expires at this time and its instances are terminated. Default: never."),
+    validUntil: z.string().superRefine((v, ctx) => {
+      const problem = validUntilProblem(v, Date.now());
+      if (problem) ctx.addIssue({ code: "custom", input: v, message: `must be ${VALID_UNTIL_ALLOWED}; got ${JSON.stringify(v)}, ${problem}` });
+    }).optional()
+      .describe("The fleet request expires at this time (UTC, to the second: 2027-01-01T00:00:00Z, the form AWS stores) and its instances are terminated. Default: never."),
   })
   .describe("Spot Fleet settings (spotSource: fleet only).");
 
