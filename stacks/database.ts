@@ -42,6 +42,7 @@ export function composeDatabase(cfg: DatabaseConfig, ctx: StackContext): Databas
     encryptionThreads: cfg.encryptionThreads,
     binlogExpireDays: cfg.binlogExpireDays,
   }, ctx.opts);
+  ctx.inventory?.add("database", [db.host]);
 
   return {
     endpoint: db.endpoint,

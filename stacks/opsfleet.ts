@@ -14,6 +14,7 @@ import { composeRedis } from "./redis";
 import { composeElk } from "./elk";
 import { composeDatabase } from "./database";
 import { HostRoles } from "./host-roles";
+import { composeMonitoring, HostInventory } from "./monitoring";
 import { hostMetricsStatement } from "../provision/monitoring/namespace";
 
 export interface OpsfleetOutputs {
@@ -25,6 +26,7 @@ export interface OpsfleetOutputs {
   redis?: ReturnType<typeof composeRedis>;
   elk?: ReturnType<typeof composeElk>;
   database?: ReturnType<typeof composeDatabase>;
+  monitoring: ReturnType<typeof composeMonitoring>;
 }
 
 /** Throws if a host-only part of the context is used by a stack that provisions no hosts. */
@@ -59,7 +61,8 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
     vpcCidrBlock = network.cidrBlock;
   }
 
-  const outputs: OpsfleetOutputs = { vpcId, publicSubnetIds, privateSubnetIds };
+  const outputs: Omit<OpsfleetOutputs, "monitoring"> & Partial<OpsfleetOutputs> = { vpcId, publicSubnetIds, privateSubnetIds };
+  const inventory = new HostInventory();
   const clientSecurityGroupIds: pulumi.Input<string>[] = [];
   const ctx: StackContext = {
     prefix,
@@ -77,6 +80,7 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
     },
     clientSecurityGroupIds,
     opts,
+    inventory,
     get ssh(): StackContext["ssh"] { return hostOnly("ssh"); },
     get keyName(): StackContext["keyName"] { return hostOnly("keyName"); },
     get bastionSecurityGroupId(): StackContext["bastionSecurityGroupId"] { return hostOnly("bastionSecurityGroupId"); },
@@ -117,5 +121,7 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
   if (c.features.redis) outputs.redis = composeRedis(c.redis, ctx);
   if (c.features.elk) outputs.elk = composeElk(c.elk, ctx);
   if (c.features.database) outputs.database = composeDatabase(c.database, ctx);
-  return outputs;
+  // after the areas: health checks on the hosts they registered, alarms for what they created
+  const monitoring = composeMonitoring(c, ctx, { web: outputs.web, database: outputs.database }, inventory, loaded.region);
+  return { ...outputs, monitoring };
 }
