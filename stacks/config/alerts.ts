@@ -1,6 +1,5 @@
 /** `opsfleet:alerts`: who is told when an alarm fires or clears, and the alarms' thresholds. */
 import { z } from "zod";
-import { intBetween } from "./common";
 
 const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
 
@@ -12,6 +11,12 @@ function isHttpsUrl(s: string): boolean {
     return false;
   }
 }
+
+/** A whole number in [min, max]; every failure says what is allowed. */
+const intBetween = (min: number, max: number) => {
+  const allowed = { message: `must be a whole number from ${min} to ${max}` };
+  return z.number(allowed).int(allowed).min(min, allowed).max(max, allowed);
+};
 
 const percent = (min: number, max: number, fallback: number, what: string) =>
   intBetween(min, max).default(fallback).describe(`${what} (percent, ${min}-${max}). Default ${fallback}.`);
@@ -28,7 +33,7 @@ export const thresholdsConfigSchema = z
       .describe("The database's current encryption key older than this many days. Default from database.keyRotationSchedule: daily 2, weekly 9, monthly 33, off 100."),
     onDemandMaxMinutes: intBetween(5, 1440).default(60)
       .describe("On-demand web capacity in use longer than this many minutes (a failover that never handed back). Default 60."),
-    alb5xxPercent: z.number({ message: "must be a number from 0.1 to 100" }).min(0.1, { message: "must be at least 0.1" }).max(100, { message: "must be at most 100" })
+    alb5xxPercent: z.number({ message: "must be a number from 0.1 to 100" }).min(0.1, { message: "must be a number from 0.1 to 100" }).max(100, { message: "must be a number from 0.1 to 100" })
       .default(5).describe("ALB 5xx responses (its own and the targets') above this share of requests for 5 minutes (percent, 0.1-100). Default 5."),
   })
   .describe("Alarm thresholds; every alarm exists with its default when not set.");
