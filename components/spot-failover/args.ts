@@ -42,7 +42,7 @@ export interface SpotFailoverArgs {
   instanceTypes?: string[];
   /** Which Spot implementation: `fleet` (Spot Fleet request, legacy API) or `asg` (Spot-only ASG). @default "fleet" */
   spotSource?: SpotSourceKind;
-  /** Only for `spotSource: "fleet"`. */
+  /** Only for `spotSource: "fleet"`. @default {} (allocation strategy priceCapacityOptimized, no on-demand floor) */
   fleet?: SpotFleetOptions;
   /** @default latest official Debian 12 AMI for the first instance type's architecture */
   amiId?: pulumi.Input<string>;
@@ -66,18 +66,24 @@ export interface SpotFailoverArgs {
   stabilizationSeconds?: number;
   /** Treat a rebalance recommendation as lost capacity (scale on-demand up early). @default false */
   rebalanceCountsAsLost?: boolean;
-  /** Maximum age of an event delivered to the reconciler (EventBridge target and Lambda async). @default 300 */
+  /** Maximum age of an event delivered to the reconciler (EventBridge retries; wake-up queue retention), seconds. @default 300 */
   maxEventAgeSeconds?: number;
+  /**
+   * Reserved concurrency of the reconciler Lambda. Not needed: the FIFO wake-up queue already runs one
+   * reconcile at a time. Opt-in only; accounts with the default concurrency quota of 10 refuse any
+   * reservation. @default none
+   */
+  reservedConcurrency?: number;
   /** Retention of the reconciler's log group. @default 30 */
   logRetentionDays?: number;
-  /** Reconciler code override (tests); by default bundled with esbuild from functions/spot-reconciler/handler.ts. */
+  /** Reconciler code override (tests). @default bundled with esbuild from functions/spot-reconciler/handler.ts */
   code?: pulumi.asset.Archive;
   /** @default {} */
   tags?: Record<string, string>;
 }
 
-export type ResolvedArgs = Required<Omit<SpotFailoverArgs, "amiId" | "instanceProfileArn" | "keyName" | "certificateArn" | "dns" | "code" | "fleet">> &
-  Pick<SpotFailoverArgs, "amiId" | "instanceProfileArn" | "keyName" | "certificateArn" | "dns" | "code"> & {
+export type ResolvedArgs = Required<Omit<SpotFailoverArgs, "amiId" | "instanceProfileArn" | "keyName" | "certificateArn" | "dns" | "code" | "fleet" | "reservedConcurrency">> &
+  Pick<SpotFailoverArgs, "amiId" | "instanceProfileArn" | "keyName" | "certificateArn" | "dns" | "code" | "reservedConcurrency"> & {
     fleet: Required<Pick<SpotFleetOptions, "allocationStrategy" | "onDemandTargetCapacity">> & Omit<SpotFleetOptions, "allocationStrategy" | "onDemandTargetCapacity">;
   };
 
@@ -125,6 +131,7 @@ export function resolveArgs(name: string, a: SpotFailoverArgs, nowMs = Date.now(
     stabilizationSeconds: a.stabilizationSeconds ?? 600,
     rebalanceCountsAsLost: a.rebalanceCountsAsLost ?? false,
     maxEventAgeSeconds: a.maxEventAgeSeconds ?? 300,
+    reservedConcurrency: a.reservedConcurrency,
     logRetentionDays: a.logRetentionDays ?? 30,
     code: a.code,
     tags: a.tags ?? {},
@@ -163,6 +170,8 @@ export function resolveArgs(name: string, a: SpotFailoverArgs, nowMs = Date.now(
   if (r.ingressCidrs.length === 0) bad("ingressCidrs", r.ingressCidrs, "at least one CIDR");
   if (!int(r.stabilizationSeconds) || r.stabilizationSeconds < 0 || r.stabilizationSeconds > 86400) bad("stabilizationSeconds", r.stabilizationSeconds, "0 to 86400");
   if (!int(r.maxEventAgeSeconds) || r.maxEventAgeSeconds < 60 || r.maxEventAgeSeconds > 3600) bad("maxEventAgeSeconds", r.maxEventAgeSeconds, "60 to 3600");
+  if (r.reservedConcurrency !== undefined && (!int(r.reservedConcurrency) || r.reservedConcurrency < 1 || r.reservedConcurrency > 1000))
+    bad("reservedConcurrency", r.reservedConcurrency, "1 to 1000 (the account's quota minus 10 must stay unreserved); omit it unless you need it");
   if (!LOG_RETENTION_DAYS.includes(r.logRetentionDays)) bad("logRetentionDays", r.logRetentionDays, LOG_RETENTION_DAYS.join(", "));
   if (r.dns !== undefined && !/^([a-z0-9-]+\.)+[a-z]{2,}\.?$/i.test(r.dns.name)) bad("dns.name", r.dns.name, "a DNS name such as www.example.com");
   if (problems.length) throw new Error(`SpotFailover ${name}: invalid arguments:\n  - ${problems.join("\n  - ")}`);

@@ -49,6 +49,8 @@ export const spotConfigSchema = z
       .describe("Who may reach the ALB on 80/443 (the instances only take traffic from the ALB)."),
     maxEventAgeSeconds: intBetween(60, 3600).default(300)
       .describe("Events older than this are dropped instead of delivered to the reconciler (the 1-minute schedule covers them)."),
+    reservedConcurrency: intBetween(1, 1000).optional()
+      .describe("Opt-in reserved concurrency for the reconciler Lambda. Not needed: an SQS FIFO queue already runs one reconcile at a time. Accounts with the default Lambda concurrency quota (10) refuse any reservation."),
     logRetentionDays: z.number().int().refine((d) => LOG_RETENTION_DAYS.includes(d), { message: `must be a CloudWatch Logs retention in days: ${LOG_RETENTION_DAYS.join(", ")}` })
       .default(30).describe("Retention of the reconciler's log group (days).")
   })
@@ -61,7 +63,7 @@ export const spotConfigSchema = z
     if (c.fleet === undefined) return;
     if (c.spotSource !== "fleet") return issue(["fleet"], c.fleet, 'only applies with spotSource: fleet; remove it or set spotSource: fleet');
     if (c.fleet.instancePoolsToUseCount !== undefined && c.fleet.allocationStrategy !== "lowestPrice")
-      issue(["fleet", "instancePoolsToUseCount"], c.fleet.instancePoolsToUseCount, `only applies with allocationStrategy lowestPrice (got ${c.fleet.allocationStrategy})`);
+      issue(["fleet", "instancePoolsToUseCount"], c.fleet.instancePoolsToUseCount, `only applies with allocationStrategy lowestPrice (allocationStrategy is ${c.fleet.allocationStrategy})`);
     if (c.fleet.onDemandTargetCapacity >= c.targetCapacity)
       issue(["fleet", "onDemandTargetCapacity"], c.fleet.onDemandTargetCapacity, `must be less than targetCapacity (${c.targetCapacity}); at least one instance must be Spot`);
   })
