@@ -54,6 +54,8 @@ export interface ElasticsearchClusterArgs {
   bastionSecurityGroupId: pulumi.Input<string>;
   ssh: SshAccess;
   keyName?: pulumi.Input<string>;
+  /** Instance profile of the hosts (e.g. a HostRole's): what the host checkers may call. @default none */
+  iamInstanceProfile?: pulumi.Input<string>;
   amiId?: pulumi.Input<string>;
   /** @default {} */
   index?: ElasticsearchIndexArgs;
@@ -172,6 +174,7 @@ export class ElasticsearchCluster extends pulumi.ComponentResource {
           instanceType: g.instanceType,
           securityGroupIds: [this.sg.id],
           keyName: args.keyName,
+          iamInstanceProfile: args.iamInstanceProfile,
           amiId: args.amiId,
           volumes: [{ name: "data", sizeGb: g.volumeSizeGb, mountPoint: "/var/lib/elasticsearch", owner: "elasticsearch" }],
           protectVolumes: args.protectVolumes,

@@ -22,6 +22,8 @@ export interface EncryptedDatabaseArgs {
   bastionSecurityGroupId: pulumi.Input<string>;
   ssh: SshAccess;
   keyName?: pulumi.Input<string>;
+  /** Instance profile of the hosts (e.g. a HostRole's): what the host checkers may call. @default none */
+  iamInstanceProfile?: pulumi.Input<string>;
   /** @default latest official Debian 12 AMI */
   amiId?: pulumi.Input<string>;
   /** Database root password (a Pulumi secret; it is made secret here in any case). */
@@ -133,6 +135,7 @@ export class EncryptedDatabase extends pulumi.ComponentResource {
       instanceType: d.instanceType,
       securityGroupIds: [sg.id],
       keyName: args.keyName,
+      iamInstanceProfile: args.iamInstanceProfile,
       amiId: args.amiId,
       volumes: [
         { name: "data", sizeGb: d.dataVolumeSizeGb, iops: d.dataVolumeIops, mountPoint: "/var/lib/mysql", owner: "mysql" },

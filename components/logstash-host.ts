@@ -51,6 +51,8 @@ export interface LogstashHostArgs {
   elasticsearchSecurityGroupId: pulumi.Input<string>;
   ssh: SshAccess;
   keyName?: pulumi.Input<string>;
+  /** Instance profile of the hosts (e.g. a HostRole's): what the host checkers may call. @default none */
+  iamInstanceProfile?: pulumi.Input<string>;
   amiId?: pulumi.Input<string>;
   protectVolumes?: boolean;
   tags?: Record<string, string>;
@@ -126,6 +128,7 @@ export class LogstashHost extends pulumi.ComponentResource {
       instanceType: settings.instanceType,
       securityGroupIds: [sg.id],
       keyName: args.keyName,
+      iamInstanceProfile: args.iamInstanceProfile,
       amiId: args.amiId,
       volumes: [{ name: "data", sizeGb: args.volumeSizeGb ?? 50, mountPoint: "/var/lib/logstash", owner: "logstash" }],
       protectVolumes: args.protectVolumes,

@@ -37,6 +37,8 @@ export interface RedisClusterArgs {
   bastionSecurityGroupId: pulumi.Input<string>;
   ssh: SshAccess;
   keyName?: pulumi.Input<string>;
+  /** Instance profile of the hosts (e.g. a HostRole's): what the host checkers may call. @default none */
+  iamInstanceProfile?: pulumi.Input<string>;
   amiId?: pulumi.Input<string>;
   /** Protect the data volumes from deletion/replacement. @default false */
   protectVolumes?: boolean;
@@ -123,6 +125,7 @@ export class RedisCluster extends pulumi.ComponentResource {
         instanceType: o.instanceType,
         securityGroupIds: [sg.id],
         keyName: args.keyName,
+      iamInstanceProfile: args.iamInstanceProfile,
         amiId: args.amiId,
         volumes: [{ name: "data", sizeGb: o.dataVolumeSizeGb, mountPoint: "/var/lib/redis", owner: "redis" }],
         protectVolumes: args.protectVolumes ?? false,

@@ -25,7 +25,7 @@ export function composeDatabase(cfg: DatabaseConfig, ctx: StackContext): Databas
   }
 
   const db = new EncryptedDatabase(`${ctx.prefix}-db`, {
-    ...hostAccessArgs(ctx),
+    ...hostAccessArgs(ctx, "database"),
     engine: cfg.engine,
     subnetId,
     instanceType: cfg.instanceType,

@@ -13,6 +13,8 @@ import { composeSpot } from "./spot";
 import { composeRedis } from "./redis";
 import { composeElk } from "./elk";
 import { composeDatabase } from "./database";
+import { HostRoles } from "./host-roles";
+import { hostMetricsStatement } from "../provision/monitoring/namespace";
 
 export interface OpsfleetOutputs {
   vpcId: pulumi.Input<string>;
@@ -99,6 +101,8 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
       tags,
     }, opts);
     Object.defineProperties(ctx, {
+      // each host group's role may only publish its health metrics, until an area adds a concern
+      hostRoles: { value: new HostRoles(prefix, { metrics: [hostMetricsStatement()] }, tags, opts) },
       ssh: { value: { user: c.ssh.user, privateKey, bastion: { host: bastion.publicIp, user: c.ssh.user } } },
       keyName: { value: keyPair.keyName },
       bastionSecurityGroupId: { value: bastion.securityGroupId },

@@ -35,6 +35,17 @@ describe("plan security checks", () => {
     expect(v(res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", { policyArn: "arn:aws:iam::aws:policy/AdministratorAccess" }))).toHaveLength(1);
   });
 
+  test("IAM: cloudwatch:PutMetricData on * only with a cloudwatch:namespace condition", () => {
+    const put = (Condition?: object) => v(res("aws:iam/rolePolicy:RolePolicy", {
+      policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: ["cloudwatch:PutMetricData"], Resource: "*", ...(Condition ? { Condition } : {}) }] }),
+    }));
+    expect(put({ StringEquals: { "cloudwatch:namespace": "Opsfleet/Hosts" } })).toEqual([]);
+    expect(put()).toEqual([expect.stringMatching(/PutMetricData.*without a cloudwatch:namespace condition/)]);
+    expect(put({ StringLike: { "cloudwatch:namespace": "Opsfleet/*" } })).toHaveLength(1);
+    expect(put({ StringEquals: { "cloudwatch:namespace": "*" } })).toHaveLength(1);
+    expect(put({ StringEquals: { "aws:RequestedRegion": "us-east-1" } })).toHaveLength(1);
+  });
+
   test("remote commands: deletedWith, no secret in command text, silent when stdin is secret", () => {
     expect(v(res("command:remote:Command", { create: "bash -s" }, { deletedWith: null }))).toEqual([expect.stringMatching(/deletedWith/)]);
     expect(v(res("command:remote:Command", { create: "redis-cli -a <secret:redisPassword>" }))).toEqual([expect.stringMatching(/command text/)]);

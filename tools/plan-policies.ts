@@ -32,6 +32,12 @@ function statements(doc: unknown): any[] {
   return Array.isArray(d.Statement) ? d.Statement : [d.Statement];
 }
 
+/** `StringEquals: { "cloudwatch:namespace": <named namespaces, no wildcard> }`. */
+function namespaceScoped(condition: any): boolean {
+  const values = [].concat(condition?.StringEquals?.["cloudwatch:namespace"] ?? []) as unknown[];
+  return values.length > 0 && values.every((n) => typeof n === "string" && n !== "" && !/[*?]/.test(n));
+}
+
 function check(r: PlanResource): string[] {
   const v: string[] = [];
   const i = r.inputs as Record<string, any>;
@@ -66,7 +72,10 @@ function check(r: PlanResource): string[] {
         const resources: string[] = [].concat(s.Resource ?? []);
         for (const a of actions) {
           if (a === "*" || /:\*$/.test(a)) v.push(`${where}: wildcard action ${a}`);
-          else if (!READ_ONLY_ACTION.test(a) && resources.includes("*")) v.push(`${where}: write action ${a} on Resource "*"`);
+          else if (a === "cloudwatch:PutMetricData" && resources.includes("*")) {
+            // PutMetricData has no resource ARN: "*" is fine only when a namespace condition scopes it
+            if (!namespaceScoped(s.Condition)) v.push(`${where}: cloudwatch:PutMetricData on Resource "*" without a cloudwatch:namespace condition`);
+          } else if (!READ_ONLY_ACTION.test(a) && resources.includes("*")) v.push(`${where}: write action ${a} on Resource "*"`);
         }
       }
       break;

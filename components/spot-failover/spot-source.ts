@@ -38,6 +38,13 @@ export interface SpotSourceInputs {
  */
 export const RECONCILER_OWNED = { fleet: ["targetCapacity"], asg: ["desiredCapacity"], onDemand: ["desiredCapacity"] } as const;
 
+/**
+ * Never wait for capacity: the provider would otherwise wait up to 10 minutes for the desired
+ * capacity and fail the whole `up` on the first failed scaling activity (terraform-provider-aws#33665):
+ * in a Spot shortage the reconciler, its rules and its policy would never be created.
+ */
+export const NO_CAPACITY_WAIT = "0";
+
 export function fleetSpotSource(i: SpotSourceInputs): SpotSource {
   const { name, args: a, parent } = i;
   const role = new aws.iam.Role(`${name}-fleet-role`, {
@@ -88,6 +95,7 @@ export function asgSpotSource(i: SpotSourceInputs): SpotSource {
     minSize: 0,
     maxSize: a.targetCapacity,
     desiredCapacity: a.targetCapacity,
+    waitForCapacityTimeout: NO_CAPACITY_WAIT,
     vpcZoneIdentifiers: a.instanceSubnetIds,
     targetGroupArns: [i.targetGroup.arn],
     healthCheckType: "ELB",
