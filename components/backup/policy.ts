@@ -2,6 +2,7 @@
  * IAM and S3 documents of the backup store (pure, so the scoping is tested without Pulumi).
  * A host may read and write its own prefix only, and may not delete (versioning keeps what it
  * overwrites); Elasticsearch manages its snapshot repository itself and needs DeleteObject there.
+ * The metrics (namespace Opsfleet/Hosts) are already granted by the host role's base "metrics" concern.
  */
 import type { PolicyDocument, PolicyStatement } from "../spot-failover/iam";
 
@@ -17,8 +18,6 @@ export interface BackupHostAccess {
   /** The key store parameter this host writes its key bundle to (database hosts). */
   keyParameterArn?: string;
   keyStoreKmsKeyArn?: string;
-  /** CloudWatch namespace the host may publish to. @default "opsfleet" */
-  metricNamespace?: string;
 }
 
 export function backupHostPolicy(a: BackupHostAccess): PolicyDocument {
@@ -43,13 +42,6 @@ export function backupHostPolicy(a: BackupHostAccess): PolicyDocument {
       Action: ["kms:GenerateDataKey", "kms:Decrypt"],
       Resource: a.bucketKmsKeyArn,
       Condition: { StringEquals: { "kms:ViaService": `s3.${a.region}.amazonaws.com` } },
-    },
-    {
-      Sid: "BackupMetrics",
-      Effect: "Allow",
-      Action: ["cloudwatch:PutMetricData"],
-      Resource: "*", // PutMetricData has no resource-level permissions; the namespace condition scopes it
-      Condition: { StringEquals: { "cloudwatch:namespace": a.metricNamespace ?? "opsfleet" } },
     },
   ];
   if (a.keyParameterArn !== undefined) {

@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { checkSchedule, type IntervalSchedule } from "../../provision/backup/schedule";
-import { backupBucketPolicy, backupHostPolicy, backupLifecycleRules, type BackupHostAccess } from "./policy";
+import type { HostPolicyStatement } from "../host-role";
+import { backupBucketPolicy, backupHostPolicy, backupLifecycleRules } from "./policy";
 
 export interface BackupStoreArgs {
   /** Days a database/Redis backup object (and any overwritten version) is kept. 1 to 3650. */
@@ -15,8 +16,6 @@ export interface BackupStoreArgs {
   snapshotTargetTags: Record<string, string>;
   /** Protect the bucket, keys and key store from deletion (`protectData`); an unprotected bucket is force-destroyed with the stack. @default false */
   protect?: boolean;
-  /** CloudWatch namespace of the backup metrics. @default "opsfleet" */
-  metricNamespace?: string;
   tags?: Record<string, string>;
 }
 
@@ -48,7 +47,6 @@ export class BackupStore extends pulumi.ComponentResource {
   public readonly keyStoreKmsKeyArn: pulumi.Output<string>;
   public readonly keyStoreKmsAlias: pulumi.Output<string>;
   public readonly snapshotPolicyArn: pulumi.Output<string>;
-  public readonly metricNamespace: string;
   private readonly protect: boolean;
   private readonly tags: Record<string, string>;
 
@@ -56,7 +54,6 @@ export class BackupStore extends pulumi.ComponentResource {
     check(name, args);
     super("opsfleet:index:BackupStore", name, {}, opts);
     this.protect = args.protect ?? false;
-    this.metricNamespace = args.metricNamespace ?? "opsfleet";
     const tags = { ...(args.tags ?? {}), "opsfleet:role": "backup" };
     this.tags = tags;
     const protect = this.protect;
@@ -153,16 +150,20 @@ export class BackupStore extends pulumi.ComponentResource {
     }, { parent: this, protect: this.protect, ignoreChanges: ["value", "tier"] });
   }
 
-  /** IAM policy JSON for a host role: its own prefix, the bucket key, metrics, and (database) its key store entry. */
-  hostPolicy(access: { prefix: string; region: string; allowDelete?: boolean; keyParameterArn?: pulumi.Input<string> }): pulumi.Output<string> {
-    return pulumi
-      .all([this.bucketArn, this.kmsKeyArn, this.keyStoreKmsKeyArn, access.keyParameterArn])
-      .apply(([bucketArn, bucketKmsKeyArn, keyStoreKmsKeyArn, keyParameterArn]) => {
-        const a: BackupHostAccess = {
-          bucketArn, prefix: access.prefix, bucketKmsKeyArn, region: access.region, allowDelete: access.allowDelete, metricNamespace: this.metricNamespace,
-          ...(keyParameterArn ? { keyParameterArn, keyStoreKmsKeyArn } : {}),
-        };
-        return JSON.stringify(backupHostPolicy(a));
-      });
+  /**
+   * Statements for a host role's "backup" concern: its own prefix, the bucket key and (database)
+   * its key store entry. Sids and actions are plain; only the ARNs are Outputs.
+   */
+  hostStatements(access: { prefix: string; region: string; allowDelete?: boolean; keyParameterArn?: pulumi.Input<string> }): HostPolicyStatement[] {
+    const withKeys = access.keyParameterArn !== undefined;
+    const doc = (bucketArn: string, bucketKmsKeyArn: string, keyStoreKmsKeyArn: string, keyParameterArn?: string) =>
+      backupHostPolicy({ bucketArn, prefix: access.prefix, bucketKmsKeyArn, region: access.region, allowDelete: access.allowDelete,
+        ...(withKeys ? { keyParameterArn, keyStoreKmsKeyArn } : {}) }).Statement;
+    const shape = doc("arn:aws:s3:::shape", "shape", "shape", withKeys ? "shape" : undefined);
+    const real = pulumi.all([this.bucketArn, this.kmsKeyArn, this.keyStoreKmsKeyArn, access.keyParameterArn]).apply(([b, k, ks, p]) => doc(b, k, ks, p));
+    return shape.map((s, i) => ({
+      Sid: s.Sid, Effect: "Allow" as const, Action: s.Action, ...(s.Condition ? { Condition: s.Condition } : {}),
+      Resource: real.apply((r) => r[i].Resource as string),
+    }));
   }
 }

@@ -116,7 +116,7 @@ describeOnHosts(
         expect({ f, key: content.includes(keyPassword) }).toEqual({ f, key: false });
       }
 
-      const seen = (job: string) => ks.metrics.filter((m) => m.dimensions.Job === job && m.dimensions.Host === "test-db-host" && m.namespace === "opsfleet");
+      const seen = (job: string) => ks.metrics.filter((m) => m.dimensions.Job === job && m.dimensions.Host === "test-db-host" && m.namespace === "Opsfleet/Hosts");
       expect(seen("full").find((m) => m.name === "BackupSuccess")?.value).toBe(1);
       expect(seen("full").find((m) => m.name === "LastGoodBackupAgeSeconds")?.value).toBeLessThan(60);
       expect(seen("binlog").find((m) => m.name === "BackupSuccess")?.value).toBe(1);

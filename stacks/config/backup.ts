@@ -4,14 +4,14 @@
  */
 import { z } from "zod";
 import { intBetween } from "./common";
-import { INTERVAL_HOURS } from "../../provision/backup/schedule";
+import { INTERVAL_HOURS, type IntervalHours } from "../../provision/backup/schedule";
 
-const intervalHours = z.union(INTERVAL_HOURS.map((h) => z.literal(h)) as unknown as [z.ZodLiteral<1>, z.ZodLiteral<2>], {
+const intervalHours = z.union(INTERVAL_HOURS.map((h) => z.literal(h)) as unknown as [z.ZodLiteral<IntervalHours>, z.ZodLiteral<IntervalHours>], {
   message: `must be one of ${INTERVAL_HOURS.join(", ")} (hours; the intervals AWS DLM accepts)`,
 });
 const startTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { message: 'must be "HH:MM", 24-hour UTC, e.g. "02:15"' });
 const schedule = (every: number, at: string, what: string) => ({
-  intervalHours: intervalHours.default(every as 1).describe(`Hours between ${what} (${INTERVAL_HOURS.join(", ")}). Default ${every}.`),
+  intervalHours: intervalHours.default(every as IntervalHours).describe(`Hours between ${what} (${INTERVAL_HOURS.join(", ")}). Default ${every}.`),
   startTime: startTime.default(at).describe(`First ${what.replace(/s$/, "")} of the day, HH:MM UTC. Default ${at}.`),
 });
 
