@@ -19,6 +19,11 @@ export interface BastionArgs {
   instanceType?: pulumi.Input<string>;
   /** @default latest official Debian 12 AMI */
   amiId?: pulumi.Input<string>;
+  /**
+   * TCP ports besides SSH the bastion may open into the VPC, for SSH tunnels (e.g. Kibana's 5601).
+   * The bastion's egress is inline, so services admitting it cannot add egress rules to it. @default []
+   */
+  forwardPorts?: number[];
   tags?: Record<string, string>;
 }
 
@@ -45,6 +50,7 @@ export class Bastion extends pulumi.ComponentResource {
       ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: args.adminCidrs, description: "SSH from admin CIDRs" }],
       egress: [
         { protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: [args.vpcCidrBlock], description: "SSH to hosts in the VPC" },
+        ...(args.forwardPorts ?? []).map((p) => ({ protocol: "tcp", fromPort: p, toPort: p, cidrBlocks: [args.vpcCidrBlock], description: `port ${p} into the VPC (SSH tunnels)` })),
         { protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"], description: "HTTPS for apt" },
         { protocol: "tcp", fromPort: 80, toPort: 80, cidrBlocks: ["0.0.0.0/0"], description: "HTTP for apt" },
       ],

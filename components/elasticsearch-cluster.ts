@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { clientEgress } from "./sg-rules";
 import * as tls from "@pulumi/tls";
 import { Host, type SshAccess } from "./host";
 import { liftFiles } from "./lift-files";
@@ -12,6 +13,7 @@ import {
 } from "../provision/elasticsearch/node-config";
 import { clusterSecurityFiles, clusterSecurityScript, forgetBootstrapStep, indexProfileStep, type ServiceUsers } from "../provision/elasticsearch/cluster-steps";
 import type { IndexProfile, ProfileOptions } from "../provision/elasticsearch/profiles";
+import { dataNodesStep } from "../provision/elasticsearch/data-nodes";
 
 export interface ElasticsearchNodeGroupArgs {
   count?: number;
@@ -148,7 +150,10 @@ export class ElasticsearchCluster extends pulumi.ComponentResource {
     ingress("transport", ES_TRANSPORT_PORT, this.sg.id, "transport between cluster nodes");
     ingress("http-self", ES_HTTP_PORT, this.sg.id, "HTTP between cluster nodes (bootstrap checks, cluster steps)");
     ingress("ssh", 22, args.bastionSecurityGroupId, "SSH from the bastion");
-    (args.clientSecurityGroupIds ?? []).forEach((sg, i) => ingress(`http-client-${i}`, ES_HTTP_PORT, sg, "HTTP from a client security group"));
+    (args.clientSecurityGroupIds ?? []).forEach((sg, i) => {
+      ingress(`http-client-${i}`, ES_HTTP_PORT, sg, "HTTP from a client security group");
+      clientEgress(`${name}-client-out-http-${i}`, { clientSecurityGroupId: sg, serviceSecurityGroupId: this.sg.id, fromPort: ES_HTTP_PORT, toPort: ES_HTTP_PORT, description: `Elasticsearch ${args.clusterName} HTTP` }, this);
+    });
     egress("transport", ES_TRANSPORT_PORT, { referencedSecurityGroupId: this.sg.id }, "transport to cluster nodes");
     egress("http-self", ES_HTTP_PORT, { referencedSecurityGroupId: this.sg.id }, "HTTP to cluster nodes");
     egress("https", 443, { cidrIpv4: "0.0.0.0/0" }, "HTTPS for apt and artifacts.elastic.co");
@@ -258,6 +263,15 @@ export class ElasticsearchCluster extends pulumi.ComponentResource {
     for (const m of this.masters) {
       m.addStep({ ...forgetBootstrapStep(), dependsOn: [security] });
     }
+    // Data-node scale-in: leaving data nodes hand over their shards before Pulumi deletes their hosts.
+    const drainShape = dataNodesStep(placeholderLayout, { timeoutMinutes: index.greenTimeoutMinutes });
+    first.addStep({
+      name: drainShape.name,
+      description: drainShape.description,
+      files: [],
+      script: layout.apply((l) => dataNodesStep(l, { timeoutMinutes: index.greenTimeoutMinutes }).script),
+      dependsOn: [security],
+    }, { timeout: `${index.greenTimeoutMinutes + 10}m` });
     const profileOptions: ProfileOptions = {
       indexPattern: `${index.prefix}-*`, templateName: `opsfleet-${index.prefix}`, shards: index.shards, replicas: index.replicas,
       greenTimeoutMinutes: index.greenTimeoutMinutes,

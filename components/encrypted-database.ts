@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { clientEgress } from "./sg-rules";
 import { Host, type HostStepInput, type SshAccess } from "./host";
 import { liftFiles } from "./lift-files";
 import { renderDatabaseBackupStep } from "../provision/backup/database";
@@ -157,7 +158,10 @@ export class EncryptedDatabase extends pulumi.ComponentResource {
         securityGroupId: sg.id, ipProtocol: "tcp", fromPort: port, toPort: port, referencedSecurityGroupId: from, description,
       }, { parent: this });
     ingress("ssh", 22, args.bastionSecurityGroupId, "SSH from the bastion");
-    args.clientSecurityGroupIds.forEach((c, i) => ingress(`db-${i}`, DATABASE_PORT, c, `${o.engine} from a client security group`));
+    args.clientSecurityGroupIds.forEach((c, i) => {
+      ingress(`db-${i}`, DATABASE_PORT, c, `${o.engine} from a client security group`);
+      clientEgress(`${name}-client-out-db-${i}`, { clientSecurityGroupId: c, serviceSecurityGroupId: sg.id, fromPort: DATABASE_PORT, toPort: DATABASE_PORT, description: `${o.engine} ${name}` }, this);
+    });
     // packages (Debian mirrors, repo.mysql.com); no inbound rule is open to any CIDR
     for (const port of [80, 443]) {
       new aws.vpc.SecurityGroupEgressRule(`${name}-out-${port}`, {

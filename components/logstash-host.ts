@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { clientEgress } from "./sg-rules";
 import { Host, type HostFileInput, type SshAccess } from "./host";
 import { liftFiles } from "./lift-files";
 import { DEFAULT_ELASTIC_VERSION, elasticInstallStep, checkElasticVersion } from "../provision/elasticsearch/apt";
@@ -107,9 +108,15 @@ export class LogstashHost extends pulumi.ComponentResource {
         securityGroupId: sg.id, ipProtocol: "tcp", fromPort: port, toPort: port, referencedSecurityGroupId: from, description,
       }, { parent: this });
     ingress("ssh", 22, args.bastionSecurityGroupId, "SSH from the bastion");
-    (args.beatsClientSecurityGroupIds ?? []).forEach((c, i) => ingress(`beats-${i}`, BEATS_PORT, c, "Beats from a client security group"));
+    (args.beatsClientSecurityGroupIds ?? []).forEach((c, i) => {
+      ingress(`beats-${i}`, BEATS_PORT, c, "Beats from a client security group");
+      clientEgress(`${name}-client-out-beats-${i}`, { clientSecurityGroupId: c, serviceSecurityGroupId: sg.id, fromPort: BEATS_PORT, toPort: BEATS_PORT, description: "Logstash Beats" }, this);
+    });
     if (args.kibana) {
+      // The default client, the bastion, has inline egress: it opens KIBANA_PORT itself (Bastion forwardPorts).
       (args.kibanaClientSecurityGroupIds ?? [args.bastionSecurityGroupId]).forEach((c, i) => ingress(`kibana-${i}`, KIBANA_PORT, c, "Kibana"));
+      (args.kibanaClientSecurityGroupIds ?? []).forEach((c, i) =>
+        clientEgress(`${name}-client-out-kibana-${i}`, { clientSecurityGroupId: c, serviceSecurityGroupId: sg.id, fromPort: KIBANA_PORT, toPort: KIBANA_PORT, description: "Kibana" }, this));
     }
     new aws.vpc.SecurityGroupEgressRule(`${name}-out-es`, {
       securityGroupId: sg.id, ipProtocol: "tcp", fromPort: 9200, toPort: 9200, referencedSecurityGroupId: args.elasticsearchSecurityGroupId,

@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { clientEgress } from "./sg-rules";
 import type * as command from "@pulumi/command";
 import { Host, type SshAccess } from "./host";
 import { liftFiles } from "./lift-files";
@@ -104,7 +105,10 @@ export class RedisCluster extends pulumi.ComponentResource {
     rule("in", "ssh", 22, 22, { referencedSecurityGroupId: args.bastionSecurityGroupId }, "SSH from the bastion");
     rule("in", "redis-members", lo, hi, { referencedSecurityGroupId: sg.id }, "Redis from cluster members");
     rule("in", "bus-members", lo + BUS_PORT_OFFSET, hi + BUS_PORT_OFFSET, { referencedSecurityGroupId: sg.id }, "cluster bus from cluster members");
-    (args.clientSecurityGroupIds ?? []).forEach((c, i) => rule("in", `redis-client-${i}`, lo, hi, { referencedSecurityGroupId: c }, "Redis from a client security group"));
+    (args.clientSecurityGroupIds ?? []).forEach((c, i) => {
+      rule("in", `redis-client-${i}`, lo, hi, { referencedSecurityGroupId: c }, "Redis from a client security group");
+      clientEgress(`${name}-client-out-redis-${i}`, { clientSecurityGroupId: c, serviceSecurityGroupId: sg.id, fromPort: lo, toPort: hi, description: `Redis Cluster ${name}` }, this);
+    });
     rule("out", "redis-members", lo, hi, { referencedSecurityGroupId: sg.id }, "Redis to cluster members");
     rule("out", "bus-members", lo + BUS_PORT_OFFSET, hi + BUS_PORT_OFFSET, { referencedSecurityGroupId: sg.id }, "cluster bus to cluster members");
     rule("out", "http", 80, 80, { cidrIpv4: "0.0.0.0/0" }, "apt repositories");

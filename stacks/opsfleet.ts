@@ -13,6 +13,7 @@ import { composeSpot } from "./spot";
 import { composeRedis } from "./redis";
 import { composeElk } from "./elk";
 import { composeDatabase } from "./database";
+import { KIBANA_PORT } from "../provision/logstash/kibana";
 import { HostRoles } from "./host-roles";
 import { composeBackupStore } from "./backup";
 import { hostMetricsStatement } from "../provision/monitoring/namespace";
@@ -101,6 +102,8 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
       keyName: keyPair.keyName,
       instanceType: c.bastion.instanceType,
       amiId: c.amiId,
+      // Kibana is reached through an SSH tunnel over the bastion
+      forwardPorts: c.features.elk && c.elk.kibana.enabled ? [KIBANA_PORT] : [],
       tags,
     }, opts);
     Object.defineProperties(ctx, {

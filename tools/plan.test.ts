@@ -42,13 +42,17 @@ describe.each(["dev", "staging", "prod"])("plan of stack %s", (stack) => {
     expect(total).toBe(p.resources.length);
   });
 
-  test("every resource has type, name, urn, parent, inputs and the review options", () => {
+  test("every resource has type, name, urn, parent, inputs, id, outputs and the review options", () => {
     const urns = new Set(plan().resources.map((r) => r.urn));
     for (const r of plan().resources) {
       expect(r.type).toMatch(/^[a-z0-9-]+:[A-Za-z0-9/]+:[A-Za-z0-9]+$/);
       expect(r.urn).toContain(`::${r.name}`);
       if (r.parent !== null) expect(urns.has(r.parent)).toBe(true);
-      expect(Object.keys(r.options).sort()).toEqual(["additionalSecretOutputs", "deleteBeforeReplace", "deletedWith", "dependsOn", "ignoreChanges", "protect", "replaceOnChanges", "retainOnDelete"]);
+      expect(Object.keys(r.options).sort()).toEqual(["additionalSecretOutputs", "aliases", "deleteBeforeReplace", "deletedWith", "dependsOn", "ignoreChanges", "protect", "replaceOnChanges", "retainOnDelete"]);
+      // the provider's id and computed outputs: the state a later change preview (--against) starts from
+      if (r.custom) expect(typeof r.id).toBe("string");
+      else expect(r.id).toBeNull();
+      expect(typeof r.outputs).toBe("object");
       for (const d of r.options.dependsOn) expect(urns.has(d)).toBe(true);
     }
     // type+name pairs are unique, as the engine requires

@@ -9,6 +9,11 @@ const ACCOUNT = "123456789012";
 const REGION = "us-east-1";
 let ipCounter = 10;
 
+/** Starts a new deterministic run (addresses handed out from the start again): one call per plan. */
+export function resetMockData(): void {
+  ipCounter = 10;
+}
+
 function arn(service: string, resource: string): string {
   return `arn:aws:${service}:${REGION}:${ACCOUNT}:${resource}`;
 }
