@@ -25,6 +25,7 @@ export interface EncryptedDatabaseArgs {
   /** SSH (provisioning) only from this security group. */
   bastionSecurityGroupId: pulumi.Input<string>;
   ssh: SshAccess;
+  /** EC2 key pair whose private key is `ssh.privateKey`. @default none (see HostArgs.keyName) */
   keyName?: pulumi.Input<string>;
   /** Instance profile of the hosts (e.g. a HostRole's): what the host checkers may call. @default none */
   iamInstanceProfile?: pulumi.Input<string>;
@@ -54,6 +55,7 @@ export interface EncryptedDatabaseArgs {
   binlogExpireDays?: number;
   /** Protect the data and key volumes from deletion. @default false */
   protectVolumes?: boolean;
+  /** Tags on every resource created. @default {} */
   tags?: Record<string, string>;
   /** Backups: full + binlog shipping to the bucket, the key bundle to the key store, restore script. @default none */
   backup?: DatabaseBackupArgs;
