@@ -16,6 +16,7 @@ import { composeDatabase } from "./database";
 import { KIBANA_PORT } from "../provision/logstash/kibana";
 import { HostRoles } from "./host-roles";
 import { composeMonitoring, HostInventory } from "./monitoring";
+import { composeBackupStore } from "./backup";
 import { hostMetricsStatement } from "../provision/monitoring/namespace";
 
 export interface OpsfleetOutputs {
@@ -28,6 +29,8 @@ export interface OpsfleetOutputs {
   elk?: ReturnType<typeof composeElk>;
   database?: ReturnType<typeof composeDatabase>;
   monitoring: ReturnType<typeof composeMonitoring>;
+  /** The stack's backup bucket (features.backup). */
+  backupBucket?: pulumi.Output<string>;
 }
 
 /** Throws if a host-only part of the context is used by a stack that provisions no hosts. */
@@ -117,6 +120,10 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
     outputs.bastionPublicIp = bastion.publicIp;
   }
 
+  if (c.features.backup && (c.features.redis || c.features.elk || c.features.database)) {
+    ctx.backup = composeBackupStore(c.backup, ctx, loaded.region);
+    outputs.backupBucket = ctx.backup.store.bucketName;
+  }
   if (c.features.spotWeb) {
     outputs.web = composeSpot(c.spot, ctx);
     clientSecurityGroupIds.push(outputs.web.instanceSecurityGroupId);
