@@ -25,6 +25,9 @@ export class SpotFailover extends pulumi.ComponentResource {
   /** Security group of the web instances (spot and on-demand): give it to data tiers as a client SG. */
   public readonly instanceSecurityGroupId: pulumi.Output<string>;
   public readonly targetGroupArn: pulumi.Output<string>;
+  /** CloudWatch's `TargetGroup` / `LoadBalancer` dimension values (ALB metrics). */
+  public readonly targetGroupArnSuffix: pulumi.Output<string>;
+  public readonly albArnSuffix: pulumi.Output<string>;
   public readonly launchTemplateId: pulumi.Output<string>;
   public readonly spotSource: SpotSource["kind"];
   /** Spot Fleet request id (`fleet`) or spot ASG name (`asg`). */
@@ -218,6 +221,8 @@ export class SpotFailover extends pulumi.ComponentResource {
     this.albSecurityGroupId = albSg.id;
     this.instanceSecurityGroupId = instanceSg.id;
     this.targetGroupArn = targetGroup.arn;
+    this.targetGroupArnSuffix = targetGroup.arnSuffix;
+    this.albArnSuffix = alb.arnSuffix;
     this.launchTemplateId = launchTemplate.id;
     this.spotSource = spot.kind;
     this.spotSourceId = spot.id;
