@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { AmiSelection } from "./ami";
 import * as aws from "@pulumi/aws";
 import { clientEgress } from "./sg-rules";
 import * as tls from "@pulumi/tls";
@@ -57,7 +58,7 @@ export interface ElasticsearchClusterArgs {
   keyName?: pulumi.Input<string>;
   /** Instance profile of the hosts (e.g. a HostRole's): what the host checkers may call. @default none */
   iamInstanceProfile?: pulumi.Input<string>;
-  amiId?: pulumi.Input<string>;
+  amiId?: AmiSelection;
   /** @default {} */
   index?: ElasticsearchIndexArgs;
   /** Least-privilege user for Logstash (role logstash_writer on `<prefix>-*`). */

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { AmiSelection } from "./ami";
 import * as aws from "@pulumi/aws";
 import { clientEgress } from "./sg-rules";
 import { Host, type HostFileInput, type SshAccess } from "./host";
@@ -54,7 +55,7 @@ export interface LogstashHostArgs {
   keyName?: pulumi.Input<string>;
   /** Instance profile of the hosts (e.g. a HostRole's): what the host checkers may call. @default none */
   iamInstanceProfile?: pulumi.Input<string>;
-  amiId?: pulumi.Input<string>;
+  amiId?: AmiSelection;
   protectVolumes?: boolean;
   tags?: Record<string, string>;
 }

@@ -4,6 +4,7 @@
  * with the renderers in `provision/redis` — the same steps the host tests run on local test hosts.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { AmiSelection } from "./ami";
 import * as aws from "@pulumi/aws";
 import { clientEgress } from "./sg-rules";
 import type * as command from "@pulumi/command";
@@ -40,7 +41,7 @@ export interface RedisClusterArgs {
   keyName?: pulumi.Input<string>;
   /** Instance profile of the hosts (e.g. a HostRole's): what the host checkers may call. @default none */
   iamInstanceProfile?: pulumi.Input<string>;
-  amiId?: pulumi.Input<string>;
+  amiId?: AmiSelection;
   /** Protect the data volumes from deletion/replacement. @default false */
   protectVolumes?: boolean;
   tags?: Record<string, string>;

@@ -3,6 +3,7 @@
  * runs before any resource is created.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { AmiSelection } from "../ami";
 
 export type SpotSourceKind = "fleet" | "asg";
 export type FleetAllocationStrategy = "priceCapacityOptimized" | "lowestPrice" | "diversified" | "capacityOptimized" | "capacityOptimizedPrioritized";
@@ -45,7 +46,7 @@ export interface SpotFailoverArgs {
   /** Only for `spotSource: "fleet"`. */
   fleet?: SpotFleetOptions;
   /** @default latest official Debian 12 AMI for the first instance type's architecture */
-  amiId?: pulumi.Input<string>;
+  amiId?: AmiSelection;
   /** Instance profile (ARN) for the web instances. @default none */
   instanceProfileArn?: pulumi.Input<string>;
   /** EC2 key pair for the web instances. @default none (no SSH; instances are cattle) */
