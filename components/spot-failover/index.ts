@@ -12,7 +12,7 @@ import { reconcilerArchive } from "./bundle";
 import { eventBridgeSendPolicy, reconcilerPolicy, trustPolicy } from "./iam";
 import { MESSAGE_GROUP_ID, RECONCILER_TIMEOUT_SECONDS, wakeUpQueue } from "./queue";
 import { reconcilerRules } from "./rules";
-import { asgSpotSource, fleetSpotSource, NO_CAPACITY_WAIT, RECONCILER_OWNED, SpotSource } from "./spot-source";
+import { asgSpotSource, fleetSpotSource, INSTANCE_REFRESH, NO_CAPACITY_WAIT, RECONCILER_OWNED, SpotSource } from "./spot-source";
 import { renderWebUserData } from "./user-data";
 
 export type { SpotFailoverArgs, SpotFleetOptions, SpotSourceKind, FleetAllocationStrategy } from "./args";
@@ -117,6 +117,7 @@ export class SpotFailover extends pulumi.ComponentResource {
       minSize: 0, maxSize: a.targetCapacity, desiredCapacity: 0, waitForCapacityTimeout: NO_CAPACITY_WAIT,
       vpcZoneIdentifiers: a.instanceSubnetIds, targetGroupArns: [targetGroup.arn],
       healthCheckType: "ELB", healthCheckGracePeriod: 180,
+      instanceRefresh: INSTANCE_REFRESH, // on-demand instances during a failover roll too
       mixedInstancesPolicy: {
         instancesDistribution: { onDemandBaseCapacity: 0, onDemandPercentageAboveBaseCapacity: 100, onDemandAllocationStrategy: "prioritized" },
         launchTemplate: {

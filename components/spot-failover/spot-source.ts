@@ -45,6 +45,26 @@ export const RECONCILER_OWNED = { fleet: ["targetCapacity"], asg: ["desiredCapac
  */
 export const NO_CAPACITY_WAIT = "0";
 
+/**
+ * Rolling replacement of an ASG's instances when its launch template version changes (the provider
+ * starts an instance refresh when `launchTemplate`/`mixedInstancesPolicy` changes, and does not wait
+ * for it). Launch before terminate (max 200 %), never below the desired capacity healthy (min 100 %),
+ * instances already on the new version are skipped. ASGs name a concrete version (`latestVersion`):
+ * with "$Latest"/"$Default" the ASG input never changes and no refresh would start.
+ */
+export const INSTANCE_REFRESH: aws.types.input.autoscaling.GroupInstanceRefresh = {
+  strategy: "Rolling",
+  preferences: { minHealthyPercentage: 100, maxHealthyPercentage: 200, skipMatching: true, scaleInProtectedInstances: "Ignore", standbyInstances: "Ignore" },
+};
+
+/**
+ * The Spot Fleet names the template's default version, never a number: every launchTemplateConfigs
+ * change replaces a Spot Fleet request (its old instances terminated). The template has
+ * `updateDefaultVersion: true`, so new fleet instances use the newest version; the reconciler rolls
+ * the running ones (functions/spot-reconciler, "rolling").
+ */
+export const FLEET_TEMPLATE_VERSION = "$Default";
+
 export function fleetSpotSource(i: SpotSourceInputs): SpotSource {
   const { name, args: a, parent } = i;
   const role = new aws.iam.Role(`${name}-fleet-role`, {
@@ -67,12 +87,14 @@ export function fleetSpotSource(i: SpotSourceInputs): SpotSource {
     terminateInstancesWithExpiration: true,
     terminateInstancesOnDelete: "true",
     replaceUnhealthyInstances: true,
-    excessCapacityTerminationPolicy: "Default",
+    // The fleet never picks an instance to kill when its target drops; the reconciler retires the
+    // surplus gracefully (deregister, drain, terminate) after a rolling replacement.
+    excessCapacityTerminationPolicy: "NoTermination",
     instanceInterruptionBehaviour: "terminate",
     waitForFulfillment: false,
     targetGroupArns: [i.targetGroup.arn],
     launchTemplateConfigs: [{
-      launchTemplateSpecification: { id: i.launchTemplate.id, version: i.launchTemplate.latestVersion.apply(String) },
+      launchTemplateSpecification: { id: i.launchTemplate.id, version: FLEET_TEMPLATE_VERSION },
       overrides,
     }],
     tags: { ...a.tags, Name: `${name}-spot` },
@@ -101,6 +123,7 @@ export function asgSpotSource(i: SpotSourceInputs): SpotSource {
     healthCheckType: "ELB",
     healthCheckGracePeriod: 180,
     capacityRebalance: true,
+    instanceRefresh: INSTANCE_REFRESH,
     mixedInstancesPolicy: {
       instancesDistribution: {
         onDemandBaseCapacity: 0,
