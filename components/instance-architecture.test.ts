@@ -1,4 +1,5 @@
 import { _InstanceType } from "@aws-sdk/client-ec2";
+import { pinnedAmiFor } from "./ami";
 import { architectureOf, architectureProblem, classifyInstanceType, familyOf, INSTANCE_FAMILIES } from "./instance-architecture";
 
 /** Every instance type name the EC2 API knows (the SDK's InstanceType enum). */
@@ -41,5 +42,13 @@ describe("instance type architecture", () => {
     expect(() => architectureOf("mac2.metal")).toThrow('instance type "mac2.metal" is an EC2 Mac type (macOS only, no Debian image); allowed: an x86_64 or arm64 Linux type');
     expect(architectureProblem("q9.large")).toMatch(/^is not an EC2 instance family opsfleet knows \(family "q9"\); allowed: /);
     expect(architectureProblem("t3.micro")).toBeUndefined();
+  });
+
+  test("a pinned AMI set serves each type with its architecture's AMI, and names both when one is missing", () => {
+    const ids = { x86_64: "ami-0aaaaaaaaaaaaaaa0", arm64: "ami-0bbbbbbbbbbbbbbb0" };
+    expect(pinnedAmiFor("r6g.large", ids)).toBe(ids.arm64);
+    expect(pinnedAmiFor("a1.large", ids)).toBe(ids.arm64);
+    expect(pinnedAmiFor("m5.large", ids)).toBe(ids.x86_64);
+    expect(() => pinnedAmiFor("r6g.large", { x86_64: ids.x86_64 }, "amiId")).toThrow("amiId.arm64: no AMI pinned for arm64, but instance type r6g.large is arm64 (pinned: x86_64)");
   });
 });

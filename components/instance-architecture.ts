@@ -65,3 +65,8 @@ export function architectureOf(instanceType: string): Architecture {
   if (problem) throw new Error(`instance type ${JSON.stringify(instanceType)} ${problem}`);
   return classifyInstanceType(instanceType) as Architecture;
 }
+
+/** `a1.medium (arm64), t3.micro (x86_64)` for error messages. */
+export function describeArchitectures(instanceTypes: string[]): string {
+  return instanceTypes.map((t) => `${t} (${classifyInstanceType(t) ?? "unknown"})`).join(", ");
+}
