@@ -12,7 +12,7 @@ export interface SshAccess {
   user: string;
   /** Private key of the EC2 key pair; keep it a secret Output. */
   privateKey: pulumi.Input<string>;
-  /** Jump host for hosts in private subnets. */
+  /** Jump host for hosts in private subnets. @default none (direct SSH to the private IP) */
   bastion?: { host: pulumi.Input<string>; user: string };
 }
 
@@ -37,7 +37,7 @@ export interface HostStepInput {
   files: HostFileInput[];
   /** Bash run as root after the files are in place; must be idempotent (it re-runs on any change). */
   script: pulumi.Input<string>;
-  /** Extra resources this step waits for (e.g. other hosts' `lastStep`). */
+  /** Extra resources this step waits for (e.g. other hosts' `lastStep`). @default [] */
   dependsOn?: pulumi.Resource[];
   /**
    * Force `logging: "none"`. Steps whose stdin is a secret Output get it automatically.
@@ -52,7 +52,7 @@ export interface HostVolumeInput {
   name: string;
   sizeGb: number;
   mountPoint: string;
-  /** Owner of the mount point, applied once that user exists. */
+  /** Owner of the mount point, applied once that user exists. @default root (no chown) */
   owner?: string;
   /** gp3 IOPS. @default 3000 */
   iops?: number;
@@ -66,17 +66,21 @@ export interface HostArgs {
   subnetId: pulumi.Input<string>;
   instanceType: pulumi.Input<string>;
   securityGroupIds: pulumi.Input<string>[];
-  /** EC2 key pair whose private key is `ssh.privateKey`. */
+  /** EC2 key pair whose private key is `ssh.privateKey`. @default none (the AMI must accept `ssh.privateKey` otherwise, e.g. via `userData`) */
   keyName?: pulumi.Input<string>;
   /** @default latest official Debian 12 AMI for the instance type's architecture */
   amiId?: AmiSelection;
   /** @default 16 */
   rootVolumeSizeGb?: number;
+  /** Encrypted gp3 data volumes, attached and mounted before the steps run. @default [] */
   volumes?: HostVolumeInput[];
+  /** Instance profile (role) of the instance. @default none */
   iamInstanceProfile?: pulumi.Input<string>;
   /** Give the instance a public IP (bastion-style hosts in public subnets only). @default false */
   associatePublicIp?: boolean;
+  /** cloud-init user data. @default none (the AMI's defaults) */
   userData?: pulumi.Input<string>;
+  /** Tags on the instance and its volumes (`Name` is the host's name). @default {} */
   tags?: Record<string, string>;
   ssh: SshAccess;
   /** Ordered steps, run after cloud-init finished and the volumes are mounted. */
@@ -119,11 +123,15 @@ export class Host extends pulumi.ComponentResource {
   private readonly records: StepRecord[] = [];
   private readonly connection: command.types.input.remote.ConnectionArgs;
   private readonly createCommand: string;
-  private readonly hostName: string;
+  /** The host's resource name (e.g. "dev-redis-0"). */
+  public readonly hostName: string;
+  /** Mount points of the data volumes, in order. */
+  public readonly mountPoints: string[];
 
   constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("opsfleet:index:Host", name, {}, opts);
     this.hostName = name;
+    this.mountPoints = (args.volumes ?? []).map((v) => v.mountPoint);
     const tags = { Name: name, ...(args.tags ?? {}) };
 
     this.instance = new aws.ec2.Instance(
