@@ -22,6 +22,7 @@ export interface EncryptedDatabaseArgs {
   /** SSH (provisioning) only from this security group. */
   bastionSecurityGroupId: pulumi.Input<string>;
   ssh: SshAccess;
+  /** EC2 key pair whose private key is `ssh.privateKey`. @default none (see HostArgs.keyName) */
   keyName?: pulumi.Input<string>;
   /** Instance profile of the hosts (e.g. a HostRole's): what the host checkers may call. @default none */
   iamInstanceProfile?: pulumi.Input<string>;
@@ -51,6 +52,7 @@ export interface EncryptedDatabaseArgs {
   binlogExpireDays?: number;
   /** Protect the data and key volumes from deletion. @default false */
   protectVolumes?: boolean;
+  /** Tags on every resource created. @default {} */
   tags?: Record<string, string>;
 }
 

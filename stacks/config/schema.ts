@@ -87,6 +87,8 @@ export type SecretKey = keyof typeof SECRET_KEYS;
 
 /** Characters that survive every config file format and shell we render into, plus the plan's placeholders. */
 export const PASSWORD = /^[A-Za-z0-9!%*+,\-./:;=?@^_~<>\[\]{}]{16,128}$/;
+/** PASSWORD in words: error messages and docs/redis.md quote this (a test holds all three together). */
+export const PASSWORD_RULE = "16-128 characters from A-Z a-z 0-9 and !%*+,-./:;=?@^_~<>[]{} (no spaces, quotes, backslashes, $ or #)";
 
 export const configSchema = z
   .strictObject({
