@@ -106,7 +106,7 @@ all_settled() {
   done
   agreed "$seed" || { why="the nodes do not agree on roles and slots yet"; return 1; }
   # a replica just added shows as an (empty) master until gossip catches up: never spread slots to it
-  [ "$(masters | awk '$4 == "keep"' | wc -l)" = "$n_masters" ] || { why="not $n_masters listed masters yet"; return 1; }
+  [ -z "$fresh" ] || [ "$(masters | awk '$4 == "keep"' | wc -l)" = "$n_masters" ] || { why="not $n_masters listed masters yet"; return 1; }
 }
 healthy() { stable && balanced && { [ -z "$(fixes)" ] || { why="placement: $(fixes | head -n 1)"; return 1; }; }; }
 fail_with() { echo "$1${"$"}{why:+ ($why)}" >&2; view >&2; exit 1; }
