@@ -15,6 +15,8 @@ import { composeElk } from "./elk";
 import { composeDatabase } from "./database";
 import { KIBANA_PORT } from "../provision/logstash/kibana";
 import { HostRoles } from "./host-roles";
+import { composeMonitoring, HostInventory } from "./monitoring";
+import { composeBackupStore } from "./backup";
 import { hostMetricsStatement } from "../provision/monitoring/namespace";
 
 export interface OpsfleetOutputs {
@@ -26,6 +28,9 @@ export interface OpsfleetOutputs {
   redis?: ReturnType<typeof composeRedis>;
   elk?: ReturnType<typeof composeElk>;
   database?: ReturnType<typeof composeDatabase>;
+  monitoring: ReturnType<typeof composeMonitoring>;
+  /** The stack's backup bucket (features.backup). */
+  backupBucket?: pulumi.Output<string>;
 }
 
 /** Throws if a host-only part of the context is used by a stack that provisions no hosts. */
@@ -60,7 +65,8 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
     vpcCidrBlock = network.cidrBlock;
   }
 
-  const outputs: OpsfleetOutputs = { vpcId, publicSubnetIds, privateSubnetIds };
+  const outputs: Omit<OpsfleetOutputs, "monitoring"> & Partial<OpsfleetOutputs> = { vpcId, publicSubnetIds, privateSubnetIds };
+  const inventory = new HostInventory();
   const clientSecurityGroupIds: pulumi.Input<string>[] = [];
   const ctx: StackContext = {
     prefix,
@@ -78,6 +84,7 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
     },
     clientSecurityGroupIds,
     opts,
+    inventory,
     get ssh(): StackContext["ssh"] { return hostOnly("ssh"); },
     get keyName(): StackContext["keyName"] { return hostOnly("keyName"); },
     get bastionSecurityGroupId(): StackContext["bastionSecurityGroupId"] { return hostOnly("bastionSecurityGroupId"); },
@@ -113,6 +120,10 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
     outputs.bastionPublicIp = bastion.publicIp;
   }
 
+  if (c.features.backup && (c.features.redis || c.features.elk || c.features.database)) {
+    ctx.backup = composeBackupStore(c.backup, ctx, loaded.region);
+    outputs.backupBucket = ctx.backup.store.bucketName;
+  }
   if (c.features.spotWeb) {
     outputs.web = composeSpot(c.spot, ctx);
     clientSecurityGroupIds.push(outputs.web.instanceSecurityGroupId);
@@ -120,5 +131,7 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
   if (c.features.redis) outputs.redis = composeRedis(c.redis, ctx);
   if (c.features.elk) outputs.elk = composeElk(c.elk, ctx);
   if (c.features.database) outputs.database = composeDatabase(c.database, ctx);
-  return outputs;
+  // after the areas: health checks on the hosts they registered, alarms for what they created
+  const monitoring = composeMonitoring(c, ctx, { web: outputs.web, database: outputs.database }, inventory, loaded.region);
+  return { ...outputs, monitoring };
 }

@@ -31,7 +31,7 @@ describe("stack config validation", () => {
   test("a complete valid config passes, with defaults applied", () => {
     const res = validateConfig(raw());
     if (!res.ok) throw new Error(res.problems.join("\n"));
-    expect(res.config.features).toEqual({ spotWeb: true, redis: true, elk: true, database: true });
+    expect(res.config.features).toEqual({ spotWeb: true, redis: true, elk: true, database: true, backup: true });
     expect(res.config.ssh.user).toBe("admin");
     expect(res.config.bastion.instanceType).toBe("t3.micro");
     expect(res.config.protectData).toBe(false);

@@ -10,6 +10,8 @@ import { spotConfigSchema } from "./spot";
 import { redisConfigSchema } from "./redis";
 import { elkConfigSchema } from "./elk";
 import { databaseConfigSchema } from "./database";
+import { alertsConfigSchema } from "./alerts";
+import { backupConfigSchema } from "./backup";
 
 export const featuresConfigSchema = z
   .strictObject({
@@ -17,6 +19,7 @@ export const featuresConfigSchema = z
     redis: z.boolean().default(true).describe("Redis Cluster on three hosts."),
     elk: z.boolean().default(true).describe("Elasticsearch cluster and Logstash host."),
     database: z.boolean().default(true).describe("Encrypted MySQL/MariaDB host."),
+    backup: z.boolean().default(true).describe("Backups of the enabled data systems: S3 bucket, key store, EBS snapshots, restore scripts on the hosts."),
   })
   .describe("Which of the four systems this stack builds.");
 
@@ -106,6 +109,8 @@ export const configSchema = z
     redis: redisConfigSchema.prefault({}).describe("Redis Cluster settings (used when features.redis)."),
     elk: elkConfigSchema.prefault({}).describe("Elasticsearch/Logstash settings (used when features.elk)."),
     database: databaseConfigSchema.prefault({}).describe("Encrypted database settings (used when features.database)."),
+    alerts: alertsConfigSchema.prefault({}).describe("Alarm notifications and thresholds (every stack has its topic, alarms and dashboard)."),
+    backup: backupConfigSchema.prefault({}).describe("Backup settings (used when features.backup)."),
   })
   // Runs even when other keys failed (`when`), so every problem is reported at once; the
   // values may therefore be of the wrong type here, hence the defensive reads.

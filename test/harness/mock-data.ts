@@ -111,6 +111,14 @@ export function computedOutputs(a: pulumi.runtime.MockResourceArgs): Record<stri
       return { arn: arn("logs", `log-group:${a.inputs.name ?? a.name}`) };
     case "aws:sqs/queue:Queue":
       return { arn: arn("sqs", a.inputs.name ?? a.name), url: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${a.name}` };
+    case "aws:s3/bucket:Bucket": {
+      const bucket = a.inputs.bucket ?? `${a.name}-20261101a1b2c3`; // Pulumi's auto-name: name + random suffix
+      return { bucket, arn: `arn:aws:s3:::${bucket}`, bucketRegionalDomainName: `${bucket}.s3.${REGION}.amazonaws.com` };
+    }
+    case "aws:kms/key:Key":
+      return { arn: arn("kms", `key/${a.name}-0000-4000-8000-000000000000`), keyId: `${a.name}-0000-4000-8000-000000000000` };
+    case "aws:ssm/parameter:Parameter":
+      return { arn: arn("ssm", `parameter${a.inputs.name}`) };
     case "command:remote:Command":
       return { stdout: "", stderr: "" };
     case "tls:index/privateKey:PrivateKey":
