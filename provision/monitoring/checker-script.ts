@@ -3,7 +3,9 @@
  * config file (see `renderHealthConf`). It needs only bash, coreutils, awk, python3 (JSON) and the
  * Debian `awscli` package, plus each system's own client (redis-cli, curl, mariadb/mysql).
  */
-export const HEALTH_CHECKER_SCRIPT = `#!/bin/bash
+import { ROTATED_TABLE_TYPES, SYSTEM_SCHEMAS, UNMOVABLE_TABLESPACE } from "../database/mariadb";
+
+const TEMPLATE = `#!/bin/bash
 # opsfleet host health checker (rendered by provision/monitoring; run every minute by a systemd
 # timer). Collects the values of the sections in $SECTIONS, prints them, then publishes them with
 # one \`aws cloudwatch put-metric-data\` call per 20 values. Secrets are read from root-only files
@@ -98,20 +100,22 @@ check_database() {
   metric DbUp None "\${up:-0}"
   if [ "$up" = 1 ]; then
     if [ "$DB_ENGINE" = mariadb ]; then
+      # the same definitions as the host's verify-encryption script (provision/database)
       metric DbUnencryptedTables Count "$(db_sql "SELECT
         (SELECT COUNT(*) FROM information_schema.INNODB_SYS_TABLESPACES s
           LEFT JOIN information_schema.INNODB_TABLESPACES_ENCRYPTION e ON e.SPACE = s.SPACE
-          WHERE s.NAME <> 'innodb_temporary' AND COALESCE(e.ENCRYPTION_SCHEME, 0) = 0)
-      + (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' AND ENGINE NOT IN ('InnoDB', 'Aria')
-          AND TABLE_SCHEMA NOT IN ('information_schema', 'performance_schema', 'mysql', 'sys'))")"
-      metric DbTablespacesOnOldKey Count "$(db_sql "SELECT COUNT(*) FROM information_schema.INNODB_TABLESPACES_ENCRYPTION
-        WHERE ENCRYPTION_SCHEME = 1 AND CURRENT_KEY_ID < @@innodb_default_encryption_key_id
-        AND NAME <> 'innodb_system' AND NAME NOT LIKE 'innodb\\\\_undo%'")"
+          WHERE s.NAME <> 'innodb_temporary' AND COALESCE(e.ENCRYPTION_SCHEME, 0) <> 1)
+      + (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_TYPE IN (@@ROTATED_TABLE_TYPES@@)
+          AND ENGINE <> 'InnoDB' AND TABLE_SCHEMA NOT IN (@@SYSTEM_SCHEMAS@@))")"
+      metric DbTablespacesOnOldKey Count "$(db_sql "SELECT COUNT(*) FROM information_schema.INNODB_SYS_TABLESPACES s
+        JOIN information_schema.INNODB_TABLESPACES_ENCRYPTION e ON e.SPACE = s.SPACE
+        WHERE e.ENCRYPTION_SCHEME = 1 AND e.CURRENT_KEY_ID < @@innodb_default_encryption_key_id
+        AND s.NAME NOT REGEXP '@@UNMOVABLE_TABLESPACE@@'")"
     else
       metric DbUnencryptedTables Count "$(db_sql "SELECT
         (SELECT COUNT(*) FROM information_schema.INNODB_TABLESPACES WHERE ENCRYPTION <> 'Y' AND NAME NOT LIKE 'innodb\\\\_%')
       + (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' AND ENGINE <> 'InnoDB'
-          AND TABLE_SCHEMA NOT IN ('information_schema', 'performance_schema', 'mysql', 'sys'))")"
+          AND TABLE_SCHEMA NOT IN (@@SYSTEM_SCHEMAS@@))")"
     fi
   fi
   # rotation rewrites the key file: its age is the current key's age
@@ -133,3 +137,11 @@ for ((i = 0; i < \${#DATA[@]}; i += 20)); do
 done
 exit "$rc"
 `;
+
+const sqlList = (xs: readonly string[]) => xs.map((x) => `'${x}'`).join(", ");
+
+/** The checker with the database definitions shared with provision/database filled in. */
+export const HEALTH_CHECKER_SCRIPT = TEMPLATE
+  .replaceAll("@@ROTATED_TABLE_TYPES@@", sqlList(ROTATED_TABLE_TYPES))
+  .replaceAll("@@SYSTEM_SCHEMAS@@", sqlList(SYSTEM_SCHEMAS))
+  .replaceAll("@@UNMOVABLE_TABLESPACE@@", UNMOVABLE_TABLESPACE);

@@ -98,3 +98,6 @@ export async function startCloudWatchStandIn(host = "127.0.0.1", port = 0): Prom
     close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
 }
+
+/** `/root/.aws/credentials` for a test host (the stand-in does not check signatures). */
+export const STAND_IN_AWS_CREDENTIALS = "[default]\naws_access_key_id = AKIDSTANDIN\naws_secret_access_key = standin\n";
