@@ -8,6 +8,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { Plan } from "./plan-core";
+import { architectureOf } from "../components/instance-architecture";
+import { mockInvoke } from "../test/harness/mock-data";
 import { readChanges, readSnapshot, SHIPPED_STACKS, unaccountedUrns } from "./urns";
 
 const ROOT = path.join(__dirname, "..");
@@ -117,6 +119,19 @@ describe.each(STACKS)("plan of stack %s", (stack) => {
   });
 
   test("passes the security checks", () => expect(plan().violations).toEqual([]));
+
+  test("every instance and launch template boots an AMI of its instance type's architecture (pinned per architecture, or Debian's for it)", () => {
+    const pinned = (plan().config as { amiIds?: Record<string, string> }).amiIds;
+    const debian = (arch: string) => mockInvoke("aws:ec2/getAmi:getAmi", { filters: [{ name: "architecture", values: [arch] }] }).id;
+    const launched = plan().resources.filter((r) => r.type === "aws:ec2/instance:Instance" || r.type === "aws:ec2/launchTemplate:LaunchTemplate");
+    expect(launched.length).toBeGreaterThan(0);
+    for (const r of launched) {
+      const i = r.inputs as { instanceType?: string; ami?: string; imageId?: string };
+      const type = i.instanceType ?? plan().config.spot.instanceTypes[0];
+      const arch = architectureOf(type);
+      expect({ resource: r.name, type, ami: i.ami ?? i.imageId }).toEqual({ resource: r.name, type, ami: pinned?.[arch as "x86_64"] ?? debian(arch) });
+    }
+  });
 
   test("mock addresses, AZs and ARNs match the stack's network and region", () => {
     const p = plan();
