@@ -77,10 +77,10 @@ interface StackFiles {
 
 /**
  * `ciphertext`: the stack file's `secure:` value; its fingerprint makes a rotated secret visible to a change
- * preview (`<secret:redisPassword#1a2b3c4d>`) without revealing anything.
+ * preview (`<secret:redisPassword@1a2b3c4d>`, still an acceptable password) without revealing anything.
  */
 export function secretPlaceholder(key: string, ciphertext?: string): string {
-  const id = ciphertext ? `${key}#${createHash("sha256").update(ciphertext).digest("hex").slice(0, 8)}` : key;
+  const id = ciphertext ? `${key}@${createHash("sha256").update(ciphertext).digest("hex").slice(0, 8)}` : key;
   // The SSH key placeholder keeps the PEM frame so the same validation as `pulumi up` applies.
   return key === "sshPrivateKey"
     ? `-----BEGIN OPENSSH PRIVATE KEY-----\n<secret:${id}>\n-----END OPENSSH PRIVATE KEY-----\n`
@@ -144,6 +144,8 @@ export interface BuildPlanOptions {
    * addresses, replaced ones get new ids, changed launch templates their next version (tools/change/state.ts).
    */
   prior?: Plan;
+  /** Answers data sources before the canned mocks do (e.g. Debian publishing a new image); undefined falls through. */
+  invoke?: (token: string, inputs: Record<string, any>) => Record<string, unknown> | undefined;
 }
 
 export async function buildPlan(o: BuildPlanOptions): Promise<Plan> {
@@ -202,7 +204,7 @@ async function buildPlanNow(o: BuildPlanOptions): Promise<Plan> {
         return { id: got.id, state: { ...a.inputs, ...got.outputs } };
       },
       call(a) {
-        return mockInvoke(a.token, a.inputs);
+        return o.invoke?.(a.token, a.inputs) ?? mockInvoke(a.token, a.inputs);
       },
     },
     files.project,

@@ -1,0 +1,79 @@
+/**
+ * Change-safety table, prod rows (tools/change/safety-rows.ts): each row plans the shipped prod stack,
+ * then the changed one against it, and asserts what `pulumi up` would do.
+ */
+import { commandsCarrying, describeSafetyRows, noInstanceReplaced, notReplaced, opsOf, type RowContext } from "../../test/harness/change-safety";
+
+const INSTANCE = "aws:ec2/instance:Instance";
+const ASG = "aws:autoscaling/group:Group";
+const CLUSTER_WIDE_ES_STEP = "prod-es-master-1-elasticsearch-cluster-security";
+
+/** Replaced hosts of one cluster (the Host component's parent) never share a replacement wave. */
+function oneHostPerClusterAtATime(c: RowContext): void {
+  const clusterOf = (host: string) => {
+    const inst = c.resource(c.after, host, INSTANCE);
+    const hostComponent = c.after.resources.find((r) => r.urn === inst.parent);
+    return hostComponent?.parent ?? host;
+  };
+  const clash: string[] = [];
+  c.after.replacementWaves.forEach((wave, i) => {
+    const seen = new Map<string, string>();
+    for (const h of wave) {
+      const k = clusterOf(h);
+      if (seen.has(k)) clash.push(`wave ${i + 1}: ${seen.get(k)} and ${h} of ${k.split("::").pop()} at once`);
+      seen.set(k, h);
+    }
+  });
+  expect(clash).toEqual([]);
+}
+
+function rotation(key: string) {
+  return (c: RowContext) => {
+    noInstanceReplaced(c);
+    const carrying = commandsCarrying(c, key);
+    expect(carrying.length).toBeGreaterThan(0);
+    expect(c.rerunsOnKeptHosts()).toEqual(carrying);
+    expect(c.after.changes.filter((x) => x.op !== "same" && x.type !== "command:remote:Command").map((x) => `${x.name}: ${x.op}`)).toEqual([]);
+  };
+}
+
+describeSafetyRows("prod", {
+  "ami-pin-bump": (c) => {
+    const instances = opsOf(c, INSTANCE);
+    expect(Object.values(instances).every((op) => op === "replace")).toBe(true);
+    expect(c.ofType(INSTANCE).every((x) => x.replaceReasons.includes("ami"))).toBe(true);
+    oneHostPerClusterAtATime(c);
+    expect(c.ofType("aws:ebs/volume:Volume").every((v) => v.op === "same")).toBe(true);
+    notReplaced(c, ASG);
+    expect(c.change("prod-web-lt").op).toBe("update");
+  },
+  "ssh-key": (c) => noInstanceReplaced(c),
+  "redis-password": rotation("redisPassword"),
+  "elastic-password": rotation("elasticPassword"),
+  "db-password": rotation("dbAppPassword"),
+  "tag-added-prod": (c) => {
+    expect(c.after.changeSummary).toMatchObject({ replace: 0, delete: 0 });
+    expect(c.change("prod", "aws:ec2/vpc:Vpc")).toMatchObject({ op: "update", changedInputs: ["tags.team"] });
+  },
+  "redis-scale-out": (c) => {
+    expect(c.after.changeSummary.delete).toBe(0);
+    // a re-run may be a replaced command (new triggers); nothing else is replaced
+    expect(c.after.changes.filter((x) => x.op === "replace" && x.type !== "command:remote:Command").map((x) => x.name)).toEqual([]);
+    expect(opsOf(c, INSTANCE)["prod-redis-3"]).toBe("create");
+    expect(c.ofType(INSTANCE).filter((x) => x.op === "create").map((x) => x.name)).toEqual(["prod-redis-3"]);
+    expect(c.rerunsOnKeptHosts()).toEqual(["prod-redis-0/redis-cluster"]);
+  },
+  "es-data-scale-out": (c) => {
+    expect(c.after.changeSummary.delete).toBe(0);
+    expect(c.after.changes.filter((x) => x.op === "replace" && x.type !== "command:remote:Command").map((x) => x.name)).toEqual([]);
+    expect(c.ofType(INSTANCE).filter((x) => x.op === "create").map((x) => x.name)).toEqual(["prod-es-data-3"]);
+    // Masters untouched: no master resource changes except the cluster-wide step that runs from the first
+    // master (waits for all nodes, sets users; no restart), which must see the new node.
+    const masterChanges = c.after.changes.filter((x) => x.name.startsWith("prod-es-master") && x.op !== "same").map((x) => x.name);
+    expect(masterChanges.filter((n) => n !== CLUSTER_WIDE_ES_STEP)).toEqual([]);
+  },
+  "bastion-type": (c) => {
+    expect(c.change("prod-bastion", INSTANCE)).toMatchObject({ op: "update", changedInputs: ["instanceType"] });
+    expect(c.after.stepRuns.filter((h) => h.host !== "prod-bastion").map((h) => `${h.host}: ${h.steps.map((s) => `${s.step} (${s.why})`).join(", ")}`)).toEqual([]);
+  },
+});
