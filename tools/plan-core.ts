@@ -124,7 +124,9 @@ export function readStackFiles(root: string, stack: string, strictSecrets: boole
 
 /** Resolves an Input without leaking unknowns (the mocks run with preview=false, so everything resolves). */
 function resolve<T>(v: pulumi.Input<T>): Promise<T> {
-  return new Promise((res) => pulumi.output(v).apply((x) => { res(x as T); return x; }));
+  // The apply returns nothing: returning the value would make the SDK walk it for unknowns, and a
+  // resource (dependsOn, parent) leads through the whole resource graph.
+  return new Promise((res) => pulumi.output(v).apply((x) => { res(x as T); return undefined; }));
 }
 
 async function resourcesOf(x: unknown): Promise<pulumi.Resource[]> {
@@ -155,13 +157,16 @@ export async function buildPlan(o: BuildPlanOptions): Promise<Plan> {
   if (process.env.OPSFLEET_PLAN_STACKS === "1") return buildPlanNow(o);
   const limit = Error.stackTraceLimit;
   const sourceMaps = process.sourceMapsEnabled;
+  const prepare = Error.prepareStackTrace; // jest installs a source-mapping one
   Error.stackTraceLimit = 1;
   process.setSourceMapsEnabled(false);
+  Error.prepareStackTrace = (e: Error) => `${e.name}: ${e.message}`;
   try {
     return await buildPlanNow(o);
   } finally {
     Error.stackTraceLimit = limit;
     process.setSourceMapsEnabled(sourceMaps);
+    Error.prepareStackTrace = prepare;
   }
 }
 
