@@ -24,6 +24,7 @@ export interface BastionArgs {
    * The bastion's egress is inline, so services admitting it cannot add egress rules to it. @default []
    */
   forwardPorts?: number[];
+  /** Tags on every resource created. @default {} */
   tags?: Record<string, string>;
 }
 

@@ -13,12 +13,14 @@ import {
 } from "../provision/elasticsearch/node-config";
 import { clusterSecurityFiles, clusterSecurityScript, forgetBootstrapStep, indexProfileStep, type ServiceUsers } from "../provision/elasticsearch/cluster-steps";
 import type { IndexProfile, ProfileOptions } from "../provision/elasticsearch/profiles";
+import { dataNodesStep } from "../provision/elasticsearch/data-nodes";
 
 export interface ElasticsearchNodeGroupArgs {
+  /** Nodes in the group. @default 3 for masters, 2 for data */
   count?: number;
-  /** Must be in provision/elasticsearch/instance-types.ts (the heap is computed from its memory). */
+  /** Must be in provision/elasticsearch/instance-types.ts (the heap is computed from its memory). @default "t3.medium" for masters, "m5.2xlarge" for data */
   instanceType?: string;
-  /** Encrypted gp3 data volume per node, GiB. */
+  /** Encrypted gp3 data volume per node, GiB. @default 20 for masters, 500 for data */
   volumeSizeGb?: number;
 }
 
@@ -54,18 +56,21 @@ export interface ElasticsearchClusterArgs {
   /** SSH (22) is allowed only from this security group. */
   bastionSecurityGroupId: pulumi.Input<string>;
   ssh: SshAccess;
+  /** EC2 key pair whose private key is `ssh.privateKey`. @default none (see HostArgs.keyName) */
   keyName?: pulumi.Input<string>;
   /** Instance profile of the hosts (e.g. a HostRole's): what the host checkers may call. @default none */
   iamInstanceProfile?: pulumi.Input<string>;
+  /** @default latest official Debian 12 AMI for the instance type's architecture */
   amiId?: pulumi.Input<string>;
   /** @default {} */
   index?: ElasticsearchIndexArgs;
-  /** Least-privilege user for Logstash (role logstash_writer on `<prefix>-*`). */
+  /** Least-privilege user for Logstash (role logstash_writer on `<prefix>-*`). @default none (no Logstash user is created) */
   logstashUser?: { username: string; password: pulumi.Input<string> };
-  /** Sets the built-in kibana_system user's password (for Kibana). */
+  /** Sets the built-in kibana_system user's password (for Kibana). @default none (left unset: no Kibana) */
   kibanaSystemPassword?: pulumi.Input<string>;
   /** Protect data volumes from deletion. @default false */
   protectVolumes?: boolean;
+  /** Tags on every resource created. @default {} */
   tags?: Record<string, string>;
 }
 
@@ -262,6 +267,15 @@ export class ElasticsearchCluster extends pulumi.ComponentResource {
     for (const m of this.masters) {
       m.addStep({ ...forgetBootstrapStep(), dependsOn: [security] });
     }
+    // Data-node scale-in: leaving data nodes hand over their shards before Pulumi deletes their hosts.
+    const drainShape = dataNodesStep(placeholderLayout, { timeoutMinutes: index.greenTimeoutMinutes });
+    first.addStep({
+      name: drainShape.name,
+      description: drainShape.description,
+      files: [],
+      script: layout.apply((l) => dataNodesStep(l, { timeoutMinutes: index.greenTimeoutMinutes }).script),
+      dependsOn: [security],
+    }, { timeout: `${index.greenTimeoutMinutes + 10}m` });
     const profileOptions: ProfileOptions = {
       indexPattern: `${index.prefix}-*`, templateName: `opsfleet-${index.prefix}`, shards: index.shards, replicas: index.replicas,
       greenTimeoutMinutes: index.greenTimeoutMinutes,

@@ -24,6 +24,7 @@ export interface HostRoleArgs {
   description: string;
   /** Inline policies by concern name (kebab-case, e.g. "metrics"): each a list of statements. @default {} */
   policies?: Record<string, HostPolicyStatement[]>;
+  /** Tags on every resource created. @default {} */
   tags?: Record<string, string>;
 }
 

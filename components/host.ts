@@ -11,7 +11,7 @@ export interface SshAccess {
   user: string;
   /** Private key of the EC2 key pair; keep it a secret Output. */
   privateKey: pulumi.Input<string>;
-  /** Jump host for hosts in private subnets. */
+  /** Jump host for hosts in private subnets. @default none (direct SSH to the private IP) */
   bastion?: { host: pulumi.Input<string>; user: string };
 }
 
@@ -36,7 +36,7 @@ export interface HostStepInput {
   files: HostFileInput[];
   /** Bash run as root after the files are in place; must be idempotent (it re-runs on any change). */
   script: pulumi.Input<string>;
-  /** Extra resources this step waits for (e.g. other hosts' `lastStep`). */
+  /** Extra resources this step waits for (e.g. other hosts' `lastStep`). @default [] */
   dependsOn?: pulumi.Resource[];
   /**
    * Force `logging: "none"`. Steps whose stdin is a secret Output get it automatically.
@@ -51,7 +51,7 @@ export interface HostVolumeInput {
   name: string;
   sizeGb: number;
   mountPoint: string;
-  /** Owner of the mount point, applied once that user exists. */
+  /** Owner of the mount point, applied once that user exists. @default root (no chown) */
   owner?: string;
   /** gp3 IOPS. @default 3000 */
   iops?: number;
@@ -65,17 +65,21 @@ export interface HostArgs {
   subnetId: pulumi.Input<string>;
   instanceType: pulumi.Input<string>;
   securityGroupIds: pulumi.Input<string>[];
-  /** EC2 key pair whose private key is `ssh.privateKey`. */
+  /** EC2 key pair whose private key is `ssh.privateKey`. @default none (the AMI must accept `ssh.privateKey` otherwise, e.g. via `userData`) */
   keyName?: pulumi.Input<string>;
   /** @default latest official Debian 12 AMI for the instance type's architecture */
   amiId?: pulumi.Input<string>;
   /** @default 16 */
   rootVolumeSizeGb?: number;
+  /** Encrypted gp3 data volumes, attached and mounted before the steps run. @default [] */
   volumes?: HostVolumeInput[];
+  /** Instance profile (role) of the instance. @default none */
   iamInstanceProfile?: pulumi.Input<string>;
   /** Give the instance a public IP (bastion-style hosts in public subnets only). @default false */
   associatePublicIp?: boolean;
+  /** cloud-init user data. @default none (the AMI's defaults) */
   userData?: pulumi.Input<string>;
+  /** Tags on the instance and its volumes (`Name` is the host's name). @default {} */
   tags?: Record<string, string>;
   ssh: SshAccess;
   /** Ordered steps, run after cloud-init finished and the volumes are mounted. */

@@ -38,7 +38,7 @@ export interface LogstashHostArgs {
     password: pulumi.Input<string>;
     /** Daily index prefix. @default "logstash" */
     indexPrefix?: string;
-    /** Wait for these (e.g. the cluster's user-creation step) before starting Logstash. */
+    /** Wait for these (e.g. the cluster's user-creation step) before starting Logstash. @default [] */
     readyAfter?: pulumi.Resource[];
   };
   /** Kibana on the same host (5601 from `kibanaClientSecurityGroupIds` only). @default undefined (no Kibana) */
@@ -51,11 +51,15 @@ export interface LogstashHostArgs {
   /** Elasticsearch cluster SG: Logstash may send to 9200 there only. */
   elasticsearchSecurityGroupId: pulumi.Input<string>;
   ssh: SshAccess;
+  /** EC2 key pair whose private key is `ssh.privateKey`. @default none (see HostArgs.keyName) */
   keyName?: pulumi.Input<string>;
   /** Instance profile of the hosts (e.g. a HostRole's): what the host checkers may call. @default none */
   iamInstanceProfile?: pulumi.Input<string>;
+  /** @default latest official Debian 12 AMI for the instance type's architecture */
   amiId?: pulumi.Input<string>;
+  /** Protect the queue volume from deletion/replacement. @default false */
   protectVolumes?: boolean;
+  /** Tags on every resource created. @default {} */
   tags?: Record<string, string>;
 }
 

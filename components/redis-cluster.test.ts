@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { byName, expectUniqueNames, isSecretInput, ofType, OptionsRecorder, registered, settle, unsecret, useMocks, valueOf } from "../test/harness/pulumi-mocks";
 import { RedisCluster, type RedisClusterArgs } from "./redis-cluster";
+import { computedOutputs, mockId, mockInvoke } from "../test/harness/mock-data";
 import { renderStepScript } from "../provision/common/step-script";
 import { renderRedisClusterStep, renderRedisInstallStep, renderRedisNodesStep, renderRedisOsTuningStep } from "../provision/redis/steps";
 
@@ -129,4 +130,49 @@ describe("RedisCluster argument checks", () => {
     await new Promise((r) => setImmediate(r));
     expect(registered).toEqual([]);
   });
+});
+
+describe("RedisCluster host count change (scale-out / scale-in)", () => {
+  /** Inputs of every resource, by name, with each host's (mock) IP replaced by its host index. */
+  async function build(hostCount: number): Promise<{ inputs: Map<string, string>; script: string }> {
+    await useMocks();
+    // a host keeps its IP whatever the count (as on AWS): IP from the instance's name, not a counter
+    await pulumi.runtime.setMocks({
+      newResource(args) {
+        registered.push(args);
+        const state = { ...args.inputs, ...computedOutputs(args) };
+        if (args.type === "aws:ec2/instance:Instance") state.privateIp = `10.0.9.${10 + Number(/-(\d+)$/.exec(args.name)![1])}`;
+        return { id: mockId(args), state };
+      },
+      call: (a) => mockInvoke(a.token, a.inputs),
+    }, "opsfleet", "test", false);
+    const rc = new RedisCluster("dev-redis", { ...base, hostCount });
+    await settle(rc, ...rc.hosts, ...rc.hosts.flatMap((h) => h.steps));
+    const norm = (s: string) => s.replace(/10\.0\.9\.1(\d)/g, "<host-$1>");
+    const inputs = new Map(registered.map((r) => [`${r.type}::${r.name}`, JSON.stringify(unsecret(r.inputs))]));
+    return { inputs, script: norm(stdinOf("dev-redis-0-redis-cluster")) };
+  }
+
+  test("3 -> 4 adds the new host's resources and changes only the cluster step's inputs (its node list): no other step re-runs", async () => {
+    const three = await build(3);
+    const four = await build(4);
+    const changed = [...three.inputs.keys()].filter((k) => four.inputs.has(k) && four.inputs.get(k) !== three.inputs.get(k));
+    expect(changed).toEqual(["command:remote:Command::dev-redis-0-redis-cluster"]);
+    expect([...three.inputs.keys()].filter((k) => !four.inputs.has(k))).toEqual([]);
+    const added = [...four.inputs.keys()].filter((k) => !three.inputs.has(k));
+    expect(added.every((k) => k.includes("::dev-redis-3"))).toBe(true);
+    expect(added).toEqual(expect.arrayContaining(["aws:ec2/instance:Instance::dev-redis-3", "aws:ebs/volume:Volume::dev-redis-3-data"]));
+    expect(three.script).toContain("NODES='<host-0>:7000 <host-1>:7000 <host-2>:7000 <host-0>:7001 <host-1>:7001 <host-2>:7001'");
+    expect(four.script).toContain("NODES='<host-0>:7000 <host-1>:7000 <host-2>:7000 <host-3>:7000 <host-0>:7001 <host-1>:7001 <host-2>:7001 <host-3>:7001'");
+  }, 120_000);
+
+  test("6 -> 3 removes hosts 3-5 only (Pulumi deletes them after the cluster step's update, which drains them first)", async () => {
+    const six = await build(6);
+    const three = await build(3);
+    const removed = [...six.inputs.keys()].filter((k) => !three.inputs.has(k));
+    expect(removed.length).toBeGreaterThan(0);
+    expect(removed.every((k) => /::dev-redis-[345](-|$)/.test(k))).toBe(true);
+    const changed = [...three.inputs.keys()].filter((k) => six.inputs.get(k) !== three.inputs.get(k));
+    expect(changed).toEqual(["command:remote:Command::dev-redis-0-redis-cluster"]);
+  }, 120_000);
 });

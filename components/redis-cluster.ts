@@ -37,12 +37,15 @@ export interface RedisClusterArgs {
   /** SSH (22) is allowed only from this security group. */
   bastionSecurityGroupId: pulumi.Input<string>;
   ssh: SshAccess;
+  /** EC2 key pair whose private key is `ssh.privateKey`. @default none (see HostArgs.keyName) */
   keyName?: pulumi.Input<string>;
   /** Instance profile of the hosts (e.g. a HostRole's): what the host checkers may call. @default none */
   iamInstanceProfile?: pulumi.Input<string>;
+  /** @default latest official Debian 12 AMI for the instance type's architecture */
   amiId?: pulumi.Input<string>;
   /** Protect the data volumes from deletion/replacement. @default false */
   protectVolumes?: boolean;
+  /** Tags on every resource created. @default {} */
   tags?: Record<string, string>;
 }
 

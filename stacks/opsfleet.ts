@@ -15,6 +15,7 @@ import { composeElk } from "./elk";
 import { composeDatabase } from "./database";
 import { KIBANA_PORT } from "../provision/logstash/kibana";
 import { HostRoles } from "./host-roles";
+import { composeBackupStore } from "./backup";
 import { hostMetricsStatement } from "../provision/monitoring/namespace";
 
 export interface OpsfleetOutputs {
@@ -26,6 +27,8 @@ export interface OpsfleetOutputs {
   redis?: ReturnType<typeof composeRedis>;
   elk?: ReturnType<typeof composeElk>;
   database?: ReturnType<typeof composeDatabase>;
+  /** The stack's backup bucket (features.backup). */
+  backupBucket?: pulumi.Output<string>;
 }
 
 /** Throws if a host-only part of the context is used by a stack that provisions no hosts. */
@@ -113,6 +116,10 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
     outputs.bastionPublicIp = bastion.publicIp;
   }
 
+  if (c.features.backup && (c.features.redis || c.features.elk || c.features.database)) {
+    ctx.backup = composeBackupStore(c.backup, ctx, loaded.region);
+    outputs.backupBucket = ctx.backup.store.bucketName;
+  }
   if (c.features.spotWeb) {
     outputs.web = composeSpot(c.spot, ctx);
     clientSecurityGroupIds.push(outputs.web.instanceSecurityGroupId);

@@ -6,15 +6,15 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { parse as parseYaml } from "yaml";
 import { computedOutputs, mockId, mockInvoke, resetMockData } from "../test/harness/mock-data";
-import { ConfigError, loadConfig, NAMESPACE, readRawConfig } from "../stacks/config/load";
+import { ConfigError, loadConfig, NAMESPACE, neededSecrets, readRawConfig } from "../stacks/config/load";
 import { SECRET_KEYS, type OpsfleetConfig } from "../stacks/config/schema";
 import { buildOpsfleet } from "../stacks/opsfleet";
 import { Host, type HostManifest } from "../components/host";
 import { renderValue } from "./plan-render";
 import { planViolations } from "./plan-policies";
 import { answer, mockUrn, priorStateOf, type PriorState } from "./change/state";
+import { readYamlFile, StackFileError } from "./stack-file";
 
 export class PlanError extends Error {
   constructor(public readonly problems: string[]) {
@@ -92,11 +92,17 @@ export function readStackFiles(root: string, stack: string, strictSecrets: boole
   const projectFile = path.join(root, "Pulumi.yaml");
   const stackFile = path.join(root, `Pulumi.${stack}.yaml`);
   if (stackFileText === undefined && !fs.existsSync(stackFile)) {
-    const known = fs.readdirSync(root).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).map((f) => f.slice(7, -5));
+    const known = fs.readdirSync(root).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).map((f) => f.slice(7, -5)).sort();
     throw new PlanError([`no stack file Pulumi.${stack}.yaml; stacks here: ${known.join(", ") || "none"}`]);
   }
-  const project = parseYaml(fs.readFileSync(projectFile, "utf8")) as { name: string };
-  const doc = (parseYaml(stackFileText ?? fs.readFileSync(stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+  let project: { name: string };
+  let doc: { config?: Record<string, unknown> };
+  try {
+    project = readYamlFile(projectFile) as { name: string };
+    doc = (readYamlFile(stackFile, stackFileText) ?? {}) as { config?: Record<string, unknown> };
+  } catch (e) {
+    throw e instanceof StackFileError ? new PlanError([e.message]) : e;
+  }
   const config: Record<string, string> = {};
   const secretKeys: string[] = [];
   for (const [k, v] of Object.entries(doc.config ?? {})) {
@@ -293,7 +299,8 @@ async function buildPlanNow(o: BuildPlanOptions): Promise<Plan> {
     stack: o.stack,
     region: loaded.region,
     config: loaded.config,
-    placeholderSecrets: files.placeholderSecrets,
+    // only the secrets this stack's systems need (an ELK-less stack needs no elasticPassword)
+    placeholderSecrets: files.placeholderSecrets.filter((k) => neededSecrets(loaded.config).includes(k as keyof typeof SECRET_KEYS)),
     resources,
     counts: Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b))),
     hosts: hosts.sort((a, b) => a.host.localeCompare(b.host)),

@@ -42,7 +42,7 @@ export interface SpotFailoverArgs {
   instanceTypes?: string[];
   /** Which Spot implementation: `fleet` (Spot Fleet request, legacy API) or `asg` (Spot-only ASG). @default "fleet" */
   spotSource?: SpotSourceKind;
-  /** Only for `spotSource: "fleet"`. */
+  /** Only for `spotSource: "fleet"`. @default {} (allocation strategy priceCapacityOptimized, no on-demand floor) */
   fleet?: SpotFleetOptions;
   /** @default latest official Debian 12 AMI for the first instance type's architecture */
   amiId?: pulumi.Input<string>;
@@ -76,7 +76,7 @@ export interface SpotFailoverArgs {
   reservedConcurrency?: number;
   /** Retention of the reconciler's log group. @default 30 */
   logRetentionDays?: number;
-  /** Reconciler code override (tests); by default bundled with esbuild from functions/spot-reconciler/handler.ts. */
+  /** Reconciler code override (tests). @default bundled with esbuild from functions/spot-reconciler/handler.ts */
   code?: pulumi.asset.Archive;
   /** @default {} */
   tags?: Record<string, string>;

@@ -63,7 +63,7 @@ export const spotConfigSchema = z
     if (c.fleet === undefined) return;
     if (c.spotSource !== "fleet") return issue(["fleet"], c.fleet, 'only applies with spotSource: fleet; remove it or set spotSource: fleet');
     if (c.fleet.instancePoolsToUseCount !== undefined && c.fleet.allocationStrategy !== "lowestPrice")
-      issue(["fleet", "instancePoolsToUseCount"], c.fleet.instancePoolsToUseCount, `only applies with allocationStrategy lowestPrice (got ${c.fleet.allocationStrategy})`);
+      issue(["fleet", "instancePoolsToUseCount"], c.fleet.instancePoolsToUseCount, `only applies with allocationStrategy lowestPrice (allocationStrategy is ${c.fleet.allocationStrategy})`);
     if (c.fleet.onDemandTargetCapacity >= c.targetCapacity)
       issue(["fleet", "onDemandTargetCapacity"], c.fleet.onDemandTargetCapacity, `must be less than targetCapacity (${c.targetCapacity}); at least one instance must be Spot`);
   })
