@@ -22,7 +22,7 @@ export interface RowContext {
   change(name: string, type?: string): ResourceChange;
   ofType(type: string): ResourceChange[];
   resource(plan: Plan, name: string, type?: string): PlanResource;
-  /** Commands that run again on hosts whose instance is kept: `host/step`. */
+  /** Steps whose script runs again on hosts whose instance is kept (not a command's own `update`): `host/step`. */
   rerunsOnKeptHosts(): string[];
 }
 
@@ -73,7 +73,7 @@ export function describeSafetyRows(stack: "dev" | "prod", checks: Record<string,
       },
       ofType: (type) => after.changes.filter((c) => c.type === type),
       resource: find,
-      rerunsOnKeptHosts: () => after.stepRuns.filter((h) => h.instance !== "create" && h.instance !== "replace").flatMap((h) => h.steps.map((s) => `${h.host}/${s.step}`)).sort(),
+      rerunsOnKeptHosts: () => after.stepRuns.filter((h) => h.instance !== "create" && h.instance !== "replace").flatMap((h) => h.steps.filter((s) => s.runs === "create").map((s) => `${h.host}/${s.step}`)).sort(),
     };
     // The preview text is what the operator reads: on failure, show it.
     try {

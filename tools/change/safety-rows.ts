@@ -61,7 +61,7 @@ export const SAFETY_ROWS: SafetyRow[] = [
   },
   {
     id: "elastic-password", stack: "prod", change: "`elasticPassword` rotated", edit: secret("elasticPassword"),
-    effect: "No instance replaced; only the steps that carry the Elasticsearch password re-run.",
+    effect: "No instance replaced; only the steps that carry the Elasticsearch password (or the Logstash password derived from it) re-run.",
     operator: "Logstash and Kibana switch to the new password as their steps re-run.",
   },
   {
@@ -99,7 +99,7 @@ export const SAFETY_ROWS: SafetyRow[] = [
   },
   {
     id: "es-data-scale-out", stack: "prod", change: "`elk.data.count` 2 → 3", edit: set("elk", "data", "count")(3),
-    effect: "One new data host; the master hosts are untouched (only the cluster-wide security step, run from the first master, re-runs to wait for the new node; Logstash's output list re-runs).",
+    effect: "One new data host; the master hosts are untouched (only cluster-wide steps, run from the first master, re-run to take in the new node; Logstash's output list re-runs).",
     operator: "Shards rebalance onto the new node; expect extra disk and network traffic for a while. No master restarts.",
   },
   {
