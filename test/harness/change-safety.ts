@@ -110,3 +110,22 @@ export function commandsCarrying(c: RowContext, key: string): string[] {
     .map((r) => hostOf.get(r.name) ?? r.name);
   return [...new Set([...viaFiles, ...viaInputs])].sort();
 }
+
+/** Replaced hosts of one cluster (the Host component's parent) never share a replacement wave. */
+export function oneHostPerClusterAtATime(c: RowContext): void {
+  const clusterOf = (host: string) => {
+    const inst = c.resource(c.after, host, INSTANCE);
+    const hostComponent = c.after.resources.find((r) => r.urn === inst.parent);
+    return hostComponent?.parent ?? host;
+  };
+  const clash: string[] = [];
+  c.after.replacementWaves.forEach((wave, i) => {
+    const seen = new Map<string, string>();
+    for (const h of wave) {
+      const k = clusterOf(h);
+      if (seen.has(k)) clash.push(`wave ${i + 1}: ${seen.get(k)} and ${h} of ${k.split("::").pop()} at once`);
+      seen.set(k, h);
+    }
+  });
+  expect(clash).toEqual([]);
+}

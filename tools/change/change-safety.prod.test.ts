@@ -2,29 +2,10 @@
  * Change-safety table, prod rows (tools/change/safety-rows.ts): each row plans the shipped prod stack,
  * then the changed one against it, and asserts what `pulumi up` would do.
  */
-import { commandsCarrying, describeSafetyRows, noInstanceReplaced, notReplaced, opsOf, type RowContext } from "../../test/harness/change-safety";
+import { commandsCarrying, describeSafetyRows, noInstanceReplaced, notReplaced, oneHostPerClusterAtATime, opsOf, type RowContext } from "../../test/harness/change-safety";
 
 const INSTANCE = "aws:ec2/instance:Instance";
 const ASG = "aws:autoscaling/group:Group";
-
-/** Replaced hosts of one cluster (the Host component's parent) never share a replacement wave. */
-function oneHostPerClusterAtATime(c: RowContext): void {
-  const clusterOf = (host: string) => {
-    const inst = c.resource(c.after, host, INSTANCE);
-    const hostComponent = c.after.resources.find((r) => r.urn === inst.parent);
-    return hostComponent?.parent ?? host;
-  };
-  const clash: string[] = [];
-  c.after.replacementWaves.forEach((wave, i) => {
-    const seen = new Map<string, string>();
-    for (const h of wave) {
-      const k = clusterOf(h);
-      if (seen.has(k)) clash.push(`wave ${i + 1}: ${seen.get(k)} and ${h} of ${k.split("::").pop()} at once`);
-      seen.set(k, h);
-    }
-  });
-  expect(clash).toEqual([]);
-}
 
 /** `derived`: steps that carry a secret derived from this one (the Logstash user's password from the elastic one). */
 function rotation(key: string, derived: string[] = []) {
