@@ -8,6 +8,8 @@ import { changedLeaves, diffResource, normalizePath, ruleFor } from "./rules";
 import { answer, mockUrn, priorStateOf, type StateResource } from "./state";
 import { diffPlans, type PlanLike } from "./diff";
 import { renderChanges } from "./render";
+import { SAFETY_ROWS } from "./safety-rows";
+import { readmeWithTable } from "./safety-table";
 
 const FLEET = "aws:ec2/spotFleetRequest:SpotFleetRequest";
 const INSTANCE = "aws:ec2/instance:Instance";
@@ -193,5 +195,13 @@ describe("plan diff (tools/change/diff.ts)", () => {
     const text = renderChanges(parallel, { stack: "s", against: "x" });
     expect(text.indexOf("Replacements")).toBeLessThan(text.indexOf("Provisioning steps that run"));
     expect(text).toMatch(/c:\n\s+re-runs cfg\s+\(update: stdin\)/);
+  });
+});
+
+describe("README's change-safety table", () => {
+  test("is generated from the rows the tests prove (npm run docs:changes)", () => {
+    const readme = fs.readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8");
+    expect(readme).toBe(readmeWithTable(readme));
+    for (const r of SAFETY_ROWS) expect(readme).toContain(`| ${r.change.replace(/\|/g, "\\|")} | ${r.stack} |`);
   });
 });
