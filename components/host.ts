@@ -122,11 +122,15 @@ export class Host extends pulumi.ComponentResource {
   private readonly records: StepRecord[] = [];
   private readonly connection: command.types.input.remote.ConnectionArgs;
   private readonly createCommand: string;
-  private readonly hostName: string;
+  /** The host's resource name (e.g. "dev-redis-0"). */
+  public readonly hostName: string;
+  /** Mount points of the data volumes, in order. */
+  public readonly mountPoints: string[];
 
   constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("opsfleet:index:Host", name, {}, opts);
     this.hostName = name;
+    this.mountPoints = (args.volumes ?? []).map((v) => v.mountPoint);
     const tags = { Name: name, ...(args.tags ?? {}) };
 
     this.instance = new aws.ec2.Instance(

@@ -1,6 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { SshAccess } from "../components/host";
 import type { HostGroup, HostRoles } from "./host-roles";
+import type { HostInventory } from "./monitoring";
 import type { BackupContext } from "./backup";
 
 /** What every area's compose function gets from the stack: the shared network, access and secrets. */
@@ -35,6 +36,8 @@ export interface StackContext {
   opts: pulumi.ComponentResourceOptions;
   /** IAM role + instance profile per host group (metrics, backup, ...); absent: hosts get no profile. */
   hostRoles?: HostRoles;
+  /** Areas register their hosts here; monitoring adds the health checks to them. */
+  inventory?: HostInventory;
   /** The stack's backup storage and schedules (features.backup); absent: no backups. */
   backup?: BackupContext;
 }

@@ -8,12 +8,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { Plan } from "./plan-core";
+import { readChanges, readSnapshot, SHIPPED_STACKS, unaccountedUrns } from "./urns";
 
 const ROOT = path.join(__dirname, "..");
 const TSX = path.join(ROOT, "node_modules", ".bin", "tsx");
 // Every stack file present: the shipped ones and any a user adds (e.g. a Pulumi.qa.yaml copied from dev).
 const STACKS = fs.readdirSync(ROOT).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).map((f) => f.slice(7, -5)).sort();
-const SHIPPED = ["dev", "prod", "staging"];
+const SHIPPED = [...SHIPPED_STACKS].sort();
 const regionOf = (stack: string): string => (parseYaml(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8"))?.config ?? {})["aws:region"];
 
 function runPlan(args: string[], cwd = ROOT): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -164,6 +165,14 @@ test("the prod plan holds the four systems", () => {
   }
   expect(p.config.protectData).toBe(true);
   expect(p.resources.filter((r) => r.type === "aws:ebs/volume:Volume").every((r) => r.options.protect)).toBe(true);
+});
+
+// Upgrading opsfleet must not rename what a running stack has (see tools/urns.ts): added URNs are fine.
+test.each(SHIPPED_STACKS)("URNs of the %s stack are stable: none vanished unless an alias or a deliberate removal is recorded", (stack) => {
+  if (failures[stack]) throw new Error(failures[stack]);
+  const snapshot = readSnapshot(stack);
+  expect(snapshot.length).toBeGreaterThan(100);
+  expect(unaccountedUrns(snapshot, plans[stack].resources.map((r) => r.urn), readChanges())).toEqual([]);
 });
 
 describe("README agrees with the plans", () => {

@@ -10,6 +10,7 @@ import { spotConfigSchema } from "./spot";
 import { redisConfigSchema } from "./redis";
 import { elkConfigSchema } from "./elk";
 import { databaseConfigSchema } from "./database";
+import { alertsConfigSchema } from "./alerts";
 import { backupConfigSchema } from "./backup";
 
 export const featuresConfigSchema = z
@@ -108,6 +109,7 @@ export const configSchema = z
     redis: redisConfigSchema.prefault({}).describe("Redis Cluster settings (used when features.redis)."),
     elk: elkConfigSchema.prefault({}).describe("Elasticsearch/Logstash settings (used when features.elk)."),
     database: databaseConfigSchema.prefault({}).describe("Encrypted database settings (used when features.database)."),
+    alerts: alertsConfigSchema.prefault({}).describe("Alarm notifications and thresholds (every stack has its topic, alarms and dashboard)."),
     backup: backupConfigSchema.prefault({}).describe("Backup settings (used when features.backup)."),
   })
   // Runs even when other keys failed (`when`), so every problem is reported at once; the
