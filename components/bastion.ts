@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { AmiSelection } from "./ami";
 import * as aws from "@pulumi/aws";
 import { Host } from "./host";
 import { renderSshdHardening } from "../provision/common/sshd";
@@ -18,7 +19,7 @@ export interface BastionArgs {
   /** @default "t3.micro" */
   instanceType?: pulumi.Input<string>;
   /** @default latest official Debian 12 AMI */
-  amiId?: pulumi.Input<string>;
+  amiId?: AmiSelection;
   /**
    * TCP ports besides SSH the bastion may open into the VPC, for SSH tunnels (e.g. Kibana's 5601).
    * The bastion's egress is inline, so services admitting it cannot add egress rules to it. @default []

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { AmiSelection } from "./ami";
 import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import { debianAmiId } from "./ami";
@@ -68,7 +69,7 @@ export interface HostArgs {
   /** EC2 key pair whose private key is `ssh.privateKey`. @default none (the AMI must accept `ssh.privateKey` otherwise, e.g. via `userData`) */
   keyName?: pulumi.Input<string>;
   /** @default latest official Debian 12 AMI for the instance type's architecture */
-  amiId?: pulumi.Input<string>;
+  amiId?: AmiSelection;
   /** @default 16 */
   rootVolumeSizeGb?: number;
   /** Encrypted gp3 data volumes, attached and mounted before the steps run. @default [] */

@@ -73,7 +73,7 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
     vpcId,
     publicSubnetIds,
     privateSubnetIds,
-    amiId: c.amiId,
+    amiId: c.amiIds,
     tags,
     protectData: c.protectData,
     secrets: {
@@ -105,7 +105,7 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
       sshPrivateKey: privateKey,
       keyName: keyPair.keyName,
       instanceType: c.bastion.instanceType,
-      amiId: c.amiId,
+      amiId: c.amiIds,
       // Kibana is reached through an SSH tunnel over the bastion
       forwardPorts: c.features.elk && c.elk.kibana.enabled ? [KIBANA_PORT] : [],
       tags,
