@@ -6,11 +6,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import type * as command from "@pulumi/command";
-import { Host, type SshAccess } from "./host";
+import { Host, RollingGates, type SshAccess } from "./host";
 import { liftFiles } from "./lift-files";
 import { BUS_PORT_OFFSET, MAXMEMORY_POLICIES, REDIS_PORTS, type MaxmemoryPolicy } from "../provision/redis/conf";
 import {
-  redisClusterNodeOrder, renderRedisClusterStep, renderRedisInstallStep, renderRedisNodesStep, renderRedisOsTuningStep, type RedisHostParams,
+  redisClusterNodeOrder, renderRedisClusterStep, renderRedisHealthStep, renderRedisInstallStep, renderRedisNodesStep, renderRedisOsTuningStep,
+  type RedisHostParams,
 } from "../provision/redis/steps";
 
 export interface RedisClusterArgs {
@@ -114,6 +115,10 @@ export class RedisCluster extends pulumi.ComponentResource {
     });
     const password = pulumi.secret(args.password);
 
+    // Hosts are created, and later replaced (a pinned-AMI bump), one at a time: each instance waits for
+    // the previous host's health gate, which passes once the cluster is healthy again (or was never
+    // formed yet: the first `up` creates the hosts one after another, then forms the cluster).
+    const gates = new RollingGates(`RedisCluster ${name}`, o.hostCount);
     this.hosts = [];
     for (let i = 0; i < o.hostCount; i++) {
       const install = renderRedisInstallStep();
@@ -129,6 +134,7 @@ export class RedisCluster extends pulumi.ComponentResource {
         tags,
         ssh: args.ssh,
         steps: [install, os],
+        waitFor: gates.before(i),
       }, { parent: this });
 
       // The config binds the host's own IP, known only once the instance exists: added after it.
@@ -148,6 +154,17 @@ export class RedisCluster extends pulumi.ComponentResource {
     }
 
     this.privateIps = pulumi.all(this.hosts.map((h) => h.privateIp));
+    // Each host's health gate (it needs every host's address), in host order; the next host waits for it.
+    this.hosts.forEach((host, i) => {
+      const shapeHealth = renderRedisHealthStep({ hostIps: this.hosts.map((_, j) => `192.0.2.${j + 1}`), hostIp: `192.0.2.${i + 1}`, ports });
+      gates.open(i, host.addStep({
+        name: shapeHealth.name,
+        description: shapeHealth.description.replace(`192.0.2.${i + 1}`, "this host"),
+        files: [],
+        script: pulumi.all([this.privateIps, host.privateIp]).apply(([ips, ip]) => renderRedisHealthStep({ hostIps: ips, hostIp: ip, ports }).script),
+        health: true,
+      }, { timeout: "20m" }));
+    });
     const shapeCluster = renderRedisClusterStep({ hostIps: this.hosts.map((_, i) => `192.0.2.${i + 1}`), ports });
     this.clusterStep = this.hosts[0].addStep({
       name: shapeCluster.name,

@@ -51,6 +51,24 @@ export const CLUSTER_SCRIPT =
   HELPERS +
   String.raw`
 REDISCLI_AUTH=$(cat /etc/redis/opsfleet-auth); export REDISCLI_AUTH
+if [ "${"$"}{MODE:-form}" = health ]; then
+  # Health gate of one host (LOCAL = its nodes, just provisioned or back on a new instance): the next
+  # host is (re)placed only after this passes. A cluster that was never formed (first creation:
+  # the hosts are created one after another and the cluster step forms it at the end) passes at once.
+  for a in $LOCAL; do wait_for 180 "$a to answer PING" pong "$a"; done
+  formed=""
+  for a in $NODES; do
+    info=$(timeout 5 redis-cli --no-auth-warning -h "${"$"}{a%:*}" -p "${"$"}{a##*:}" cluster info 2>/dev/null | tr -d '\r' || true)
+    [ -n "$info" ] || continue   # that host does not exist yet, or is down
+    if [ "$(echo "$info" | field cluster_known_nodes)" != 1 ] || [ "$(echo "$info" | field cluster_slots_assigned)" != 0 ]; then formed=1; break; fi
+  done
+  if [ -z "$formed" ]; then
+    echo "no cluster formed yet (first creation): nothing to wait for"
+    echo "opsfleet-redis-cluster: not-formed"
+    exit 0
+  fi
+  echo "waiting until the cluster is healthy again (all slots covered, every replica in sync, one master per host)"
+fi
 n_nodes=$(echo $NODES | wc -w)
 n_masters=$((n_nodes / (REPLICAS + 1)))
 seed=${"$"}{NODES%% *}

@@ -114,6 +114,25 @@ export function renderRedisClusterStep(p: RedisClusterParams): RenderedStep {
   };
 }
 
+/**
+ * A host's health gate, after its own nodes are up: passes when no cluster has been formed yet
+ * (first creation); otherwise it does what the cluster step does for an existing cluster (re-adds
+ * nodes that lost their data, restores one master per host) and waits until the cluster is healthy:
+ * all 16384 slots ok, every node known and not failed, every replica's link up. The next host of the
+ * cluster is (re)placed only after it passes. Last line: `opsfleet-redis-cluster: not-formed|unchanged|joined|placement-fixed`.
+ */
+export function renderRedisHealthStep(p: RedisClusterParams & { hostIp: string }): RenderedStep {
+  const ports = p.ports ?? REDIS_PORTS;
+  if (!p.hostIps.includes(p.hostIp)) throw new Error(`redis health: host ${p.hostIp} is not one of the cluster hosts [${p.hostIps.join(", ")}]`);
+  const formStep = renderRedisClusterStep(p);
+  return {
+    name: "redis-healthy",
+    description: `wait until the Redis Cluster is healthy with ${p.hostIp}'s nodes back (passes before the cluster is first formed)`,
+    files: [],
+    script: [`MODE=health`, `LOCAL=${q(ports.map((port) => `${p.hostIp}:${port}`).join(" "))}`, formStep.script].join("\n"),
+  };
+}
+
 /** The per-host steps in order. */
 export function renderRedisHostSteps(p: RedisHostParams): RenderedStep[] {
   return [renderRedisInstallStep(), renderRedisOsTuningStep(), renderRedisNodesStep(p)];

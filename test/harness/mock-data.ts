@@ -3,6 +3,7 @@
  * what AWS would compute for a resource (ids, ARNs, IPs) and the answers to the data sources the
  * program calls. Unknown invokes throw: a new lookup must be added here deliberately.
  */
+import { createHash } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
 
 const ACCOUNT = "123456789012";
@@ -38,6 +39,10 @@ export function computedOutputs(a: pulumi.runtime.MockResourceArgs): Record<stri
         arn: arn("ec2", `instance/i-${a.name}`),
         primaryNetworkInterfaceId: `eni-${a.name}`,
       };
+    }
+    case "aws:ec2/networkInterface:NetworkInterface": {
+      const n = ipCounter++;
+      return { privateIp: `10.0.${Math.floor(n / 250)}.${(n % 250) + 2}`, arn: arn("ec2", `network-interface/eni-${a.name}`) };
     }
     case "aws:ec2/vpc:Vpc":
       return { arn: arn("ec2", `vpc/${id}`), defaultSecurityGroupId: `sg-default-${a.name}` };
@@ -79,7 +84,13 @@ export function computedOutputs(a: pulumi.runtime.MockResourceArgs): Record<stri
     case "command:remote:Command":
       return { stdout: "", stderr: "" };
     case "tls:index/privateKey:PrivateKey":
-      return { privateKeyPem: `<secret:tls-private-key:${a.name}>`, publicKeyPem: `<tls-public-key:${a.name}>` };
+      return {
+        privateKeyPem: `<secret:tls-private-key:${a.name}>`,
+        publicKeyPem: `<tls-public-key:${a.name}>`,
+        // OpenSSH shapes (what cloud-init and the SSH host key pin read); the key material is a stand-in
+        privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\n<secret:tls-private-key:${a.name}>\n-----END OPENSSH PRIVATE KEY-----\n`,
+        publicKeyOpenssh: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5${createHash("sha256").update(a.name).digest("base64").replace(/=+$/, "")}\n`,
+      };
     case "tls:index/selfSignedCert:SelfSignedCert":
       return { certPem: `<tls-certificate:${a.name}>` };
     case "tls:index/certRequest:CertRequest":
@@ -109,6 +120,8 @@ export function mockInvoke(token: string, inputs: Record<string, any>): Record<s
       return { name: REGION, region: REGION, id: REGION };
     case "aws:index/getPartition:getPartition":
       return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+    case "aws:ec2/getSubnet:getSubnet":
+      return { id: inputs.id, availabilityZone: `${REGION}a`, cidrBlock: "10.0.0.0/20" };
     case "aws:ec2/getVpc:getVpc":
       return { id: inputs.id ?? "vpc-existing", cidrBlock: "10.20.0.0/16" };
     case "aws:iam/getPolicyDocument:getPolicyDocument":
