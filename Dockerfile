@@ -18,10 +18,17 @@ RUN apt-get update \
 RUN curl -fsSL https://get.pulumi.com | sh -s -- --version "${PULUMI_VERSION}" \
  && install -m 0755 /root/.pulumi/bin/pulumi* /usr/local/bin/ \
  && pulumi version | grep -qx "v${PULUMI_VERSION}" \
+ && export PULUMI_HOME=/opt/pulumi \
  && pulumi plugin install resource aws "${AWS_PLUGIN_VERSION}" \
  && pulumi plugin install resource command "${COMMAND_PLUGIN_VERSION}" \
- && pulumi plugin install resource tls "${TLS_PLUGIN_VERSION}"
+ && pulumi plugin install resource tls "${TLS_PLUGIN_VERSION}" \
+ && chmod -R a+rwX /opt/pulumi
 
+# `make` runs the container as the calling user (--user uid:gid, HOME=/home/opsfleet), so files it
+# writes in the checkout stay the user's; node_modules lives in a Docker volume mounted over
+# /workspace/node_modules, which starts as this world-writable directory.
+RUN mkdir -p -m 1777 /home/opsfleet /workspace/node_modules
+ENV PULUMI_HOME=/opt/pulumi
 WORKDIR /workspace
 ENV PULUMI_SKIP_UPDATE_CHECK=true
 ENTRYPOINT ["pulumi"]

@@ -1,8 +1,14 @@
 # Pinned-toolchain targets: everything that needs the Pulumi CLI runs inside the Dockerfile's image.
 #   make preview STACK=staging     make up STACK=dev     make destroy STACK=dev
+#   make up STACK=dev YES=1        non-interactive (CI, scripts): pulumi --yes --non-interactive
+#   make destroy STACK=prod ARGS=--exclude-protected     extra pulumi arguments
 # Needs: Docker, AWS credentials (AWS_PROFILE or AWS_* env), PULUMI_BACKEND_URL (or Pulumi Cloud
-# login via PULUMI_ACCESS_TOKEN) and PULUMI_CONFIG_PASSPHRASE for passphrase-encrypted stacks.
+# login via PULUMI_ACCESS_TOKEN) and PULUMI_CONFIG_PASSPHRASE(_FILE) for passphrase-encrypted stacks.
+# The container runs as you (files it writes stay yours) and keeps its Linux node_modules in a
+# Docker volume, never in your checkout.
 STACK ?= dev
+YES ?=
+ARGS ?=
 NODE_VERSION := $(shell cat .node-version)
 PULUMI_VERSION := $(shell cat .pulumi.version)
 AWS_PLUGIN_VERSION := $(shell node -p "require('./package-lock.json').packages['node_modules/@pulumi/aws'].version")
@@ -10,10 +16,18 @@ COMMAND_PLUGIN_VERSION := $(shell node -p "require('./package-lock.json').packag
 TLS_PLUGIN_VERSION := $(shell node -p "require('./package-lock.json').packages['node_modules/@pulumi/tls'].version")
 IMAGE := opsfleet-toolchain:node$(NODE_VERSION)-pulumi$(PULUMI_VERSION)
 
-RUN := docker run --rm -t -v "$(CURDIR)":/workspace -w /workspace \
-	-e PULUMI_BACKEND_URL -e PULUMI_ACCESS_TOKEN -e PULUMI_CONFIG_PASSPHRASE -e PULUMI_CONFIG_PASSPHRASE_FILE \
+# -i always (stdin for Pulumi's prompts), -t only from a terminal (so pipes and CI still work).
+TTY := $(shell [ -t 0 ] && echo -t)
+PULUMI_YES := $(if $(YES),--yes --non-interactive)
+# node_modules inside the container: a named volume over the checkout's (the image makes it writable).
+NODE_MODULES_VOLUME := -v opsfleet-node-modules:/workspace/node_modules
+PASSPHRASE_FILE := $(if $(PULUMI_CONFIG_PASSPHRASE_FILE),-v "$(PULUMI_CONFIG_PASSPHRASE_FILE)":/run/pulumi-passphrase:ro -e PULUMI_CONFIG_PASSPHRASE_FILE=/run/pulumi-passphrase)
+
+RUN := docker run --rm -i $(TTY) --user "$(shell id -u):$(shell id -g)" -e HOME=/home/opsfleet \
+	-v "$(CURDIR)":/workspace -w /workspace $(NODE_MODULES_VOLUME) \
+	-e PULUMI_BACKEND_URL -e PULUMI_ACCESS_TOKEN -e PULUMI_CONFIG_PASSPHRASE $(PASSPHRASE_FILE) \
 	-e AWS_PROFILE -e AWS_REGION -e AWS_ACCESS_KEY_ID -e AWS_SECRET_ACCESS_KEY -e AWS_SESSION_TOKEN \
-	-v "$(HOME)/.aws":/root/.aws:ro --entrypoint /bin/sh $(IMAGE) -c
+	-v "$(HOME)/.aws":/home/opsfleet/.aws:ro --entrypoint /bin/sh $(IMAGE) -c
 
 .PHONY: image install plan test test-local preview up destroy
 
@@ -32,17 +46,17 @@ plan: install
 # The whole CI run inside the pinned image. The host tests need root and Linux namespaces, hence
 # --privileged; .ci/run installs their Debian packages in the (Debian bookworm) container.
 test: image
-	docker run --rm -t --privileged -v "$(CURDIR)":/workspace -w /workspace --entrypoint /bin/bash $(IMAGE) .ci/run
+	docker run --rm -i $(TTY) --privileged -v "$(CURDIR)":/workspace -w /workspace $(NODE_MODULES_VOLUME) --entrypoint /bin/bash $(IMAGE) .ci/run
 
 # Without Docker, on this machine (host tests skip unless root, or fail if CI/OPSFLEET_HOST_TESTS is set).
 test-local: install
 	npm test
 
 preview: image
-	$(RUN) "npm ci && pulumi preview --stack $(STACK) --diff"
+	$(RUN) "npm ci && pulumi preview --stack $(STACK) --diff $(ARGS)"
 
 up: image
-	$(RUN) "npm ci && pulumi up --stack $(STACK)"
+	$(RUN) "npm ci && pulumi up --stack $(STACK) $(PULUMI_YES) $(ARGS)"
 
 destroy: image
-	$(RUN) "npm ci && pulumi destroy --stack $(STACK)"
+	$(RUN) "npm ci && pulumi destroy --stack $(STACK) $(PULUMI_YES) $(ARGS)"

@@ -11,5 +11,7 @@ export { RedisCluster, type RedisClusterArgs } from "./components/redis-cluster"
 export { ElasticsearchCluster, type ElasticsearchClusterArgs } from "./components/elasticsearch-cluster";
 export { LogstashHost, type LogstashHostArgs } from "./components/logstash-host";
 export { EncryptedDatabase, type EncryptedDatabaseArgs } from "./components/encrypted-database";
+export { HostRole, type HostRoleArgs, type HostPolicyStatement } from "./components/host-role";
+export { HOST_METRICS_NAMESPACE, hostMetricsStatement } from "./provision/monitoring/namespace";
 export type { RenderedFile, RenderedStep } from "./provision/common/types";
 export { renderStepScript } from "./provision/common/step-script";

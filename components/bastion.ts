@@ -23,6 +23,12 @@ export interface BastionArgs {
   authorizedKeys?: string[];
   /** The VPC's internet gateway: the Elastic IP is associated after it exists. @default none (bring-your-own VPC) */
   internetGateway?: pulumi.Resource;
+  /**
+   * TCP ports besides SSH the bastion may open into the VPC, for SSH tunnels (e.g. Kibana's 5601).
+   * The bastion's egress is inline, so services admitting it cannot add egress rules to it. @default []
+   */
+  forwardPorts?: number[];
+  /** Tags on every resource created. @default {} */
   tags?: Record<string, string>;
 }
 
@@ -54,6 +60,7 @@ export class Bastion extends pulumi.ComponentResource {
       ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: args.adminCidrs, description: "SSH from admin CIDRs" }],
       egress: [
         { protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: [args.vpcCidrBlock], description: "SSH to hosts in the VPC" },
+        ...(args.forwardPorts ?? []).map((p) => ({ protocol: "tcp", fromPort: p, toPort: p, cidrBlocks: [args.vpcCidrBlock], description: `port ${p} into the VPC (SSH tunnels)` })),
         { protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"], description: "HTTPS for apt" },
         { protocol: "tcp", fromPort: 80, toPort: 80, cidrBlocks: ["0.0.0.0/0"], description: "HTTP for apt" },
       ],

@@ -5,6 +5,7 @@ import {
 } from "../test/harness/pulumi-mocks";
 import { ElasticsearchCluster, type ElasticsearchClusterArgs } from "./elasticsearch-cluster";
 import type { HostManifest } from "./host";
+import { computedOutputs, mockId, mockInvoke } from "../test/harness/mock-data";
 
 const ssh = { user: "admin", privateKey: pulumi.secret("PRIVATE-KEY"), bastion: { host: "198.51.100.7", user: "admin", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBastionHostKeyForTests0000000000000000000 bastion" } };
 const base: ElasticsearchClusterArgs = {
@@ -32,7 +33,7 @@ describe("ElasticsearchCluster (defaults: 3 masters, 2 data nodes)", () => {
     const hosts = [...es.masters, ...es.dataNodes];
     await settle(es, ...hosts, ...hosts.flatMap((h) => h.steps));
     manifests = Object.fromEntries(await Promise.all(hosts.map(async (h) => { const m = await valueOf(h.manifest()); return [m.host, m] as const; })));
-  });
+    }, 120_000); // 5 hosts, each with its interface, host key, steps and health gate
 
   test("5 hosts: t3.medium masters, m5.2xlarge data nodes, round-robin over the AZ subnets", () => {
     const inst = ofType("aws:ec2/instance:Instance");
@@ -65,7 +66,7 @@ describe("ElasticsearchCluster (defaults: 3 masters, 2 data nodes)", () => {
   test("steps in order; cluster-wide steps on the first master after every node's config", () => {
     expect(manifests["es-master-1"].steps.map((s) => s.name)).toEqual([
       "cloud-init", "volumes", "elasticsearch-install", "elasticsearch-os", "elasticsearch-config", "elasticsearch-healthy",
-      "elasticsearch-cluster-security", "elasticsearch-forget-bootstrap", "elasticsearch-index-profile",
+      "elasticsearch-cluster-security", "elasticsearch-forget-bootstrap", "elasticsearch-data-nodes", "elasticsearch-index-profile",
     ]);
     expect(manifests["es-master-2"].steps.map((s) => s.name).slice(4)).toEqual(["elasticsearch-config", "elasticsearch-healthy", "elasticsearch-forget-bootstrap"]);
     expect(manifests["es-data-2"].steps.map((s) => s.name).slice(4)).toEqual(["elasticsearch-config", "elasticsearch-healthy"]);
@@ -88,7 +89,8 @@ describe("ElasticsearchCluster (defaults: 3 masters, 2 data nodes)", () => {
     const ips = Object.fromEntries(Object.values(manifests).map((m) => [m.host, m.privateIp]));
     const gate = manifests["es-data-1"].steps.find((s) => s.name === "elasticsearch-healthy")!;
     expect(gate.script).toContain(`"https://${ips["es-data-1"]}:9200$1"`); // its own node
-    expect(gate.script).toContain("'/_cluster/health?wait_for_status=green&wait_for_nodes=5&timeout=50s'");
+    expect(gate.script).toContain("'/_cluster/health?wait_for_status=green&timeout=50s'");
+    expect(gate.script).toContain("grep -qx 'es-data-1'"); // and it waits for its own node to have joined
     // the security step marks the cluster formed: from then on the gates wait for green
     expect(manifests["es-master-1"].steps.find((s) => s.name === "elasticsearch-cluster-security")!.script).toContain('"cluster.metadata.opsfleet_formed":"true"');
   });
@@ -198,4 +200,40 @@ describe("ElasticsearchCluster validation and variants", () => {
     expect(m.steps.find((s) => s.name === "elasticsearch-index-profile")!.script).not.toContain("wait_for_status=green");
     expect(ofType("aws:ec2/instance:Instance").map((i) => [i.inputs.instanceType, byName(i.name, "aws:ec2/networkInterface:NetworkInterface").inputs.subnetId])).toEqual([["t3.small", "subnet-a"], ["t3.large", "subnet-b"]]);
   });
+});
+
+describe("ElasticsearchCluster data-node count change", () => {
+  const ipOf = new Map<string, string>(); // a host keeps its IP whatever the count (as on AWS)
+  async function build(dataCount: number): Promise<Map<string, string>> {
+    await useMocks();
+    await pulumi.runtime.setMocks({
+      newResource(args) {
+        registered.push(args);
+        const state = { ...args.inputs, ...computedOutputs(args) };
+        if (args.type === "aws:ec2/networkInterface:NetworkInterface") { // a host's address is its interface's
+          if (!ipOf.has(args.name)) ipOf.set(args.name, `10.0.9.${10 + ipOf.size}`);
+          state.privateIp = ipOf.get(args.name);
+        }
+        return { id: mockId(args), state };
+      },
+      call: (a) => mockInvoke(a.token, a.inputs),
+    }, "opsfleet", "test", false);
+    const es = new ElasticsearchCluster("es", { ...base, data: { count: dataCount } });
+    const hosts = [...es.masters, ...es.dataNodes];
+    await settle(es, ...hosts, ...hosts.flatMap((h) => h.steps));
+    return new Map(registered.map((r) => [`${r.type}::${r.name}`, JSON.stringify(unsecret(r.inputs))]));
+  }
+
+  test("3 -> 2 data nodes: only the first master's drain step (its keep list) and cluster wait change; data-3 is removed after them", async () => {
+    const three = await build(3);
+    const two = await build(2);
+    const changed = [...two.keys()].filter((k) => three.get(k) !== two.get(k));
+    expect(changed).toEqual(["command:remote:Command::es-master-1-elasticsearch-cluster-security", "command:remote:Command::es-master-1-elasticsearch-data-nodes"]);
+    expect(two.get("command:remote:Command::es-master-1-elasticsearch-data-nodes")).toContain("KEEP='es-data-1 es-data-2'");
+    const removed = [...three.keys()].filter((k) => !two.has(k));
+    expect(removed.length).toBeGreaterThan(0);
+    expect(removed.every((k) => k.includes("::es-data-3"))).toBe(true);
+    // scale-out is the same change the other way round: existing nodes' configs are untouched
+    expect([...three.keys()].filter((k) => two.has(k) && three.get(k) !== two.get(k)).sort()).toEqual(changed.sort());
+  }, 120_000);
 });

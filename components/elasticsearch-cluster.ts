@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { clientEgress } from "./sg-rules";
 import * as tls from "@pulumi/tls";
 import { Host, RollingGates, type SshAccess } from "./host";
 import { elasticsearchHealthStep } from "../provision/elasticsearch/health";
@@ -13,12 +14,14 @@ import {
 } from "../provision/elasticsearch/node-config";
 import { clusterSecurityFiles, clusterSecurityScript, forgetBootstrapStep, indexProfileStep, type ServiceUsers } from "../provision/elasticsearch/cluster-steps";
 import type { IndexProfile, ProfileOptions } from "../provision/elasticsearch/profiles";
+import { dataNodesStep } from "../provision/elasticsearch/data-nodes";
 
 export interface ElasticsearchNodeGroupArgs {
+  /** Nodes in the group. @default 3 for masters, 2 for data */
   count?: number;
-  /** Must be in provision/elasticsearch/instance-types.ts (the heap is computed from its memory). */
+  /** Must be in provision/elasticsearch/instance-types.ts (the heap is computed from its memory). @default "t3.medium" for masters, "m5.2xlarge" for data */
   instanceType?: string;
-  /** Encrypted gp3 data volume per node, GiB. */
+  /** Encrypted gp3 data volume per node, GiB. @default 20 for masters, 500 for data */
   volumeSizeGb?: number;
 }
 
@@ -54,16 +57,21 @@ export interface ElasticsearchClusterArgs {
   /** SSH (22) is allowed only from this security group. */
   bastionSecurityGroupId: pulumi.Input<string>;
   ssh: SshAccess;
+  /** EC2 key pair whose private key is `ssh.privateKey`. @default none (see HostArgs.keyName) */
   keyName?: pulumi.Input<string>;
+  /** Instance profile of the hosts (e.g. a HostRole's): what the host checkers may call. @default none */
+  iamInstanceProfile?: pulumi.Input<string>;
+  /** @default latest official Debian 12 AMI for the instance type's architecture */
   amiId?: pulumi.Input<string>;
   /** @default {} */
   index?: ElasticsearchIndexArgs;
-  /** Least-privilege user for Logstash (role logstash_writer on `<prefix>-*`). */
+  /** Least-privilege user for Logstash (role logstash_writer on `<prefix>-*`). @default none (no Logstash user is created) */
   logstashUser?: { username: string; password: pulumi.Input<string> };
-  /** Sets the built-in kibana_system user's password (for Kibana). */
+  /** Sets the built-in kibana_system user's password (for Kibana). @default none (left unset: no Kibana) */
   kibanaSystemPassword?: pulumi.Input<string>;
   /** Protect data volumes from deletion. @default false */
   protectVolumes?: boolean;
+  /** Tags on every resource created. @default {} */
   tags?: Record<string, string>;
 }
 
@@ -147,7 +155,10 @@ export class ElasticsearchCluster extends pulumi.ComponentResource {
     ingress("transport", ES_TRANSPORT_PORT, this.sg.id, "transport between cluster nodes");
     ingress("http-self", ES_HTTP_PORT, this.sg.id, "HTTP between cluster nodes (bootstrap checks, cluster steps)");
     ingress("ssh", 22, args.bastionSecurityGroupId, "SSH from the bastion");
-    (args.clientSecurityGroupIds ?? []).forEach((sg, i) => ingress(`http-client-${i}`, ES_HTTP_PORT, sg, "HTTP from a client security group"));
+    (args.clientSecurityGroupIds ?? []).forEach((sg, i) => {
+      ingress(`http-client-${i}`, ES_HTTP_PORT, sg, "HTTP from a client security group");
+      clientEgress(`${name}-client-out-http-${i}`, { clientSecurityGroupId: sg, serviceSecurityGroupId: this.sg.id, fromPort: ES_HTTP_PORT, toPort: ES_HTTP_PORT, description: `Elasticsearch ${args.clusterName} HTTP` }, this);
+    });
     egress("transport", ES_TRANSPORT_PORT, { referencedSecurityGroupId: this.sg.id }, "transport to cluster nodes");
     egress("http-self", ES_HTTP_PORT, { referencedSecurityGroupId: this.sg.id }, "HTTP to cluster nodes");
     egress("https", 443, { cidrIpv4: "0.0.0.0/0" }, "HTTPS for apt and artifacts.elastic.co");
@@ -176,6 +187,7 @@ export class ElasticsearchCluster extends pulumi.ComponentResource {
           instanceType: g.instanceType,
           securityGroupIds: [this.sg.id],
           keyName: args.keyName,
+          iamInstanceProfile: args.iamInstanceProfile,
           amiId: args.amiId,
           volumes: [{ name: "data", sizeGb: g.volumeSizeGb, mountPoint: "/var/lib/elasticsearch", owner: "elasticsearch" }],
           protectVolumes: args.protectVolumes,
@@ -268,6 +280,15 @@ export class ElasticsearchCluster extends pulumi.ComponentResource {
     for (const m of this.masters) {
       m.addStep({ ...forgetBootstrapStep(), dependsOn: [security] });
     }
+    // Data-node scale-in: leaving data nodes hand over their shards before Pulumi deletes their hosts.
+    const drainShape = dataNodesStep(placeholderLayout, { timeoutMinutes: index.greenTimeoutMinutes });
+    first.addStep({
+      name: drainShape.name,
+      description: drainShape.description,
+      files: [],
+      script: layout.apply((l) => dataNodesStep(l, { timeoutMinutes: index.greenTimeoutMinutes }).script),
+      dependsOn: [security],
+    }, { timeout: `${index.greenTimeoutMinutes + 10}m` });
     const profileOptions: ProfileOptions = {
       indexPattern: `${index.prefix}-*`, templateName: `opsfleet-${index.prefix}`, shards: index.shards, replicas: index.replicas,
       greenTimeoutMinutes: index.greenTimeoutMinutes,

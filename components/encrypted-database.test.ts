@@ -36,8 +36,11 @@ describe.each(["mariadb", "mysql"] as const)("EncryptedDatabase (%s)", (engine) 
       [[22, 22, "sg-bastion"], [3306, 3306, "sg-web"], [3306, 3306, "sg-worker"]].sort(),
     );
     expect(rules.every((r) => r.cidrIpv4 === undefined && r.securityGroupId === "dev-db-sg-id")).toBe(true);
-    const egress = ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").map((r) => r.inputs.fromPort);
-    expect(egress.sort()).toEqual([443, 80]);
+    const egress = ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").map((r) => [r.inputs.securityGroupId, r.inputs.fromPort, r.inputs.cidrIpv4 ?? r.inputs.referencedSecurityGroupId]);
+    // each client group may send to 3306 of this group only (the provider removes the default allow-all egress)
+    expect(egress.sort()).toEqual([
+      ["dev-db-sg-id", 443, "0.0.0.0/0"], ["dev-db-sg-id", 80, "0.0.0.0/0"], ["sg-web", 3306, "dev-db-sg-id"], ["sg-worker", 3306, "dev-db-sg-id"],
+    ].sort());
     expect(byName("dev-db-host", "aws:ec2/networkInterface:NetworkInterface").inputs.securityGroups).toEqual(["dev-db-sg-id"]);
   });
 

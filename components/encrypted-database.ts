@@ -1,6 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { clientEgress } from "./sg-rules";
 import { Host, type HostStepInput, type SshAccess } from "./host";
+import { liftFiles } from "./lift-files";
+import { renderDatabaseBackupStep } from "../provision/backup/database";
+import type { IntervalSchedule } from "../provision/backup/schedule";
 import {
   renderDatabaseSteps, renderUsersStep, resolveDatabaseOptions,
   type DatabaseEngine, type DatabaseProvisionOptions, type KeyRotationSchedule,
@@ -21,7 +25,10 @@ export interface EncryptedDatabaseArgs {
   /** SSH (provisioning) only from this security group. */
   bastionSecurityGroupId: pulumi.Input<string>;
   ssh: SshAccess;
+  /** EC2 key pair whose private key is `ssh.privateKey`. @default none (see HostArgs.keyName) */
   keyName?: pulumi.Input<string>;
+  /** Instance profile of the hosts (e.g. a HostRole's): what the host checkers may call. @default none */
+  iamInstanceProfile?: pulumi.Input<string>;
   /** @default latest official Debian 12 AMI */
   amiId?: pulumi.Input<string>;
   /** Database root password (a Pulumi secret; it is made secret here in any case). */
@@ -48,7 +55,41 @@ export interface EncryptedDatabaseArgs {
   binlogExpireDays?: number;
   /** Protect the data and key volumes from deletion. @default false */
   protectVolumes?: boolean;
+  /** Tags on every resource created. @default {} */
   tags?: Record<string, string>;
+  /** Backups: full + binlog shipping to the bucket, the key bundle to the key store, restore script. @default none */
+  backup?: DatabaseBackupArgs;
+}
+
+/** Where and when the database host backs up (see provision/backup/database.ts). */
+export interface DatabaseBackupArgs {
+  bucket: pulumi.Input<string>;
+  /** This host's prefix in the bucket, e.g. "database/dev-db". */
+  prefix: string;
+  region: string;
+  /** SSM SecureString parameter holding the key bundle. */
+  keyParameterName: string;
+  /** KMS key (ARN or alias) of the key store. */
+  keyStoreKmsKeyId: pulumi.Input<string>;
+  schedule: IntervalSchedule;
+  /** Binlogs shipped this often, minutes (1 to 60). */
+  recoveryPointMinutes: number;
+}
+
+/** The db-backup step, rendered when the bucket name and key ARN are known; file paths known now. */
+function backupStep(hostLabel: string, engineOptions: DatabaseProvisionOptions, b: DatabaseBackupArgs): HostStepInput {
+  const render = (bucket: string, kmsKeyId: string) => renderDatabaseBackupStep({
+    database: engineOptions,
+    target: { bucket, prefix: b.prefix, region: b.region, hostLabel },
+    keyParameter: b.keyParameterName,
+    keyStoreKmsKeyId: kmsKeyId,
+    schedule: b.schedule,
+    recoveryPointMinutes: b.recoveryPointMinutes,
+  });
+  const shape = render("shape-bucket", "alias/shape");
+  const actual = pulumi.all([b.bucket, b.keyStoreKmsKeyId]).apply(([bucket, key]) => render(bucket, key));
+  return { name: shape.name, description: `backups to the stack's bucket under ${b.prefix}/ (full every ${b.schedule.intervalHours} h from ${b.schedule.startTime} UTC, binlogs every ${b.recoveryPointMinutes} min), key to ${b.keyParameterName}`,
+    files: liftFiles(shape.files, actual.apply((s) => s.files)), script: actual.apply((s) => s.script) };
 }
 
 /** Component-level defaults; provisioning defaults live in `resolveDatabaseOptions`. */
@@ -119,7 +160,10 @@ export class EncryptedDatabase extends pulumi.ComponentResource {
         securityGroupId: sg.id, ipProtocol: "tcp", fromPort: port, toPort: port, referencedSecurityGroupId: from, description,
       }, { parent: this });
     ingress("ssh", 22, args.bastionSecurityGroupId, "SSH from the bastion");
-    args.clientSecurityGroupIds.forEach((c, i) => ingress(`db-${i}`, DATABASE_PORT, c, `${o.engine} from a client security group`));
+    args.clientSecurityGroupIds.forEach((c, i) => {
+      ingress(`db-${i}`, DATABASE_PORT, c, `${o.engine} from a client security group`);
+      clientEgress(`${name}-client-out-db-${i}`, { clientSecurityGroupId: c, serviceSecurityGroupId: sg.id, fromPort: DATABASE_PORT, toPort: DATABASE_PORT, description: `${o.engine} ${name}` }, this);
+    });
     // packages (Debian mirrors, repo.mysql.com); no inbound rule is open to any CIDR
     for (const port of [80, 443]) {
       new aws.vpc.SecurityGroupEgressRule(`${name}-out-${port}`, {
@@ -127,12 +171,13 @@ export class EncryptedDatabase extends pulumi.ComponentResource {
       }, { parent: this });
     }
 
-    const steps: HostStepInput[] = [...before, { ...users, secret: true }, ...after];
+    const steps: HostStepInput[] = [...before, { ...users, secret: true }, ...after, ...(args.backup ? [backupStep(`${name}-host`, o, args.backup)] : [])];
     this.host = new Host(`${name}-host`, {
       subnetId: args.subnetId,
       instanceType: d.instanceType,
       securityGroupIds: [sg.id],
       keyName: args.keyName,
+      iamInstanceProfile: args.iamInstanceProfile,
       amiId: args.amiId,
       volumes: [
         { name: "data", sizeGb: d.dataVolumeSizeGb, iops: d.dataVolumeIops, mountPoint: "/var/lib/mysql", owner: "mysql" },

@@ -16,7 +16,8 @@ export interface SshAccess {
   privateKey: pulumi.Input<string>;
   /**
    * Jump host for hosts in private subnets: a stable address (the bastion's Elastic IP) and its
-   * pinned SSH host key (`ssh-ed25519 ...`, `Bastion.hostPublicKey`).
+   * pinned SSH host key (`ssh-ed25519 ...`, `Bastion.proxy` gives all three).
+   * @default none (direct SSH to the private IP)
    */
   bastion?: { host: pulumi.Input<string>; user: string; hostKey: pulumi.Input<string> };
   /**
@@ -48,7 +49,7 @@ export interface HostStepInput {
   files: HostFileInput[];
   /** Bash run as root after the files are in place; must be idempotent (it re-runs on any change). */
   script: pulumi.Input<string>;
-  /** Extra resources this step waits for (e.g. other hosts' `lastStep`). */
+  /** Extra resources this step waits for (e.g. other hosts' `lastStep`). @default [] */
   dependsOn?: pulumi.Resource[];
   /**
    * Force `logging: "none"`. Steps whose stdin is a secret Output get it automatically.
@@ -69,7 +70,7 @@ export interface HostVolumeInput {
   name: string;
   sizeGb: number;
   mountPoint: string;
-  /** Owner of the mount point, applied once that user exists. */
+  /** Owner of the mount point, applied once that user exists. @default root (no chown) */
   owner?: string;
   /** gp3 IOPS. @default 3000 */
   iops?: number;
@@ -87,13 +88,16 @@ export interface HostArgs {
   /**
    * EC2 key pair whose private key is `ssh.privateKey`: only seeds a new instance. Give a name that
    * never changes (a changed key name replaces the instance); rotate keys with `ssh.authorizedKeys`.
+   * @default none (the AMI must accept `ssh.privateKey` otherwise, e.g. via `userData`)
    */
   keyName?: pulumi.Input<string>;
   /** @default latest official Debian 12 AMI for the instance type's architecture */
   amiId?: pulumi.Input<string>;
   /** @default 16 */
   rootVolumeSizeGb?: number;
+  /** Encrypted gp3 data volumes, attached and mounted before the steps run. @default [] */
   volumes?: HostVolumeInput[];
+  /** Instance profile (role) of the instance. @default none */
   iamInstanceProfile?: pulumi.Input<string>;
   /**
    * Give the host a public address: an Elastic IP on its network interface, which survives stop/start
@@ -102,8 +106,9 @@ export interface HostArgs {
   associatePublicIp?: boolean;
   /** What the Elastic IP's association waits for (the VPC's internet gateway). @default [] */
   publicIpDependsOn?: pulumi.Resource[];
-  /** More user data (`#cloud-config` or a `#!` script), run next to the host-key cloud-config. */
+  /** More user data (`#cloud-config` or a `#!` script), run next to the host-key cloud-config. @default none */
   userData?: pulumi.Input<string>;
+  /** Tags on the instance and its volumes (`Name` is the host's name). @default {} */
   tags?: Record<string, string>;
   ssh: SshAccess;
   /** Ordered steps, run after cloud-init finished and the volumes are mounted. */

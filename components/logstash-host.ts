@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { clientEgress } from "./sg-rules";
 import { Host, type HostFileInput, type SshAccess } from "./host";
 import { liftFiles } from "./lift-files";
 import { DEFAULT_ELASTIC_VERSION, elasticInstallStep, checkElasticVersion } from "../provision/elasticsearch/apt";
@@ -37,7 +38,7 @@ export interface LogstashHostArgs {
     password: pulumi.Input<string>;
     /** Daily index prefix. @default "logstash" */
     indexPrefix?: string;
-    /** Wait for these (e.g. the cluster's user-creation step) before starting Logstash. */
+    /** Wait for these (e.g. the cluster's user-creation step) before starting Logstash. @default [] */
     readyAfter?: pulumi.Resource[];
   };
   /** Kibana on the same host (5601 from `kibanaClientSecurityGroupIds` only). @default undefined (no Kibana) */
@@ -50,9 +51,15 @@ export interface LogstashHostArgs {
   /** Elasticsearch cluster SG: Logstash may send to 9200 there only. */
   elasticsearchSecurityGroupId: pulumi.Input<string>;
   ssh: SshAccess;
+  /** EC2 key pair whose private key is `ssh.privateKey`. @default none (see HostArgs.keyName) */
   keyName?: pulumi.Input<string>;
+  /** Instance profile of the hosts (e.g. a HostRole's): what the host checkers may call. @default none */
+  iamInstanceProfile?: pulumi.Input<string>;
+  /** @default latest official Debian 12 AMI for the instance type's architecture */
   amiId?: pulumi.Input<string>;
+  /** Protect the queue volume from deletion/replacement. @default false */
   protectVolumes?: boolean;
+  /** Tags on every resource created. @default {} */
   tags?: Record<string, string>;
 }
 
@@ -105,9 +112,15 @@ export class LogstashHost extends pulumi.ComponentResource {
         securityGroupId: sg.id, ipProtocol: "tcp", fromPort: port, toPort: port, referencedSecurityGroupId: from, description,
       }, { parent: this });
     ingress("ssh", 22, args.bastionSecurityGroupId, "SSH from the bastion");
-    (args.beatsClientSecurityGroupIds ?? []).forEach((c, i) => ingress(`beats-${i}`, BEATS_PORT, c, "Beats from a client security group"));
+    (args.beatsClientSecurityGroupIds ?? []).forEach((c, i) => {
+      ingress(`beats-${i}`, BEATS_PORT, c, "Beats from a client security group");
+      clientEgress(`${name}-client-out-beats-${i}`, { clientSecurityGroupId: c, serviceSecurityGroupId: sg.id, fromPort: BEATS_PORT, toPort: BEATS_PORT, description: "Logstash Beats" }, this);
+    });
     if (args.kibana) {
+      // The default client, the bastion, has inline egress: it opens KIBANA_PORT itself (Bastion forwardPorts).
       (args.kibanaClientSecurityGroupIds ?? [args.bastionSecurityGroupId]).forEach((c, i) => ingress(`kibana-${i}`, KIBANA_PORT, c, "Kibana"));
+      (args.kibanaClientSecurityGroupIds ?? []).forEach((c, i) =>
+        clientEgress(`${name}-client-out-kibana-${i}`, { clientSecurityGroupId: c, serviceSecurityGroupId: sg.id, fromPort: KIBANA_PORT, toPort: KIBANA_PORT, description: "Kibana" }, this));
     }
     new aws.vpc.SecurityGroupEgressRule(`${name}-out-es`, {
       securityGroupId: sg.id, ipProtocol: "tcp", fromPort: 9200, toPort: 9200, referencedSecurityGroupId: args.elasticsearchSecurityGroupId,
@@ -126,6 +139,7 @@ export class LogstashHost extends pulumi.ComponentResource {
       instanceType: settings.instanceType,
       securityGroupIds: [sg.id],
       keyName: args.keyName,
+      iamInstanceProfile: args.iamInstanceProfile,
       amiId: args.amiId,
       volumes: [{ name: "data", sizeGb: args.volumeSizeGb ?? 50, mountPoint: "/var/lib/logstash", owner: "logstash" }],
       protectVolumes: args.protectVolumes,

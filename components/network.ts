@@ -16,7 +16,7 @@ export interface NetworkArgs {
    * @default 3
    */
   availabilityZoneCount?: number;
-  /** Explicit AZ names, e.g. ["eu-west-1a", "eu-west-1b"]. */
+  /** Explicit AZ names, e.g. ["eu-west-1a", "eu-west-1b"]. @default the region's first `availabilityZoneCount` AZs */
   availabilityZones?: string[];
   /**
    * NAT gateways for the private subnets' outbound traffic: none, one shared, or one per AZ
@@ -24,6 +24,7 @@ export interface NetworkArgs {
    * @default "single"
    */
   natGateways?: NatGatewayStrategy;
+  /** Tags on every resource created. @default {} */
   tags?: Record<string, string>;
 }
 

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { byName, expectUniqueNames, isSecretInput, ofType, OptionsRecorder, registered, settle, unsecret, useMocks, valueOf } from "../test/harness/pulumi-mocks";
 import { RedisCluster, type RedisClusterArgs } from "./redis-cluster";
+import { computedOutputs, mockId, mockInvoke } from "../test/harness/mock-data";
 import { renderStepScript } from "../provision/common/step-script";
 import { renderRedisClusterStep, renderRedisHealthStep, renderRedisInstallStep, renderRedisNodesStep, renderRedisOsTuningStep } from "../provision/redis/steps";
 
@@ -49,8 +50,12 @@ describe("RedisCluster", () => {
       [[22, 22, "sg-bastion"], [7000, 7001, "dev-redis-sg-id"], [7000, 7001, "sg-web"], [17000, 17001, "dev-redis-sg-id"]].sort(),
     );
     expect(ingress.every((r) => r.cidrIpv4 === undefined && r.securityGroupId === "dev-redis-sg-id")).toBe(true);
-    const egress = ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").map((r) => [r.inputs.fromPort, r.inputs.toPort, r.inputs.cidrIpv4 ?? r.inputs.referencedSecurityGroupId]);
-    expect(egress.sort()).toEqual([[17000, 17001, "dev-redis-sg-id"], [443, 443, "0.0.0.0/0"], [7000, 7001, "dev-redis-sg-id"], [80, 80, "0.0.0.0/0"]].sort());
+    const egress = ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").map((r) => [r.inputs.securityGroupId, r.inputs.fromPort, r.inputs.toPort, r.inputs.cidrIpv4 ?? r.inputs.referencedSecurityGroupId]);
+    // the client group gets the matching egress (the provider removes the default allow-all egress)
+    expect(egress.sort()).toEqual([
+      ["dev-redis-sg-id", 17000, 17001, "dev-redis-sg-id"], ["dev-redis-sg-id", 443, 443, "0.0.0.0/0"], ["dev-redis-sg-id", 7000, 7001, "dev-redis-sg-id"],
+      ["dev-redis-sg-id", 80, 80, "0.0.0.0/0"], ["sg-web", 7000, 7001, "dev-redis-sg-id"],
+    ].sort());
     for (const i of [0, 1, 2]) expect(byName(`dev-redis-${i}`, ENI).inputs.securityGroups).toEqual(["dev-redis-sg-id"]);
   });
 
@@ -66,7 +71,7 @@ describe("RedisCluster", () => {
       );
     }
     expect(stdinOf("dev-redis-0-redis-cluster")).toBe(renderStepScript(renderRedisClusterStep({ hostIps: ips })));
-    for (let i = 0; i < 3; i++) expect(stdinOf(`dev-redis-${i}-redis-healthy`)).toBe(renderStepScript(renderRedisHealthStep({ hostIps: ips, hostIp: ips[i] })));
+    for (let i = 0; i < 3; i++) expect(stdinOf(`dev-redis-${i}-redis-healthy`)).toBe(renderStepScript(renderRedisHealthStep({ hostIp: ips[i] })));
   });
 
   test("hosts are created and replaced one at a time: each instance waits for the previous host's health gate", async () => {
@@ -88,10 +93,10 @@ describe("RedisCluster", () => {
 
   test("hosts reconfigure one after another, and the cluster is formed after every host's nodes are up", () => {
     const nodes = [0, 1, 2].map((i) => rec.resourceOf(`dev-redis-${i}-redis-nodes`));
-    expect(rec.optionsOf("dev-redis-1-redis-nodes").dependsOn).toContain(nodes[0]);
-    expect(rec.optionsOf("dev-redis-2-redis-nodes").dependsOn).toContain(nodes[1]);
-    // (through each host's health gate, which follows its nodes step)
+    // each host's nodes step waits for the previous host's health gate, which follows that host's nodes step
     const gates = [0, 1, 2].map((i) => rec.resourceOf(`dev-redis-${i}-redis-healthy`));
+    expect(rec.optionsOf("dev-redis-1-redis-nodes").dependsOn).toContain(gates[0]);
+    expect(rec.optionsOf("dev-redis-2-redis-nodes").dependsOn).toContain(gates[1]);
     for (const i of [0, 1, 2]) expect(rec.optionsOf(`dev-redis-${i}-redis-healthy`).dependsOn).toContain(nodes[i]);
     expect(rec.optionsOf("dev-redis-0-redis-cluster").dependsOn).toEqual(expect.arrayContaining(gates));
     expect(rc.clusterStep).toBe(rec.resourceOf("dev-redis-0-redis-cluster"));
@@ -147,4 +152,49 @@ describe("RedisCluster argument checks", () => {
     await new Promise((r) => setImmediate(r));
     expect(registered).toEqual([]);
   });
+});
+
+describe("RedisCluster host count change (scale-out / scale-in)", () => {
+  /** Inputs of every resource, by name, with each host's (mock) IP replaced by its host index. */
+  async function build(hostCount: number): Promise<{ inputs: Map<string, string>; script: string }> {
+    await useMocks();
+    // a host keeps its IP whatever the count (as on AWS): IP from the instance's name, not a counter
+    await pulumi.runtime.setMocks({
+      newResource(args) {
+        registered.push(args);
+        const state = { ...args.inputs, ...computedOutputs(args) };
+        if (args.type === "aws:ec2/networkInterface:NetworkInterface") state.privateIp = `10.0.9.${10 + Number(/-(\d+)$/.exec(args.name)![1])}`;
+        return { id: mockId(args), state };
+      },
+      call: (a) => mockInvoke(a.token, a.inputs),
+    }, "opsfleet", "test", false);
+    const rc = new RedisCluster("dev-redis", { ...base, hostCount });
+    await settle(rc, ...rc.hosts, ...rc.hosts.flatMap((h) => h.steps));
+    const norm = (s: string) => s.replace(/10\.0\.9\.1(\d)/g, "<host-$1>");
+    const inputs = new Map(registered.map((r) => [`${r.type}::${r.name}`, JSON.stringify(unsecret(r.inputs))]));
+    return { inputs, script: norm(stdinOf("dev-redis-0-redis-cluster")) };
+  }
+
+  test("3 -> 4 adds the new host's resources and changes only the cluster step's inputs (its node list): no other step re-runs", async () => {
+    const three = await build(3);
+    const four = await build(4);
+    const changed = [...three.inputs.keys()].filter((k) => four.inputs.has(k) && four.inputs.get(k) !== three.inputs.get(k));
+    expect(changed).toEqual(["command:remote:Command::dev-redis-0-redis-cluster"]);
+    expect([...three.inputs.keys()].filter((k) => !four.inputs.has(k))).toEqual([]);
+    const added = [...four.inputs.keys()].filter((k) => !three.inputs.has(k));
+    expect(added.every((k) => k.includes("::dev-redis-3"))).toBe(true);
+    expect(added).toEqual(expect.arrayContaining(["aws:ec2/instance:Instance::dev-redis-3", "aws:ebs/volume:Volume::dev-redis-3-data"]));
+    expect(three.script).toContain("NODES='<host-0>:7000 <host-1>:7000 <host-2>:7000 <host-0>:7001 <host-1>:7001 <host-2>:7001'");
+    expect(four.script).toContain("NODES='<host-0>:7000 <host-1>:7000 <host-2>:7000 <host-3>:7000 <host-0>:7001 <host-1>:7001 <host-2>:7001 <host-3>:7001'");
+  }, 120_000);
+
+  test("6 -> 3 removes hosts 3-5 only (Pulumi deletes them after the cluster step's update, which drains them first)", async () => {
+    const six = await build(6);
+    const three = await build(3);
+    const removed = [...six.inputs.keys()].filter((k) => !three.inputs.has(k));
+    expect(removed.length).toBeGreaterThan(0);
+    expect(removed.every((k) => /::dev-redis-[345](-|$)/.test(k))).toBe(true);
+    const changed = [...three.inputs.keys()].filter((k) => six.inputs.get(k) !== three.inputs.get(k));
+    expect(changed).toEqual(["command:remote:Command::dev-redis-0-redis-cluster"]);
+  }, 120_000);
 });

@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { clientEgress } from "./sg-rules";
 import type * as command from "@pulumi/command";
 import { Host, RollingGates, type SshAccess } from "./host";
 import { liftFiles } from "./lift-files";
@@ -37,10 +38,15 @@ export interface RedisClusterArgs {
   /** SSH (22) is allowed only from this security group. */
   bastionSecurityGroupId: pulumi.Input<string>;
   ssh: SshAccess;
+  /** EC2 key pair whose private key is `ssh.privateKey`. @default none (see HostArgs.keyName) */
   keyName?: pulumi.Input<string>;
+  /** Instance profile of the hosts (e.g. a HostRole's): what the host checkers may call. @default none */
+  iamInstanceProfile?: pulumi.Input<string>;
+  /** @default latest official Debian 12 AMI for the instance type's architecture */
   amiId?: pulumi.Input<string>;
   /** Protect the data volumes from deletion/replacement. @default false */
   protectVolumes?: boolean;
+  /** Tags on every resource created. @default {} */
   tags?: Record<string, string>;
 }
 
@@ -103,7 +109,10 @@ export class RedisCluster extends pulumi.ComponentResource {
     rule("in", "ssh", 22, 22, { referencedSecurityGroupId: args.bastionSecurityGroupId }, "SSH from the bastion");
     rule("in", "redis-members", lo, hi, { referencedSecurityGroupId: sg.id }, "Redis from cluster members");
     rule("in", "bus-members", lo + BUS_PORT_OFFSET, hi + BUS_PORT_OFFSET, { referencedSecurityGroupId: sg.id }, "cluster bus from cluster members");
-    (args.clientSecurityGroupIds ?? []).forEach((c, i) => rule("in", `redis-client-${i}`, lo, hi, { referencedSecurityGroupId: c }, "Redis from a client security group"));
+    (args.clientSecurityGroupIds ?? []).forEach((c, i) => {
+      rule("in", `redis-client-${i}`, lo, hi, { referencedSecurityGroupId: c }, "Redis from a client security group");
+      clientEgress(`${name}-client-out-redis-${i}`, { clientSecurityGroupId: c, serviceSecurityGroupId: sg.id, fromPort: lo, toPort: hi, description: `Redis Cluster ${name}` }, this);
+    });
     rule("out", "redis-members", lo, hi, { referencedSecurityGroupId: sg.id }, "Redis to cluster members");
     rule("out", "bus-members", lo + BUS_PORT_OFFSET, hi + BUS_PORT_OFFSET, { referencedSecurityGroupId: sg.id }, "cluster bus to cluster members");
     rule("out", "http", 80, 80, { cidrIpv4: "0.0.0.0/0" }, "apt repositories");
@@ -128,6 +137,7 @@ export class RedisCluster extends pulumi.ComponentResource {
         instanceType: o.instanceType,
         securityGroupIds: [sg.id],
         keyName: args.keyName,
+        iamInstanceProfile: args.iamInstanceProfile,
         amiId: args.amiId,
         volumes: [{ name: "data", sizeGb: o.dataVolumeSizeGb, mountPoint: "/var/lib/redis", owner: "redis" }],
         protectVolumes: args.protectVolumes ?? false,
@@ -150,21 +160,19 @@ export class RedisCluster extends pulumi.ComponentResource {
         dependsOn: i > 0 ? [this.hosts[i - 1].lastStep] : [],
         secret: true,
       });
+      // The health gate names only this host's nodes: a host-count change leaves it alone.
+      const shapeHealth = renderRedisHealthStep({ hostIp: SHAPE_IP, ports });
+      gates.open(i, host.addStep({
+        name: shapeHealth.name,
+        description: shapeHealth.description.replace(SHAPE_IP, "<private ip>"),
+        files: [],
+        script: host.privateIp.apply((ip) => renderRedisHealthStep({ hostIp: ip, ports }).script),
+        health: true,
+      }, { timeout: "20m" }));
       this.hosts.push(host);
     }
 
     this.privateIps = pulumi.all(this.hosts.map((h) => h.privateIp));
-    // Each host's health gate (it needs every host's address), in host order; the next host waits for it.
-    this.hosts.forEach((host, i) => {
-      const shapeHealth = renderRedisHealthStep({ hostIps: this.hosts.map((_, j) => `192.0.2.${j + 1}`), hostIp: `192.0.2.${i + 1}`, ports });
-      gates.open(i, host.addStep({
-        name: shapeHealth.name,
-        description: shapeHealth.description.replace(`192.0.2.${i + 1}`, "this host"),
-        files: [],
-        script: pulumi.all([this.privateIps, host.privateIp]).apply(([ips, ip]) => renderRedisHealthStep({ hostIps: ips, hostIp: ip, ports }).script),
-        health: true,
-      }, { timeout: "20m" }));
-    });
     const shapeCluster = renderRedisClusterStep({ hostIps: this.hosts.map((_, i) => `192.0.2.${i + 1}`), ports });
     this.clusterStep = this.hosts[0].addStep({
       name: shapeCluster.name,

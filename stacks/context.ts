@@ -1,5 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { SshAccess } from "../components/host";
+import type { HostGroup, HostRoles } from "./host-roles";
+import type { BackupContext } from "./backup";
 
 /** What every area's compose function gets from the stack: the shared network, access and secrets. */
 export interface StackContext {
@@ -31,11 +33,19 @@ export interface StackContext {
   clientSecurityGroupIds: pulumi.Input<string>[];
   /** Pass to every top-level component (carries the offline plan's recorder). */
   opts: pulumi.ComponentResourceOptions;
+  /** IAM role + instance profile per host group (metrics, backup, ...); absent: hosts get no profile. */
+  hostRoles?: HostRoles;
+  /** The stack's backup storage and schedules (features.backup); absent: no backups. */
+  backup?: BackupContext;
 }
 
-/** The args every host-based component takes from the stack in the same way (SSH path, AMI, protection, tags). */
-export function hostAccessArgs(ctx: StackContext) {
+/**
+ * The args every host-based component takes from the stack in the same way (SSH path, AMI,
+ * protection, tags, and the instance profile of its host `group`).
+ */
+export function hostAccessArgs(ctx: StackContext, group?: HostGroup) {
   return {
+    iamInstanceProfile: group !== undefined && ctx.hostRoles ? ctx.hostRoles.for(group).instanceProfileName : undefined,
     vpcId: ctx.vpcId,
     bastionSecurityGroupId: ctx.bastionSecurityGroupId,
     ssh: ctx.ssh,

@@ -1,6 +1,7 @@
 /** Composes the database area from `opsfleet:database`: one encrypted MariaDB/MySQL host. */
 import type * as pulumi from "@pulumi/pulumi";
-import { EncryptedDatabase } from "../components/encrypted-database";
+import { EncryptedDatabase, type DatabaseBackupArgs } from "../components/encrypted-database";
+import type { BackupContext } from "./backup";
 import type { DatabaseConfig } from "./config/database";
 import { hostAccessArgs, type StackContext } from "./context";
 
@@ -15,6 +16,23 @@ export interface DatabaseOutputs {
   keyDir: string;
 }
 
+/** The key store entry, the role's "backup" concern and the host-side settings. */
+function databaseBackup(b: BackupContext, ctx: StackContext): DatabaseBackupArgs {
+  const prefix = b.prefix("database", `${ctx.prefix}-db`);
+  const keyParameterName = `/opsfleet/${ctx.prefix}/database/keys`;
+  const parameter = b.store.keyParameter(`${ctx.prefix}-db-keys`, keyParameterName);
+  ctx.hostRoles?.for("database").allow("backup", b.store.hostStatements({ prefix, region: b.region, keyParameterArn: parameter.arn }));
+  return {
+    bucket: b.store.bucketName,
+    prefix,
+    region: b.region,
+    keyParameterName,
+    keyStoreKmsKeyId: b.store.keyStoreKmsKeyArn,
+    schedule: { intervalHours: b.config.database.intervalHours, startTime: b.config.database.startTime },
+    recoveryPointMinutes: b.config.database.recoveryPointMinutes,
+  };
+}
+
 export function composeDatabase(cfg: DatabaseConfig, ctx: StackContext): DatabaseOutputs {
   const { dbRootPassword, dbAppPassword } = ctx.secrets;
   if (!dbRootPassword) throw new Error("opsfleet:dbRootPassword: missing secret (needed by database)");
@@ -24,8 +42,9 @@ export function composeDatabase(cfg: DatabaseConfig, ctx: StackContext): Databas
     throw new Error(`opsfleet:database.subnetIndex: out of range (got ${cfg.subnetIndex}; allowed: 0 to ${ctx.privateSubnetIds.length - 1}, one per private subnet)`);
   }
 
+  const backupArgs = ctx.backup ? databaseBackup(ctx.backup, ctx) : undefined;
   const db = new EncryptedDatabase(`${ctx.prefix}-db`, {
-    ...hostAccessArgs(ctx),
+    ...hostAccessArgs(ctx, "database"),
     engine: cfg.engine,
     subnetId,
     instanceType: cfg.instanceType,
@@ -41,6 +60,7 @@ export function composeDatabase(cfg: DatabaseConfig, ctx: StackContext): Databas
     keyRotationSchedule: cfg.keyRotationSchedule,
     encryptionThreads: cfg.encryptionThreads,
     binlogExpireDays: cfg.binlogExpireDays,
+    backup: backupArgs,
   }, ctx.opts);
 
   return {

@@ -31,7 +31,7 @@ export function composeElk(cfg: ElkConfig, ctx: StackContext): ElkOutputs {
   const kibanaSystemPassword = cfg.kibana.enabled ? derive("kibana_system") : undefined;
 
   const cluster = new ElasticsearchCluster(`${ctx.prefix}-es`, {
-    ...hostAccessArgs(ctx),
+    ...hostAccessArgs(ctx, "elasticsearch"),
     subnetIds: ctx.privateSubnetIds,
     clusterName: cfg.clusterName ?? `${ctx.prefix}-logs`,
     version: cfg.version,
@@ -45,7 +45,7 @@ export function composeElk(cfg: ElkConfig, ctx: StackContext): ElkOutputs {
   }, ctx.opts);
 
   const logstash = new LogstashHost(`${ctx.prefix}-logstash`, {
-    ...hostAccessArgs(ctx),
+    ...hostAccessArgs(ctx, "logstash"),
     subnetId: ctx.privateSubnetIds[0],
     instanceType: cfg.logstash.instanceType,
     version: cfg.version,

@@ -13,6 +13,10 @@ import { composeSpot } from "./spot";
 import { composeRedis } from "./redis";
 import { composeElk } from "./elk";
 import { composeDatabase } from "./database";
+import { KIBANA_PORT } from "../provision/logstash/kibana";
+import { HostRoles } from "./host-roles";
+import { composeBackupStore } from "./backup";
+import { hostMetricsStatement } from "../provision/monitoring/namespace";
 
 export interface OpsfleetOutputs {
   vpcId: pulumi.Input<string>;
@@ -23,6 +27,8 @@ export interface OpsfleetOutputs {
   redis?: ReturnType<typeof composeRedis>;
   elk?: ReturnType<typeof composeElk>;
   database?: ReturnType<typeof composeDatabase>;
+  /** The stack's backup bucket (features.backup). */
+  backupBucket?: pulumi.Output<string>;
 }
 
 /** Throws if a host-only part of the context is used by a stack that provisions no hosts. */
@@ -107,9 +113,13 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
       internetGateway,
       instanceType: c.bastion.instanceType,
       amiId: c.amiId,
+      // Kibana is reached through an SSH tunnel over the bastion
+      forwardPorts: c.features.elk && c.elk.kibana.enabled ? [KIBANA_PORT] : [],
       tags,
     }, opts);
     Object.defineProperties(ctx, {
+      // each host group's role may only publish its health metrics, until an area adds a concern
+      hostRoles: { value: new HostRoles(prefix, { metrics: [hostMetricsStatement()] }, tags, opts) },
       ssh: { value: { user: c.ssh.user, privateKey, bastion: bastion.proxy, authorizedKeys } },
       keyName: { value: instanceKeyName },
       bastionSecurityGroupId: { value: bastion.securityGroupId },
@@ -117,6 +127,10 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
     outputs.bastionPublicIp = bastion.publicIp;
   }
 
+  if (c.features.backup && (c.features.redis || c.features.elk || c.features.database)) {
+    ctx.backup = composeBackupStore(c.backup, ctx, loaded.region);
+    outputs.backupBucket = ctx.backup.store.bucketName;
+  }
   if (c.features.spotWeb) {
     outputs.web = composeSpot(c.spot, ctx);
     clientSecurityGroupIds.push(outputs.web.instanceSecurityGroupId);

@@ -21,7 +21,7 @@ export function composeRedis(cfg: RedisConfig, ctx: StackContext): RedisOutputs 
   if (ctx.privateSubnetIds.length === 0) throw new Error("opsfleet:redis: no private subnets to place the Redis hosts in");
 
   const cluster = new RedisCluster(`${ctx.prefix}-redis`, {
-    ...hostAccessArgs(ctx),
+    ...hostAccessArgs(ctx, "redis"),
     subnetIds: ctx.privateSubnetIds,
     hostCount: cfg.hostCount,
     instanceType: cfg.instanceType,

@@ -20,7 +20,12 @@ export interface SpotOutputs {
   onDemandAsgName: pulumi.Output<string>;
   reconcilerFunctionName: pulumi.Output<string>;
   reconcilerLogGroupName: pulumi.Output<string>;
+  /** Events EventBridge could not deliver to the wake-up queue. */
   deadLetterQueueUrl: pulumi.Output<string>;
+  /** SQS FIFO queue that serializes the reconciles. */
+  reconcileQueueUrl: pulumi.Output<string>;
+  /** Wake-ups whose reconcile failed repeatedly. */
+  reconcileDeadLetterQueueUrl: pulumi.Output<string>;
 }
 
 export function composeSpot(cfg: SpotConfig, ctx: StackContext): SpotOutputs {
@@ -43,6 +48,7 @@ export function composeSpot(cfg: SpotConfig, ctx: StackContext): SpotOutputs {
     stabilizationSeconds: cfg.stabilizationSeconds,
     rebalanceCountsAsLost: cfg.rebalanceCountsAsLost,
     maxEventAgeSeconds: cfg.maxEventAgeSeconds,
+    ...(cfg.reservedConcurrency !== undefined ? { reservedConcurrency: cfg.reservedConcurrency } : {}),
     logRetentionDays: cfg.logRetentionDays,
     tags: ctx.tags,
   }, ctx.opts);
@@ -58,5 +64,7 @@ export function composeSpot(cfg: SpotConfig, ctx: StackContext): SpotOutputs {
     reconcilerFunctionName: web.reconcilerFunctionName,
     reconcilerLogGroupName: web.reconcilerLogGroupName,
     deadLetterQueueUrl: web.deadLetterQueueUrl,
+    reconcileQueueUrl: web.reconcileQueueUrl,
+    reconcileDeadLetterQueueUrl: web.reconcileDeadLetterQueueUrl,
   };
 }

@@ -52,6 +52,13 @@ describe("stack settings", () => {
     expect(() => stackProfileOptions(dir, "nope")).toThrow(/no stack file/);
   });
 
+  test("a duplicated key in the stack file is one clear line naming the file, line and key", () => {
+    fs.writeFileSync(path.join(dir, "Pulumi.dup.yaml"), "config:\n  opsfleet:elk: {}\n  opsfleet:elk: { index: { shards: 2 } }\n");
+    const e = (() => { try { stackProfileOptions(dir, "dup"); } catch (x) { return x as Error; } })();
+    expect(e).toBeInstanceOf(UsageError);
+    expect(e!.message).toBe('Pulumi.dup.yaml:3:3: Map keys must be unique ("opsfleet:elk" is set twice; keep one)');
+  });
+
   test("end to end with the real client against a local server: calls, warnings, summary", async () => {
     fs.writeFileSync(path.join(dir, "Pulumi.t.yaml"), "config:\n  opsfleet:elk:\n    index: { shards: 4 }\n");
     const seen: string[] = [];
@@ -102,5 +109,11 @@ describe("npm run es:profile (the script as a process)", () => {
     const bad = await cli(["normal", "--stack", "dev"]);
     expect(bad.code).toBe(2);
     expect(bad.err).toContain("no endpoint");
+  }, 60_000);
+
+  test("--help prints the usage on stdout and exits 0", async () => {
+    const help = await cli(["--help"]);
+    expect(help).toMatchObject({ code: 0, err: "" });
+    expect(help.out).toMatch(/^usage: npm run es:profile -- <bulk-ingest\|normal> --stack <name>/);
   }, 60_000);
 });

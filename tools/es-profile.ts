@@ -16,7 +16,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Client } from "@elastic/elasticsearch";
-import { parse as parseYaml } from "yaml";
+import { readYamlFile, StackFileError } from "./stack-file";
 import { elkConfigSchema } from "../stacks/config/elk";
 import { isIndexProfile, PROFILES, profileRequests, type IndexProfile, type ProfileOptions } from "../provision/elasticsearch/profiles";
 import { requestUrlPath } from "../provision/elasticsearch/es-requests";
@@ -33,6 +33,8 @@ export interface CliOptions {
 }
 
 export class UsageError extends Error {}
+/** `--help`: the usage text, on stdout, exit 0. */
+export class HelpRequested extends UsageError {}
 
 const USAGE = `usage: npm run es:profile -- <${PROFILES.join("|")}> --stack <name> [--endpoint URL] [--ca FILE] [--user NAME] [--dry-run]
   password: environment variable ES_PASSWORD; endpoint/CA/user also from ES_ENDPOINT / ES_CA_FILE / ES_USER`;
@@ -40,6 +42,7 @@ const USAGE = `usage: npm run es:profile -- <${PROFILES.join("|")}> --stack <nam
 export function parseCli(argv: string[], env: Record<string, string | undefined>): CliOptions {
   const positional: string[] = [];
   const flags: Record<string, string | true> = {};
+  if (argv.includes("--help") || argv.includes("-h")) throw new HelpRequested(USAGE);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--dry-run") flags["dry-run"] = true;
@@ -78,7 +81,12 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
 export function stackProfileOptions(root: string, stack: string): { options: ProfileOptions; configuredProfile: IndexProfile } {
   const file = path.join(root, `Pulumi.${stack}.yaml`);
   if (!fs.existsSync(file)) throw new UsageError(`no stack file ${file}`);
-  const doc = (parseYaml(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+  let doc: { config?: Record<string, unknown> };
+  try {
+    doc = (readYamlFile(file) ?? {}) as { config?: Record<string, unknown> };
+  } catch (e) {
+    throw e instanceof StackFileError ? new UsageError(e.message) : e;
+  }
   const parsed = elkConfigSchema.safeParse(doc.config?.["opsfleet:elk"] ?? {});
   if (!parsed.success) {
     throw new UsageError(parsed.error.issues.map((i) => `opsfleet:elk.${i.path.join(".")}: ${i.message}`).join("\n"));
@@ -121,6 +129,10 @@ if (require.main === module) {
       const o = parseCli(process.argv.slice(2), process.env);
       await run(o, path.resolve(__dirname, ".."), (s) => console.log(s));
     } catch (e) {
+      if (e instanceof HelpRequested) {
+        console.log(e.message);
+        return;
+      }
       console.error(e instanceof UsageError ? e.message : `es:profile failed: ${(e as Error).message}`);
       process.exit(e instanceof UsageError ? 2 : 1);
     }

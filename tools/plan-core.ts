@@ -2,17 +2,19 @@
  * The offline plan engine: stack file → mock runtime → resources, options, hosts. Shared by
  * `npm run plan` and the tests that hold the plan's JSON contract.
  */
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { parse as parseYaml } from "yaml";
-import { computedOutputs, mockId, mockInvoke } from "../test/harness/mock-data";
-import { ConfigError, loadConfig, NAMESPACE, readRawConfig } from "../stacks/config/load";
+import { computedOutputs, mockId, mockInvoke, resetMockData } from "../test/harness/mock-data";
+import { ConfigError, loadConfig, NAMESPACE, neededSecrets, readRawConfig } from "../stacks/config/load";
 import { SECRET_KEYS, type OpsfleetConfig } from "../stacks/config/schema";
 import { buildOpsfleet } from "../stacks/opsfleet";
 import { Host, type HostManifest } from "../components/host";
 import { renderValue } from "./plan-render";
 import { planViolations } from "./plan-policies";
+import { answer, mockUrn, priorStateOf, type PriorState } from "./change/state";
+import { readYamlFile, StackFileError } from "./stack-file";
 
 export class PlanError extends Error {
   constructor(public readonly problems: string[]) {
@@ -31,6 +33,10 @@ export interface PlanResource {
   custom: boolean;
   /** Inputs as passed to the resource; secret values as { "$secret": placeholder }. */
   inputs: Record<string, unknown>;
+  /** The (mock) provider's id; null for components (always set by buildPlan; optional for hand-built test plans). Kept across a change unless the resource is replaced. */
+  id?: string | null;
+  /** Provider-computed outputs (ids, addresses, ARNs, `latestVersion`), not the echoed inputs. */
+  outputs?: Record<string, unknown>;
   options: {
     dependsOn: string[];
     ignoreChanges: string[];
@@ -40,6 +46,8 @@ export interface PlanResource {
     replaceOnChanges: string[];
     deleteBeforeReplace: boolean;
     retainOnDelete: boolean;
+    /** URNs this resource was known by before (Pulumi `aliases`): a change preview matches them. */
+    aliases?: string[];
   };
 }
 
@@ -67,29 +75,40 @@ interface StackFiles {
   placeholderSecrets: string[];
 }
 
-export function secretPlaceholder(key: string): string {
+/**
+ * `ciphertext`: the stack file's `secure:` value; its fingerprint makes a rotated secret visible to a change
+ * preview (`<secret:redisPassword#1a2b3c4d>`) without revealing anything.
+ */
+export function secretPlaceholder(key: string, ciphertext?: string): string {
+  const id = ciphertext ? `${key}#${createHash("sha256").update(ciphertext).digest("hex").slice(0, 8)}` : key;
   // The SSH key placeholder keeps the PEM frame so the same validation as `pulumi up` applies.
   return key === "sshPrivateKey"
-    ? `-----BEGIN OPENSSH PRIVATE KEY-----\n<secret:${key}>\n-----END OPENSSH PRIVATE KEY-----\n`
-    : `<secret:${key}>`;
+    ? `-----BEGIN OPENSSH PRIVATE KEY-----\n<secret:${id}>\n-----END OPENSSH PRIVATE KEY-----\n`
+    : `<secret:${id}>`;
 }
 
 /** Reads Pulumi.yaml and Pulumi.<stack>.yaml the way the CLI would hand them to the program. */
-export function readStackFiles(root: string, stack: string, strictSecrets: boolean): StackFiles {
+export function readStackFiles(root: string, stack: string, strictSecrets: boolean, stackFileText?: string): StackFiles {
   const projectFile = path.join(root, "Pulumi.yaml");
   const stackFile = path.join(root, `Pulumi.${stack}.yaml`);
-  if (!fs.existsSync(stackFile)) {
-    const known = fs.readdirSync(root).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).map((f) => f.slice(7, -5));
+  if (stackFileText === undefined && !fs.existsSync(stackFile)) {
+    const known = fs.readdirSync(root).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).map((f) => f.slice(7, -5)).sort();
     throw new PlanError([`no stack file Pulumi.${stack}.yaml; stacks here: ${known.join(", ") || "none"}`]);
   }
-  const project = parseYaml(fs.readFileSync(projectFile, "utf8")) as { name: string };
-  const doc = (parseYaml(fs.readFileSync(stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+  let project: { name: string };
+  let doc: { config?: Record<string, unknown> };
+  try {
+    project = readYamlFile(projectFile) as { name: string };
+    doc = (readYamlFile(stackFile, stackFileText) ?? {}) as { config?: Record<string, unknown> };
+  } catch (e) {
+    throw e instanceof StackFileError ? new PlanError([e.message]) : e;
+  }
   const config: Record<string, string> = {};
   const secretKeys: string[] = [];
   for (const [k, v] of Object.entries(doc.config ?? {})) {
     const key = k.includes(":") ? k : `${project.name}:${k}`;
     if (v && typeof v === "object" && "secure" in (v as object)) {
-      config[key] = secretPlaceholder(key.split(":").slice(1).join(":"));
+      config[key] = secretPlaceholder(key.split(":").slice(1).join(":"), String((v as { secure: unknown }).secure));
       secretKeys.push(key);
     } else {
       config[key] = typeof v === "string" ? v : JSON.stringify(v);
@@ -120,14 +139,73 @@ async function resourcesOf(x: unknown): Promise<pulumi.Resource[]> {
   return (Array.isArray(v) ? v : [v]).filter((r): r is pulumi.Resource => pulumi.Resource.isInstance(r));
 }
 
-export async function buildPlan(o: { stack: string; root: string; strictSecrets?: boolean }): Promise<Plan> {
-  const files = readStackFiles(o.root, o.stack, o.strictSecrets ?? false);
+export interface BuildPlanOptions {
+  stack: string;
+  root: string;
+  strictSecrets?: boolean;
+  /** Stack file content to use instead of `Pulumi.<stack>.yaml` (config variations in tests). */
+  stackFileText?: string;
+  /**
+   * The plan of the deployed state (a change preview's "before"): kept resources keep their ids and
+   * addresses, replaced ones get new ids, changed launch templates their next version (tools/change/state.ts).
+   */
+  prior?: Plan;
+}
+
+export async function buildPlan(o: BuildPlanOptions): Promise<Plan> {
+  // The SDK captures a stack trace for every promise and resource; with source maps that is most of a
+  // plan's CPU time (a change preview runs two plans, the change-safety tests dozens). Off while planning;
+  // OPSFLEET_PLAN_STACKS=1 keeps them for debugging the program.
+  if (process.env.OPSFLEET_PLAN_STACKS === "1") return buildPlanNow(o);
+  const limit = Error.stackTraceLimit;
+  const sourceMaps = process.sourceMapsEnabled;
+  Error.stackTraceLimit = 1;
+  process.setSourceMapsEnabled(false);
+  try {
+    return await buildPlanNow(o);
+  } finally {
+    Error.stackTraceLimit = limit;
+    process.setSourceMapsEnabled(sourceMaps);
+  }
+}
+
+async function buildPlanNow(o: BuildPlanOptions): Promise<Plan> {
+  const files = readStackFiles(o.root, o.stack, o.strictSecrets ?? false, o.stackFileText);
   const registrations: pulumi.runtime.MockResourceArgs[] = [];
+  const prior: PriorState | undefined = o.prior ? priorStateOf(o.prior) : undefined;
+  // What the transformation saw of each resource (parent, options), for the mock provider's answer.
+  const pending = new Map<string, pulumi.ResourceTransformationArgs>();
+  const answers = new Map<string, { id: string | null; outputs: Record<string, unknown> }>();
+  let region = "";
+  resetMockData();
   await pulumi.runtime.setMocks(
     {
-      newResource(a) {
+      async newResource(a) {
         registrations.push(a);
-        return { id: mockId(a), state: { ...a.inputs, ...computedOutputs(a) } };
+        const key = `${a.type}::${a.name}`;
+        const fresh = { id: mockId(a), outputs: computedOutputs(a) };
+        if (!prior || !a.custom) {
+          answers.set(key, { id: a.custom ? fresh.id : null, outputs: a.custom ? fresh.outputs : {} });
+          return { id: fresh.id, state: { ...a.inputs, ...fresh.outputs } };
+        }
+        const t = pending.get(key);
+        const opts = (t?.opts ?? {}) as pulumi.CustomResourceOptions;
+        const parentUrn = opts.parent ? await resolve(opts.parent.urn) : undefined;
+        const urn = mockUrn(o.stack, files.project, parentUrn, a.type, a.name);
+        const got = answer(
+          {
+            urn, type: a.type, name: a.name,
+            inputs: (await renderValue(a.inputs)) as Record<string, unknown>,
+            ignoreChanges: opts.ignoreChanges ?? [],
+            replaceOnChanges: opts.replaceOnChanges ?? [],
+            aliases: await aliasUrns(opts, a.type, a.name, o.stack, files.project, parentUrn),
+          },
+          fresh,
+          prior,
+          region,
+        );
+        answers.set(key, got);
+        return { id: got.id, state: { ...a.inputs, ...got.outputs } };
       },
       call(a) {
         return mockInvoke(a.token, a.inputs);
@@ -142,6 +220,7 @@ export async function buildPlan(o: { stack: string; root: string; strictSecrets?
   let loaded;
   try {
     loaded = loadConfig(readRawConfig());
+    region = loaded.region;
   } catch (e) {
     if (e instanceof ConfigError) throw new PlanError(e.problems);
     throw e;
@@ -151,7 +230,7 @@ export async function buildPlan(o: { stack: string; root: string; strictSecrets?
   const failures: string[] = [];
   const onRejection = (e: unknown) => failures.push(e instanceof Error ? e.message : String(e));
   process.on("unhandledRejection", onRejection);
-  const outputs = buildOpsfleet(loaded, o.stack, { transformations: [(a) => { seen.push(a); return undefined; }] });
+  const outputs = buildOpsfleet(loaded, o.stack, { transformations: [(a) => { seen.push(a); pending.set(`${a.type}::${a.name}`, a); return undefined; }] });
 
   // Children may be created inside applies: wait until no new resource appears.
   let settled = -1;
@@ -175,6 +254,7 @@ export async function buildPlan(o: { stack: string; root: string; strictSecrets?
     const reg = regByKey.get(`${s.type}::${s.name}`);
     const opts = s.opts as pulumi.CustomResourceOptions;
     const parent = opts.parent ? urnOf.get(opts.parent) ?? null : null;
+    const got = answers.get(`${s.type}::${s.name}`);
     resources.push({
       type: s.type,
       name: s.name,
@@ -182,6 +262,8 @@ export async function buildPlan(o: { stack: string; root: string; strictSecrets?
       parent,
       custom: reg?.custom ?? pulumi.CustomResource.isInstance(s.resource),
       inputs: (await renderValue(reg?.inputs ?? {})) as Record<string, unknown>,
+      id: got?.id ?? null,
+      outputs: (await renderValue(got?.outputs ?? {})) as Record<string, unknown>,
       options: {
         dependsOn: (await resourcesOf(opts.dependsOn)).map((r) => urnOf.get(r) ?? "<unrecorded>"),
         ignoreChanges: opts.ignoreChanges ?? [],
@@ -191,6 +273,7 @@ export async function buildPlan(o: { stack: string; root: string; strictSecrets?
         replaceOnChanges: opts.replaceOnChanges ?? [],
         deleteBeforeReplace: opts.deleteBeforeReplace ?? false,
         retainOnDelete: opts.retainOnDelete ?? false,
+        aliases: await aliasUrns(opts, s.type, s.name, o.stack, files.project, parent ?? undefined),
       },
     });
   }
@@ -209,13 +292,31 @@ export async function buildPlan(o: { stack: string; root: string; strictSecrets?
     stack: o.stack,
     region: loaded.region,
     config: loaded.config,
-    placeholderSecrets: files.placeholderSecrets,
+    // only the secrets this stack's systems need (an ELK-less stack needs no elasticPassword)
+    placeholderSecrets: files.placeholderSecrets.filter((k) => neededSecrets(loaded.config).includes(k as keyof typeof SECRET_KEYS)),
     resources,
     counts: Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b))),
     hosts: hosts.sort((a, b) => a.host.localeCompare(b.host)),
     outputs: resolvedOutputs,
     violations,
   };
+}
+
+/** Alias URNs of a resource (string aliases as given; `{ name, type, parent, ... }` completed like the SDK). */
+async function aliasUrns(opts: pulumi.ResourceOptions, type: string, name: string, stack: string, project: string, parentUrn: string | undefined): Promise<string[]> {
+  const out: string[] = [];
+  for (const al of opts.aliases ?? []) {
+    const a = await resolve(al as pulumi.Input<string | pulumi.Alias>);
+    if (typeof a === "string") {
+      out.push(a);
+      continue;
+    }
+    let p: string | undefined = parentUrn;
+    if (a.parent) p = pulumi.Resource.isInstance(a.parent) ? await resolve(a.parent.urn) : await resolve(a.parent as pulumi.Input<string>);
+    const q = mockUrn((await resolve(a.stack ?? stack)) as string, (await resolve(a.project ?? project)) as string, p, (await resolve(a.type ?? type)) as string, (await resolve(a.name ?? name)) as string);
+    out.push(q);
+  }
+  return out;
 }
 
 /** Preview-like text: the resource tree, counts per type, and what lands on each host. */

@@ -1,4 +1,4 @@
-import { planViolations } from "./plan-policies";
+import { missingEgress, planViolations } from "./plan-policies";
 import type { PlanResource } from "./plan-core";
 
 function res(type: string, inputs: Record<string, unknown>, options: Partial<PlanResource["options"]> = {}): PlanResource {
@@ -35,6 +35,17 @@ describe("plan security checks", () => {
     expect(v(res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", { policyArn: "arn:aws:iam::aws:policy/AdministratorAccess" }))).toHaveLength(1);
   });
 
+  test("IAM: cloudwatch:PutMetricData on * only with a cloudwatch:namespace condition", () => {
+    const put = (Condition?: object) => v(res("aws:iam/rolePolicy:RolePolicy", {
+      policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: ["cloudwatch:PutMetricData"], Resource: "*", ...(Condition ? { Condition } : {}) }] }),
+    }));
+    expect(put({ StringEquals: { "cloudwatch:namespace": "Opsfleet/Hosts" } })).toEqual([]);
+    expect(put()).toEqual([expect.stringMatching(/PutMetricData.*without a cloudwatch:namespace condition/)]);
+    expect(put({ StringLike: { "cloudwatch:namespace": "Opsfleet/*" } })).toHaveLength(1);
+    expect(put({ StringEquals: { "cloudwatch:namespace": "*" } })).toHaveLength(1);
+    expect(put({ StringEquals: { "aws:RequestedRegion": "us-east-1" } })).toHaveLength(1);
+  });
+
   test("remote commands: deletedWith, no secret in command text, silent when stdin is secret", () => {
     expect(v(res("command:remote:Command", { create: "bash -s" }, { deletedWith: null }))).toEqual([expect.stringMatching(/deletedWith/)]);
     expect(v(res("command:remote:Command", { create: "redis-cli -a <secret:redisPassword>" }))).toEqual([expect.stringMatching(/command text/)]);
@@ -45,5 +56,45 @@ describe("plan security checks", () => {
   test("Lambda runtime must be Node.js 22 or newer", () => {
     expect(v(res("aws:lambda/function:Function", { runtime: "nodejs20.x" }))).toHaveLength(1);
     expect(v(res("aws:lambda/function:Function", { runtime: "nodejs22.x" }))).toEqual([]);
+  });
+
+  describe("every ingress that admits a security group has the matching egress on that group", () => {
+    const named = (type: string, name: string, inputs: Record<string, unknown>) => ({ ...res(type, inputs), name, urn: `urn:${type}::${name}` });
+    const group = (name: string, extra: Record<string, unknown> = {}) => named("aws:ec2/securityGroup:SecurityGroup", name, { vpcId: "vpc-id", ...extra });
+    const vpc = named("aws:ec2/vpc:Vpc", "vpc", { cidrBlock: "10.0.0.0/16" });
+    const ingress = (from: string, port: number, toPort = port) =>
+      named("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "db-in", { securityGroupId: "db-id", referencedSecurityGroupId: `${from}-id`, ipProtocol: "tcp", fromPort: port, toPort });
+    const egress = (inputs: Record<string, unknown>) =>
+      named("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "web-out", { securityGroupId: "web-id", ipProtocol: "tcp", ...inputs });
+
+    test("an ingress from a group without egress is reported, naming the rule, both groups and the ports", () => {
+      const found = missingEgress([vpc, group("db"), group("web"), ingress("web", 3306), egress({ fromPort: 443, toPort: 443, cidrIpv4: "0.0.0.0/0" })]);
+      expect(found).toEqual([
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule db-in: admits security group web on tcp 3306-3306 into db, but web has no egress rule " +
+          "that allows it (the rule is dead: the provider removes AWS's default allow-all egress)",
+      ]);
+      expect(planViolations({ resources: [vpc, group("db"), group("web"), ingress("web", 3306)] })).toHaveLength(1);
+    });
+    test("egress to the target group, the VPC's CIDR, 0.0.0.0/0 or all traffic matches; another group, CIDR, protocol or a narrower range does not", () => {
+      const ok = (e: Record<string, unknown>, port = 7000, toPort = 7001) => missingEgress([vpc, group("db"), group("web"), group("other"), ingress("web", port, toPort), egress(e)]);
+      expect(ok({ fromPort: 7000, toPort: 7001, referencedSecurityGroupId: "db-id" })).toEqual([]);
+      expect(ok({ fromPort: 7000, toPort: 7001, cidrIpv4: "10.0.0.0/16" })).toEqual([]);
+      expect(ok({ fromPort: 0, toPort: 65535, cidrIpv4: "0.0.0.0/0" })).toEqual([]);
+      expect(ok({ ipProtocol: "-1", referencedSecurityGroupId: "db-id" })).toEqual([]);
+      expect(ok({ fromPort: 7000, toPort: 7001, referencedSecurityGroupId: "other-id" })).toHaveLength(1);
+      expect(ok({ fromPort: 7000, toPort: 7001, cidrIpv4: "10.0.1.0/24" })).toHaveLength(1);
+      expect(ok({ fromPort: 7000, toPort: 7000, referencedSecurityGroupId: "db-id" })).toHaveLength(1);
+      expect(ok({ ipProtocol: "udp", fromPort: 7000, toPort: 7001, referencedSecurityGroupId: "db-id" })).toHaveLength(1);
+    });
+    test("inline rules count on both sides, self-references included", () => {
+      const bastion = group("bastion", { egress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["10.0.0.0/16"] }] });
+      const sshIn = named("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "db-in-ssh", { securityGroupId: "db-id", referencedSecurityGroupId: "bastion-id", ipProtocol: "tcp", fromPort: 22, toPort: 22 });
+      const kibanaIn = { ...sshIn, name: "db-in-kibana", inputs: { ...sshIn.inputs, fromPort: 5601, toPort: 5601 } };
+      expect(missingEgress([vpc, group("db"), bastion, sshIn])).toEqual([]);
+      expect(missingEgress([vpc, group("db"), bastion, kibanaIn])).toEqual([expect.stringContaining("db-in-kibana: admits security group bastion on tcp 5601-5601")]);
+      const self = group("es", { ingress: [{ protocol: "tcp", fromPort: 9300, toPort: 9300, self: true }] });
+      expect(missingEgress([vpc, self])).toEqual([expect.stringContaining("admits security group es on tcp 9300-9300 into es")]);
+      expect(missingEgress([vpc, { ...self, inputs: { ...self.inputs, egress: [{ protocol: "tcp", fromPort: 9300, toPort: 9300, self: true }] } }])).toEqual([]);
+    });
   });
 });

@@ -4,6 +4,8 @@
  * commands. `npm run plan` reports violations; the tests require none for every stack.
  */
 import type { Plan, PlanResource } from "./plan-core";
+import { mockId } from "../test/harness/mock-data";
+import { cidrsOverlap, parseCidr } from "../components/cidr";
 
 /** Ports that may face the internet: only the ALB's HTTP(S). */
 const PUBLIC_PORTS = new Set([80, 443]);
@@ -30,6 +32,12 @@ function statements(doc: unknown): any[] {
   const d = typeof doc === "string" ? JSON.parse(doc) : doc;
   if (!d) return [];
   return Array.isArray(d.Statement) ? d.Statement : [d.Statement];
+}
+
+/** `StringEquals: { "cloudwatch:namespace": <named namespaces, no wildcard> }`. */
+function namespaceScoped(condition: any): boolean {
+  const values = [].concat(condition?.StringEquals?.["cloudwatch:namespace"] ?? []) as unknown[];
+  return values.length > 0 && values.every((n) => typeof n === "string" && n !== "" && !/[*?]/.test(n));
 }
 
 function check(r: PlanResource): string[] {
@@ -66,7 +74,10 @@ function check(r: PlanResource): string[] {
         const resources: string[] = [].concat(s.Resource ?? []);
         for (const a of actions) {
           if (a === "*" || /:\*$/.test(a)) v.push(`${where}: wildcard action ${a}`);
-          else if (!READ_ONLY_ACTION.test(a) && resources.includes("*")) v.push(`${where}: write action ${a} on Resource "*"`);
+          else if (a === "cloudwatch:PutMetricData" && resources.includes("*")) {
+            // PutMetricData has no resource ARN: "*" is fine only when a namespace condition scopes it
+            if (!namespaceScoped(s.Condition)) v.push(`${where}: cloudwatch:PutMetricData on Resource "*" without a cloudwatch:namespace condition`);
+          } else if (!READ_ONLY_ACTION.test(a) && resources.includes("*")) v.push(`${where}: write action ${a} on Resource "*"`);
         }
       }
       break;
@@ -93,6 +104,104 @@ function check(r: PlanResource): string[] {
   return v;
 }
 
+/** One permission of a security group rule: the group it is on, the peer (a group or a CIDR), protocol and ports. */
+interface Permission {
+  rule: string;
+  group: string;
+  peerGroup?: string;
+  cidr?: string;
+  protocol: string;
+  from: number;
+  to: number;
+}
+
+const GROUP = "aws:ec2/securityGroup:SecurityGroup";
+
+/** Every ingress and egress permission of the plan, from inline rules and from the three rule resources. */
+function permissions(resources: PlanResource[]): { ingress: Permission[]; egress: Permission[] } {
+  const ingress: Permission[] = [];
+  const egress: Permission[] = [];
+  const add = (dir: "ingress" | "egress", rule: string, group: string, x: any, peers: { groups?: unknown[]; cidrs?: unknown[]; self?: boolean }) => {
+    const base = { rule, group, protocol: String(x.protocol ?? x.ipProtocol ?? "-1"), from: Number(x.fromPort ?? 0), to: Number(x.toPort ?? 65535) };
+    const list = dir === "ingress" ? ingress : egress;
+    for (const g of [...(peers.groups ?? []), ...(peers.self ? [group] : [])]) if (g) list.push({ ...base, peerGroup: String(g) });
+    for (const c of peers.cidrs ?? []) if (c) list.push({ ...base, cidr: String(c) });
+  };
+  for (const r of resources) {
+    const i = r.inputs as Record<string, any>;
+    const where = `${r.type} ${r.name}`;
+    if (r.type === GROUP) {
+      const id = mockId({ type: r.type, name: r.name, inputs: i, custom: true } as Parameters<typeof mockId>[0]);
+      for (const x of i.ingress ?? []) add("ingress", `${where} (inline ingress ${x.fromPort}-${x.toPort})`, id, x, { groups: x.securityGroups, cidrs: x.cidrBlocks, self: x.self });
+      for (const x of i.egress ?? []) add("egress", `${where} (inline egress)`, id, x, { groups: x.securityGroups, cidrs: x.cidrBlocks, self: x.self });
+    } else if (r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") {
+      add("ingress", where, String(i.securityGroupId), i, { groups: [i.referencedSecurityGroupId], cidrs: [i.cidrIpv4] });
+    } else if (r.type === "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule") {
+      add("egress", where, String(i.securityGroupId), i, { groups: [i.referencedSecurityGroupId], cidrs: [i.cidrIpv4] });
+    } else if (r.type === "aws:ec2/securityGroupRule:SecurityGroupRule") {
+      add(i.type === "egress" ? "egress" : "ingress", where, String(i.securityGroupId), i, { groups: [i.sourceSecurityGroupId], cidrs: i.cidrBlocks, self: i.self });
+    }
+  }
+  return { ingress, egress };
+}
+
+/** The VPC CIDRs the plan creates, by the VPC's id. */
+function vpcCidrs(resources: PlanResource[]): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const r of resources) {
+    if (r.type === "aws:ec2/vpc:Vpc") m.set(mockId({ type: r.type, name: r.name, inputs: r.inputs, custom: true } as Parameters<typeof mockId>[0]), String((r.inputs as any).cidrBlock));
+  }
+  return m;
+}
+
+/** a contains b (both IPv4 CIDRs). */
+function cidrContains(a: string, b: string): boolean {
+  const pa = parseCidr(a);
+  const pb = parseCidr(b);
+  if (!pa || !pb) return false;
+  return Number(a.split("/")[1]) <= Number(b.split("/")[1]) && cidrsOverlap(a, b);
+}
+
+const PRIVATE = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
+
+/**
+ * Every ingress rule that admits a security group needs the matching egress on that group: the
+ * provider deletes AWS's default allow-all egress, so without it the rule is dead (clients time out).
+ * An egress matches when it allows the protocol and every port of the ingress, towards the target
+ * group itself, or towards a CIDR holding the target's VPC (0.0.0.0/0; the VPC's CIDR; for a VPC
+ * this plan does not create, a private range). Groups this plan does not create are not checked.
+ */
+export function missingEgress(resources: PlanResource[]): string[] {
+  const { ingress, egress } = permissions(resources);
+  const groupVpc = new Map<string, string>();
+  const groupName = new Map<string, string>();
+  for (const r of resources) {
+    if (r.type !== GROUP) continue;
+    const id = mockId({ type: r.type, name: r.name, inputs: r.inputs, custom: true } as Parameters<typeof mockId>[0]);
+    groupVpc.set(id, String((r.inputs as any).vpcId));
+    groupName.set(id, r.name);
+  }
+  const cidrs = vpcCidrs(resources);
+  const reaches = (e: Permission, target: string): boolean => {
+    if (e.peerGroup !== undefined) return e.peerGroup === target;
+    if (e.cidr === undefined) return false;
+    if (e.cidr === "0.0.0.0/0") return true;
+    const vpcCidr = cidrs.get(groupVpc.get(target) ?? "");
+    return vpcCidr !== undefined ? cidrContains(e.cidr, vpcCidr) : PRIVATE.some((p) => cidrContains(p, e.cidr as string));
+  };
+  const covers = (e: Permission, i: Permission): boolean =>
+    e.protocol === "-1" || (e.protocol === i.protocol && e.from <= i.from && e.to >= i.to);
+  const label = (id: string) => groupName.get(id) ?? id;
+  return ingress
+    // a group this plan does not create manages its own egress: nothing here can prove or fix it
+    .filter((i) => i.peerGroup !== undefined && groupName.has(i.peerGroup))
+    .filter((i) => !egress.some((e) => e.group === i.peerGroup && reaches(e, i.group) && covers(e, i)))
+    .map((i) => {
+      const src = label(i.peerGroup as string);
+      return `${i.rule}: admits security group ${src} on ${i.protocol} ${i.from}-${i.to} into ${label(i.group)}, but ${src} has no egress rule that allows it (the rule is dead: the provider removes AWS's default allow-all egress)`;
+    });
+}
+
 export function planViolations(plan: Pick<Plan, "resources">): string[] {
-  return plan.resources.flatMap(check);
+  return [...plan.resources.flatMap(check), ...missingEgress(plan.resources)];
 }

@@ -20,7 +20,10 @@ export interface SpotFleetOptions {
   onDemandTargetCapacity?: number;
   /** Maximum price per instance-hour in USD, e.g. "0.05". @default on-demand price (AWS default, recommended) */
   spotMaxPrice?: string;
-  /** RFC 3339 time after which the request expires; its instances are terminated then. @default never expires */
+  /**
+   * UTC time to the second (`2027-01-01T00:00:00Z`, the form AWS stores) after which the request expires;
+   * its instances are terminated then. Must be in the future. @default never expires
+   */
   validUntil?: string;
 }
 
@@ -39,7 +42,7 @@ export interface SpotFailoverArgs {
   instanceTypes?: string[];
   /** Which Spot implementation: `fleet` (Spot Fleet request, legacy API) or `asg` (Spot-only ASG). @default "fleet" */
   spotSource?: SpotSourceKind;
-  /** Only for `spotSource: "fleet"`. */
+  /** Only for `spotSource: "fleet"`. @default {} (allocation strategy priceCapacityOptimized, no on-demand floor) */
   fleet?: SpotFleetOptions;
   /** @default latest official Debian 12 AMI for the first instance type's architecture */
   amiId?: pulumi.Input<string>;
@@ -63,18 +66,24 @@ export interface SpotFailoverArgs {
   stabilizationSeconds?: number;
   /** Treat a rebalance recommendation as lost capacity (scale on-demand up early). @default false */
   rebalanceCountsAsLost?: boolean;
-  /** Maximum age of an event delivered to the reconciler (EventBridge target and Lambda async). @default 300 */
+  /** Maximum age of an event delivered to the reconciler (EventBridge retries; wake-up queue retention), seconds. @default 300 */
   maxEventAgeSeconds?: number;
+  /**
+   * Reserved concurrency of the reconciler Lambda. Not needed: the FIFO wake-up queue already runs one
+   * reconcile at a time. Opt-in only; accounts with the default concurrency quota of 10 refuse any
+   * reservation. @default none
+   */
+  reservedConcurrency?: number;
   /** Retention of the reconciler's log group. @default 30 */
   logRetentionDays?: number;
-  /** Reconciler code override (tests); by default bundled with esbuild from functions/spot-reconciler/handler.ts. */
+  /** Reconciler code override (tests). @default bundled with esbuild from functions/spot-reconciler/handler.ts */
   code?: pulumi.asset.Archive;
   /** @default {} */
   tags?: Record<string, string>;
 }
 
-export type ResolvedArgs = Required<Omit<SpotFailoverArgs, "amiId" | "instanceProfileArn" | "keyName" | "certificateArn" | "dns" | "code" | "fleet">> &
-  Pick<SpotFailoverArgs, "amiId" | "instanceProfileArn" | "keyName" | "certificateArn" | "dns" | "code"> & {
+export type ResolvedArgs = Required<Omit<SpotFailoverArgs, "amiId" | "instanceProfileArn" | "keyName" | "certificateArn" | "dns" | "code" | "fleet" | "reservedConcurrency">> &
+  Pick<SpotFailoverArgs, "amiId" | "instanceProfileArn" | "keyName" | "certificateArn" | "dns" | "code" | "reservedConcurrency"> & {
     fleet: Required<Pick<SpotFleetOptions, "allocationStrategy" | "onDemandTargetCapacity">> & Omit<SpotFleetOptions, "allocationStrategy" | "onDemandTargetCapacity">;
   };
 
@@ -82,10 +91,26 @@ export type ResolvedArgs = Required<Omit<SpotFailoverArgs, "amiId" | "instancePr
 export const LOG_RETENTION_DAYS: readonly number[] = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\d[a-z0-9-]*\.(nano|micro|small|medium|large|metal|\d*xlarge)(-\d+xl)?$/;
-const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
+
+/**
+ * `fleet.validUntil`: AWS stores it back as UTC to the second. Any other spelling of the same instant
+ * (milliseconds, an offset such as +02:00) reads back different, and validUntil replaces the fleet:
+ * every `up` would replace it. A past time makes CreateSpotFleetRequest fail.
+ */
+export const VALID_UNTIL_ALLOWED =
+  "a future UTC time to the second, as AWS stores it: YYYY-MM-DDTHH:MM:SSZ such as 2027-01-01T00:00:00Z (no milliseconds, no offset: AWS reads any other form back as UTC and every up would replace the fleet)";
+
+/** Why `value` is not an acceptable `fleet.validUntil` at `nowMs`, or undefined if it is. */
+export function validUntilProblem(value: string, nowMs: number): string | undefined {
+  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(value)) return "not in the form AWS stores";
+  const ms = Date.parse(value);
+  if (!Number.isFinite(ms) || new Date(ms).toISOString() !== value.replace("Z", ".000Z")) return "not a calendar time";
+  if (ms <= nowMs) return `in the past (now ${new Date(nowMs).toISOString().replace(/\.\d{3}Z$/, "Z")})`;
+  return undefined;
+}
 
 /** Applies defaults and validates; throws one error listing every problem (arg, value, what is allowed). */
-export function resolveArgs(name: string, a: SpotFailoverArgs): ResolvedArgs {
+export function resolveArgs(name: string, a: SpotFailoverArgs, nowMs = Date.now()): ResolvedArgs {
   const r: ResolvedArgs = {
     vpcId: a.vpcId,
     publicSubnetIds: a.publicSubnetIds,
@@ -106,6 +131,7 @@ export function resolveArgs(name: string, a: SpotFailoverArgs): ResolvedArgs {
     stabilizationSeconds: a.stabilizationSeconds ?? 600,
     rebalanceCountsAsLost: a.rebalanceCountsAsLost ?? false,
     maxEventAgeSeconds: a.maxEventAgeSeconds ?? 300,
+    reservedConcurrency: a.reservedConcurrency,
     logRetentionDays: a.logRetentionDays ?? 30,
     code: a.code,
     tags: a.tags ?? {},
@@ -135,7 +161,8 @@ export function resolveArgs(name: string, a: SpotFailoverArgs): ResolvedArgs {
   if (!int(f.onDemandTargetCapacity) || f.onDemandTargetCapacity < 0 || f.onDemandTargetCapacity >= r.targetCapacity)
     bad("fleet.onDemandTargetCapacity", f.onDemandTargetCapacity, `a whole number from 0 to ${r.targetCapacity - 1} (less than targetCapacity)`);
   if (f.spotMaxPrice !== undefined && !/^\d+(\.\d{1,6})?$/.test(f.spotMaxPrice)) bad("fleet.spotMaxPrice", f.spotMaxPrice, 'a USD price per hour such as "0.05"');
-  if (f.validUntil !== undefined && !RFC3339.test(f.validUntil)) bad("fleet.validUntil", f.validUntil, "an RFC 3339 time such as 2027-01-01T00:00:00Z");
+  const untilProblem = f.validUntil !== undefined ? validUntilProblem(f.validUntil, nowMs) : undefined;
+  if (untilProblem) bad("fleet.validUntil", f.validUntil, `${VALID_UNTIL_ALLOWED}; this one is ${untilProblem}`);
   if (!int(r.rootVolumeSizeGb) || r.rootVolumeSizeGb < 8 || r.rootVolumeSizeGb > 1024) bad("rootVolumeSizeGb", r.rootVolumeSizeGb, "8 to 1024");
   if (!/^\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(r.healthCheckPath)) bad("healthCheckPath", r.healthCheckPath, "an absolute URL path of letters, digits, . _ - such as /health");
   if (!int(r.deregistrationDelaySeconds) || r.deregistrationDelaySeconds < 0 || r.deregistrationDelaySeconds > 90)
@@ -143,6 +170,8 @@ export function resolveArgs(name: string, a: SpotFailoverArgs): ResolvedArgs {
   if (r.ingressCidrs.length === 0) bad("ingressCidrs", r.ingressCidrs, "at least one CIDR");
   if (!int(r.stabilizationSeconds) || r.stabilizationSeconds < 0 || r.stabilizationSeconds > 86400) bad("stabilizationSeconds", r.stabilizationSeconds, "0 to 86400");
   if (!int(r.maxEventAgeSeconds) || r.maxEventAgeSeconds < 60 || r.maxEventAgeSeconds > 3600) bad("maxEventAgeSeconds", r.maxEventAgeSeconds, "60 to 3600");
+  if (r.reservedConcurrency !== undefined && (!int(r.reservedConcurrency) || r.reservedConcurrency < 1 || r.reservedConcurrency > 1000))
+    bad("reservedConcurrency", r.reservedConcurrency, "1 to 1000 (the account's quota minus 10 must stay unreserved); omit it unless you need it");
   if (!LOG_RETENTION_DAYS.includes(r.logRetentionDays)) bad("logRetentionDays", r.logRetentionDays, LOG_RETENTION_DAYS.join(", "));
   if (r.dns !== undefined && !/^([a-z0-9-]+\.)+[a-z]{2,}\.?$/i.test(r.dns.name)) bad("dns.name", r.dns.name, "a DNS name such as www.example.com");
   if (problems.length) throw new Error(`SpotFailover ${name}: invalid arguments:\n  - ${problems.join("\n  - ")}`);

@@ -20,7 +20,7 @@ const ARNS = {
   onDemandAsgArn: "arn:aws:autoscaling:us-east-2:123456789012:autoScalingGroup:u1:autoScalingGroupName/web-ondemand",
   spotAsgArn: "arn:aws:autoscaling:us-east-2:123456789012:autoScalingGroup:u2:autoScalingGroupName/web-spot",
   spotFleetArn: "arn:aws:ec2:us-east-2:123456789012:spot-fleet-request/sfr-c8a764a4-bedc-4b62-af9c-0095e6e3ba61",
-  deadLetterQueueArn: "arn:aws:sqs:us-east-2:123456789012:web-dlq",
+  queueArn: "arn:aws:sqs:us-east-2:123456789012:web-reconcile.fifo",
 };
 const schedule = { version: "0", id: "s", "detail-type": "Scheduled Event", source: "aws.events", account: "123456789012", time: "2026-03-01T10:00:00Z", region: "us-east-2", resources: [], detail: {} };
 
@@ -71,13 +71,18 @@ const allows = (statements: PolicyStatement[], action: string, resource: string,
 
 describe.each(["fleet", "asg"] as const)("reconciler policy for spot source %s", (source) => {
   const policy = reconcilerPolicy({ ...ARNS, ...(source === "fleet" ? { spotAsgArn: undefined } : { spotFleetArn: undefined }) });
-  const awsStatements = policy.Statement.filter((s) => !["Logs", "FailedInvocations"].includes(s.Sid));
+  const awsStatements = policy.Statement.filter((s) => !["Logs", "ConsumeWakeUps"].includes(s.Sid));
   let calls: Awaited<ReturnType<typeof exercise>>;
   beforeAll(async () => { calls = await exercise(source); });
 
   test("allows every call the reconciler makes, on the resource it targets", () => {
     const denied = calls.filter((c) => !allows(awsStatements, c.action, c.resource, c.input)).map((c) => `${c.action} on ${c.resource}`);
     expect([...new Set(denied)]).toEqual([]);
+  });
+
+  test("the event source mapping may receive, delete and read attributes on the wake-up queue only; nothing may send to it or invoke anything", () => {
+    const sqs = policy.Statement.filter((s) => s.Action.some((a) => a.startsWith("sqs:") || a.startsWith("lambda:")));
+    expect(sqs).toEqual([{ Sid: "ConsumeWakeUps", Effect: "Allow", Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], Resource: ARNS.queueArn }]);
   });
 
   test("grants no action the reconciler never calls", () => {

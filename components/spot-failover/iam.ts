@@ -43,8 +43,12 @@ export interface ReconcilerPolicyArns {
   spotAsgArn?: string;
   /** Spot Fleet request (source `fleet`). */
   spotFleetArn?: string;
-  deadLetterQueueArn: string;
+  /** The SQS FIFO queue whose messages invoke the reconciler (the event source mapping polls it with this role). */
+  queueArn: string;
 }
+
+/** What the Lambda event source mapping needs on its queue (the reconciler's code never calls SQS). */
+export const QUEUE_CONSUMER_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"] as const;
 
 export function reconcilerPolicy(a: ReconcilerPolicyArns): PolicyDocument {
   const statements: PolicyStatement[] = [
@@ -58,7 +62,7 @@ export function reconcilerPolicy(a: ReconcilerPolicyArns): PolicyDocument {
       Condition: { "ForAllValues:StringEquals": { "aws:TagKeys": [COVERED_SINCE_TAG] } },
     },
     { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [a.logGroupArn, `${a.logGroupArn}:*`] },
-    { Sid: "FailedInvocations", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: a.deadLetterQueueArn },
+    { Sid: "ConsumeWakeUps", Effect: "Allow", Action: [...QUEUE_CONSUMER_ACTIONS], Resource: a.queueArn },
   ];
   if (a.spotFleetArn) statements.push({ Sid: "SpotFleetCapacity", Effect: "Allow", Action: ["ec2:ModifySpotFleetRequest"], Resource: a.spotFleetArn });
   return { Version: "2012-10-17", Statement: statements };
@@ -73,12 +77,15 @@ export const trustPolicy = (service: string) => JSON.stringify({
 /** AWS managed policy for the Spot Fleet role (tags instances, registers them in target groups). */
 export const SPOT_FLEET_TAGGING_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonEC2SpotFleetTaggingRole";
 
-/** Queue policy: EventBridge may send undeliverable events, only from our rules. */
-export function deadLetterQueuePolicy(queueArn: string, ruleArns: string[]): string {
+/**
+ * Queue policy: EventBridge may send to this queue, only on behalf of our rules (the wake-up queue:
+ * events; the EventBridge dead-letter queue: events it could not deliver).
+ */
+export function eventBridgeSendPolicy(queueArn: string, ruleArns: string[], sid: string): string {
   return JSON.stringify({
     Version: "2012-10-17",
     Statement: [{
-      Sid: "EventBridgeDeadLetters", Effect: "Allow", Principal: { Service: "events.amazonaws.com" },
+      Sid: sid, Effect: "Allow", Principal: { Service: "events.amazonaws.com" },
       Action: "sqs:SendMessage", Resource: queueArn, Condition: { ArnEquals: { "aws:SourceArn": ruleArns } },
     }],
   });

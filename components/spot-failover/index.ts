@@ -9,9 +9,10 @@ import { debianAmiId } from "../ami";
 import { ENV } from "../../functions/spot-reconciler/config";
 import { resolveArgs, SpotFailoverArgs } from "./args";
 import { reconcilerArchive } from "./bundle";
-import { deadLetterQueuePolicy, reconcilerPolicy, trustPolicy } from "./iam";
+import { eventBridgeSendPolicy, reconcilerPolicy, trustPolicy } from "./iam";
+import { MESSAGE_GROUP_ID, RECONCILER_TIMEOUT_SECONDS, wakeUpQueue } from "./queue";
 import { reconcilerRules } from "./rules";
-import { asgSpotSource, fleetSpotSource, RECONCILER_OWNED, SpotSource } from "./spot-source";
+import { asgSpotSource, fleetSpotSource, INSTANCE_REFRESH, NO_CAPACITY_WAIT, RECONCILER_OWNED, SpotSource } from "./spot-source";
 import { renderWebUserData } from "./user-data";
 
 export type { SpotFailoverArgs, SpotFleetOptions, SpotSourceKind, FleetAllocationStrategy } from "./args";
@@ -31,7 +32,12 @@ export class SpotFailover extends pulumi.ComponentResource {
   public readonly onDemandAsgName: pulumi.Output<string>;
   public readonly reconcilerFunctionName: pulumi.Output<string>;
   public readonly reconcilerLogGroupName: pulumi.Output<string>;
+  /** Events EventBridge could not deliver to the wake-up queue. */
   public readonly deadLetterQueueUrl: pulumi.Output<string>;
+  /** The SQS FIFO queue that serializes reconciles. */
+  public readonly reconcileQueueUrl: pulumi.Output<string>;
+  /** Wake-ups whose reconcile failed `MAX_RECEIVE_COUNT` times. */
+  public readonly reconcileDeadLetterQueueUrl: pulumi.Output<string>;
 
   constructor(name: string, args: SpotFailoverArgs, opts?: pulumi.ComponentResourceOptions) {
     const a = resolveArgs(name, args); // throws before anything (even this component) is registered
@@ -103,11 +109,15 @@ export class SpotFailover extends pulumi.ComponentResource {
 
     const spot = (a.spotSource === "fleet" ? fleetSpotSource : asgSpotSource)({ name, args: a, launchTemplate, targetGroup, asgTags, parent });
 
-    // --- on-demand ASG: min 0 / desired 0; the reconciler owns desiredCapacity at run time.
+    // --- on-demand ASG: min 0 / desired 0; the reconciler owns desiredCapacity and its coverage tag at
+    // run time. The group's tags are therefore `ignoreChanges` (a refresh would otherwise see the
+    // reconciler's tag as drift and remove it); Pulumi manages each of its own tags as a separate
+    // aws.autoscaling.Tag, which reads and writes only its key.
     const onDemand = new aws.autoscaling.Group(`${name}-ondemand`, {
-      minSize: 0, maxSize: a.targetCapacity, desiredCapacity: 0,
+      minSize: 0, maxSize: a.targetCapacity, desiredCapacity: 0, waitForCapacityTimeout: NO_CAPACITY_WAIT,
       vpcZoneIdentifiers: a.instanceSubnetIds, targetGroupArns: [targetGroup.arn],
       healthCheckType: "ELB", healthCheckGracePeriod: 180,
+      instanceRefresh: INSTANCE_REFRESH, // on-demand instances during a failover roll too
       mixedInstancesPolicy: {
         instancesDistribution: { onDemandBaseCapacity: 0, onDemandPercentageAboveBaseCapacity: 100, onDemandAllocationStrategy: "prioritized" },
         launchTemplate: {
@@ -115,10 +125,13 @@ export class SpotFailover extends pulumi.ComponentResource {
           overrides: a.instanceTypes.map((instanceType) => ({ instanceType })),
         },
       },
-      tags: [...asgTags, { key: "Name", value: `${name}-ondemand`, propagateAtLaunch: true }],
-    }, { parent, ignoreChanges: [...RECONCILER_OWNED.onDemand] });
+    }, { parent, ignoreChanges: [...RECONCILER_OWNED.onDemand, "tags"] });
+    for (const t of [...asgTags, { key: "Name", value: `${name}-ondemand`, propagateAtLaunch: true }])
+      // deleteBeforeReplace: a replaced Tag of the same key must not delete the value its successor just wrote.
+      new aws.autoscaling.Tag(`${name}-ondemand-tag-${t.key.replace(/[^A-Za-z0-9-]/g, "-")}`, { autoscalingGroupName: onDemand.name, tag: t }, { parent, deleteBeforeReplace: true });
 
-    // --- reconciler: DLQ, log group, role, function, rules
+    // --- reconciler: rules → FIFO wake-up queue (one message group) → Lambda, batch size 1 (queue.ts).
+    // `dlq`: events EventBridge could not deliver to the queue (an EventBridge DLQ must be a standard queue).
     const dlq = new aws.sqs.Queue(`${name}-reconciler-dlq`, { messageRetentionSeconds: 14 * 86400, sqsManagedSseEnabled: true, tags }, { parent });
     // Named explicitly (project/stack/component) so the Lambda can point at it before either exists.
     const logGroup = new aws.cloudwatch.LogGroup(`${name}-reconciler-logs`, { name: `/opsfleet/${pulumi.getProject()}/${pulumi.getStack()}/${name}-reconciler`, retentionInDays: a.logRetentionDays, tags }, { parent });
@@ -126,11 +139,12 @@ export class SpotFailover extends pulumi.ComponentResource {
       description: `${name} spot reconciler (scoped to this tier's groups${spot.kind === "fleet" ? " and fleet" : ""})`,
       assumeRolePolicy: trustPolicy("lambda.amazonaws.com"), tags,
     }, { parent });
+    const wake = wakeUpQueue(name, { retentionSeconds: a.maxEventAgeSeconds, tags, parent });
     const rolePolicy = new aws.iam.RolePolicy(`${name}-reconciler-policy`, {
       role: role.id,
-      policy: pulumi.all([logGroup.arn, onDemand.arn, spot.arn, dlq.arn]).apply(([logGroupArn, onDemandAsgArn, spotArn, deadLetterQueueArn]) =>
+      policy: pulumi.all([logGroup.arn, onDemand.arn, spot.arn, wake.queue.arn]).apply(([logGroupArn, onDemandAsgArn, spotArn, queueArn]) =>
         JSON.stringify(reconcilerPolicy({
-          logGroupArn, onDemandAsgArn, deadLetterQueueArn,
+          logGroupArn, onDemandAsgArn, queueArn,
           ...(spot.kind === "fleet" ? { spotFleetArn: spotArn } : { spotAsgArn: spotArn }),
         }))),
     }, { parent });
@@ -138,7 +152,10 @@ export class SpotFailover extends pulumi.ComponentResource {
       description: `${name}: keeps on-demand covering the spot deficit (level-triggered)`,
       runtime: "nodejs22.x", architectures: ["arm64"], handler: "index.handler", role: role.arn,
       code: a.code ?? reconcilerArchive(),
-      memorySize: 256, timeout: 30, reservedConcurrentExecutions: 1, // one reconcile at a time: never two racing writers
+      memorySize: 256, timeout: RECONCILER_TIMEOUT_SECONDS,
+      // Not needed for a single writer (the FIFO queue serializes); opt-in only: accounts with the
+      // default concurrency quota of 10 refuse any reservation.
+      ...(a.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: a.reservedConcurrency } : {}),
       loggingConfig: { logFormat: "Text", logGroup: logGroup.name },
       environment: {
         variables: {
@@ -148,6 +165,7 @@ export class SpotFailover extends pulumi.ComponentResource {
           [ENV.targetCapacity]: String(a.targetCapacity),
           [ENV.stabilizationSeconds]: String(a.stabilizationSeconds),
           [ENV.rebalanceCountsAsLost]: String(a.rebalanceCountsAsLost),
+          [ENV.queueArn]: wake.queue.arn,
           POWERTOOLS_SERVICE_NAME: "spot-reconciler",
           POWERTOOLS_METRICS_NAMESPACE: "Opsfleet/SpotFailover",
           POWERTOOLS_LOG_LEVEL: "INFO",
@@ -155,10 +173,10 @@ export class SpotFailover extends pulumi.ComponentResource {
       },
       tags,
     }, { parent, dependsOn: [rolePolicy] });
-    new aws.lambda.FunctionEventInvokeConfig(`${name}-reconciler-async`, {
-      functionName: fn.name, maximumEventAgeInSeconds: a.maxEventAgeSeconds, maximumRetryAttempts: 1,
-      destinationConfig: { onFailure: { destination: dlq.arn } },
-    }, { parent });
+    // The only invoker. Batch size 1: one event per reconcile; FIFO allows no batching window.
+    new aws.lambda.EventSourceMapping(`${name}-reconciler-source`, {
+      eventSourceArn: wake.queue.arn, functionName: fn.arn, batchSize: 1, enabled: true, tags,
+    }, { parent, dependsOn: [rolePolicy] }); // AWS checks the role may receive from the queue at creation
 
     const groupNames = pulumi.all([onDemand.name, spot.kind === "asg" ? spot.id : pulumi.output("")]).apply(([o, s]) => [o, ...(s ? [s] : [])]);
     const scopeOf = pulumi.all([groupNames, spot.kind === "fleet" ? spot.arn : pulumi.output("")]).apply(([names, fleetArn]) => ({ groupNames: names, ...(fleetArn ? { spotFleetArn: fleetArn } : {}) }));
@@ -174,17 +192,17 @@ export class SpotFailover extends pulumi.ComponentResource {
         tags,
       }, { parent });
       ruleArns.push(rule.arn);
-      new aws.lambda.Permission(`${name}-invoke-${ruleRole}`, {
-        action: "lambda:InvokeFunction", function: fn.name, principal: "events.amazonaws.com", sourceArn: rule.arn,
-      }, { parent });
       new aws.cloudwatch.EventTarget(`${name}-target-${ruleRole}`, {
-        rule: rule.name, arn: fn.arn,
+        rule: rule.name, arn: wake.queue.arn, sqsTarget: { messageGroupId: MESSAGE_GROUP_ID },
         retryPolicy: { maximumEventAgeInSeconds: a.maxEventAgeSeconds, maximumRetryAttempts: 3 },
         deadLetterConfig: { arn: dlq.arn },
       }, { parent });
     }
+    new aws.sqs.QueuePolicy(`${name}-reconcile-policy`, {
+      queueUrl: wake.queue.url, policy: pulumi.all([wake.queue.arn, pulumi.all(ruleArns)]).apply(([q, rules]) => eventBridgeSendPolicy(q, rules, "EventBridgeWakeUps")),
+    }, { parent });
     new aws.sqs.QueuePolicy(`${name}-reconciler-dlq-policy`, {
-      queueUrl: dlq.url, policy: pulumi.all([dlq.arn, pulumi.all(ruleArns)]).apply(([q, rules]) => deadLetterQueuePolicy(q, rules)),
+      queueUrl: dlq.url, policy: pulumi.all([dlq.arn, pulumi.all(ruleArns)]).apply(([q, rules]) => eventBridgeSendPolicy(q, rules, "EventBridgeDeadLetters")),
     }, { parent });
 
     this.albDnsName = alb.dnsName;
@@ -200,10 +218,13 @@ export class SpotFailover extends pulumi.ComponentResource {
     this.reconcilerFunctionName = fn.name;
     this.reconcilerLogGroupName = logGroup.name;
     this.deadLetterQueueUrl = dlq.url;
+    this.reconcileQueueUrl = wake.queue.url;
+    this.reconcileDeadLetterQueueUrl = wake.deadLetterQueue.url;
     this.registerOutputs({
       albDnsName: this.albDnsName, url: this.url, albSecurityGroupId: this.albSecurityGroupId, instanceSecurityGroupId: this.instanceSecurityGroupId,
       targetGroupArn: this.targetGroupArn, launchTemplateId: this.launchTemplateId, spotSourceId: this.spotSourceId, onDemandAsgName: this.onDemandAsgName,
       reconcilerFunctionName: this.reconcilerFunctionName, reconcilerLogGroupName: this.reconcilerLogGroupName, deadLetterQueueUrl: this.deadLetterQueueUrl,
+      reconcileQueueUrl: this.reconcileQueueUrl, reconcileDeadLetterQueueUrl: this.reconcileDeadLetterQueueUrl,
     });
   }
 }

@@ -29,7 +29,7 @@ async function build(name: string, over: Partial<SpotFailoverArgs> = {}): Promis
   const rec = (recorders[name] = new OptionsRecorder());
   const c = new SpotFailover(name, { ...base, ...over }, rec.opts);
   await settle(c);
-  await valueOf(pulumi.all([c.url, c.reconcilerFunctionName, c.deadLetterQueueUrl, c.spotSourceId]));
+  await valueOf(pulumi.all([c.url, c.reconcilerFunctionName, c.deadLetterQueueUrl, c.reconcileQueueUrl, c.spotSourceId]));
   await settle(c);
   return c;
 }
@@ -117,7 +117,41 @@ describe("spot source: fleet", () => {
   });
   test("the reconciler owns the fleet target capacity and the on-demand desired capacity (ignoreChanges)", () => {
     expect(recorders.web.optionsOf("web-fleet").ignoreChanges).toEqual(["targetCapacity"]);
-    expect(recorders.web.optionsOf("web-ondemand").ignoreChanges).toEqual(["desiredCapacity"]);
+    expect(recorders.web.optionsOf("web-ondemand").ignoreChanges).toEqual(["desiredCapacity", "tags"]);
+  });
+});
+
+describe("creation never waits for Spot capacity (issue 9 item 3)", () => {
+  test.each([["webasg", "spot"], ["webasg", "ondemand"], ["web", "ondemand"]])("%s-%s: waitForCapacityTimeout \"0\" (no capacity wait, no failure on a failed scaling activity)", (p, role) => {
+    expect(one(p, role, "aws:autoscaling/group:Group").inputs.waitForCapacityTimeout).toBe("0");
+    expect(one(p, role).inputs.minElbCapacity).toBeUndefined();
+    expect(one(p, role).inputs.waitForElbCapacity).toBeUndefined();
+  });
+  test("the fleet does not wait for fulfillment", () => {
+    expect(one("web", "fleet").inputs.waitForFulfillment).toBe(false);
+  });
+});
+
+describe("what the reconciler writes is never managed by Pulumi (issue 9 item 8)", () => {
+  const COVERED = "opsfleet:spot-covered-since";
+  test.each(["web", "webasg"])("%s: the on-demand ASG's tags are not Pulumi inputs (ignoreChanges), so a refresh never removes the coverage tag", (p) => {
+    expect(one(p, "ondemand").inputs.tags).toBeUndefined();
+    expect(recorders[p].optionsOf(`${p}-ondemand`).ignoreChanges).toEqual(expect.arrayContaining(["desiredCapacity", "tags"]));
+  });
+  test.each(["web", "webasg"])("%s: Pulumi's own tags on the on-demand ASG are separate Tag resources (one key each), none of them the reconciler's", (p) => {
+    const tagRes = of(p, "aws:autoscaling/tag:Tag").map((r) => r.inputs);
+    expect(tagRes.map((t) => t.tag.key).sort()).toEqual(["Name", "opsfleet:component"]);
+    for (const t of tagRes) expect(t).toMatchObject({ autoscalingGroupName: `${p}-ondemand`, tag: { propagateAtLaunch: true } });
+    expect(tagRes.map((t) => t.tag.key)).not.toContain(COVERED);
+    for (const r of of(p, "aws:autoscaling/tag:Tag")) expect((recorders[p].optionsOf(r.name) as pulumi.CustomResourceOptions).deleteBeforeReplace).toBe(true);
+  });
+  test("every capacity the reconciler writes is in ignoreChanges of the resource holding it", () => {
+    expect(recorders.web.optionsOf("web-fleet").ignoreChanges).toContain("targetCapacity");
+    expect(recorders.webasg.optionsOf("webasg-spot").ignoreChanges).toContain("desiredCapacity");
+    // The reconciler may tag only its one key, only on the on-demand ASG (IAM), and no Pulumi input carries that key.
+    const policy = JSON.parse(one("web", "reconciler-policy").inputs.policy);
+    expect(policy.Statement.find((s: any) => s.Action.includes("autoscaling:CreateOrUpdateTags")).Condition["ForAllValues:StringEquals"]["aws:TagKeys"]).toEqual([COVERED]);
+    expect(JSON.stringify(of("web").filter((r) => r.type !== "aws:iam/rolePolicy:RolePolicy" && r.type !== "aws:lambda/function:Function").map((r) => r.inputs))).not.toContain(COVERED);
   });
 });
 
@@ -193,25 +227,68 @@ describe("EventBridge wake-ups", () => {
   test("a 1-minute schedule is the safety net", () => {
     expect(rule("web", "schedule").scheduleExpression).toBe("rate(1 minute)");
   });
-  test.each(["web", "webasg"])("%s: every rule has a target with short max event age + DLQ, and an invoke permission scoped to that rule", (p) => {
+  test.each(["web", "webasg"])("%s: every rule targets the FIFO wake-up queue in one message group, short max event age + DLQ; nothing may invoke the Lambda directly", (p) => {
     const rules = of(p, "aws:cloudwatch/eventRule:EventRule");
     expect(rules).toHaveLength(p === "web" ? 6 : 5);
     const dlqArn = `arn:aws:sqs:us-east-1:123456789012:${p}-reconciler-dlq`;
+    const queueArn = `arn:aws:sqs:us-east-1:123456789012:${one(p, "reconcile", "aws:sqs/queue:Queue").inputs.name}`;
     for (const r of rules) {
       const role = r.name.slice(`${p}-rule-`.length);
-      expect(one(p, `target-${role}`).inputs).toMatchObject({ rule: r.name, arn: `arn:aws:lambda:us-east-1:123456789012:function:${p}-reconciler`, retryPolicy: { maximumEventAgeInSeconds: 300 }, deadLetterConfig: { arn: dlqArn } });
-      expect(one(p, `invoke-${role}`).inputs).toMatchObject({ principal: "events.amazonaws.com", sourceArn: `arn:aws:events:us-east-1:123456789012:rule/${r.name}`, action: "lambda:InvokeFunction" });
+      expect(one(p, `target-${role}`).inputs).toMatchObject({ rule: r.name, arn: queueArn, sqsTarget: { messageGroupId: "reconcile" }, retryPolicy: { maximumEventAgeInSeconds: 300 }, deadLetterConfig: { arn: dlqArn } });
     }
-    const qp = JSON.parse(one(p, "reconciler-dlq-policy").inputs.policy).Statement[0];
-    expect(qp.Condition.ArnEquals["aws:SourceArn"]).toHaveLength(rules.length);
+    expect(of(p, "aws:lambda/permission:Permission")).toEqual([]);
+    expect(of(p, "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")).toEqual([]);
+    for (const policyName of ["reconcile-policy", "reconciler-dlq-policy"]) {
+      const qp = JSON.parse(one(p, policyName).inputs.policy).Statement;
+      expect(qp).toEqual([expect.objectContaining({ Principal: { Service: "events.amazonaws.com" }, Action: "sqs:SendMessage" })]);
+      expect(qp[0].Condition.ArnEquals["aws:SourceArn"].sort()).toEqual(rules.map((r) => `arn:aws:events:us-east-1:123456789012:rule/${r.name}`).sort());
+    }
+    expect(JSON.parse(one(p, "reconcile-policy").inputs.policy).Statement[0].Resource).toBe(queueArn);
+  });
+});
+
+describe("single writer without reserved concurrency (issue 9 item 2)", () => {
+  const queue = (p: string) => one(p, "reconcile", "aws:sqs/queue:Queue").inputs;
+  test.each(["web", "webasg", "webtls"])("%s: no reserved concurrency (accounts with the default quota of 10 refuse any)", (p) => {
+    expect(one(p, "reconciler", "aws:lambda/function:Function").inputs.reservedConcurrentExecutions).toBeUndefined();
+  });
+  test("reserved concurrency stays available as an opt-in", async () => {
+    await build("webrc", { reservedConcurrency: 1 });
+    expect(one("webrc", "reconciler").inputs.reservedConcurrentExecutions).toBe(1);
+  });
+  test("the wake-up queue: FIFO, content-based deduplication, encrypted, retention = max event age, redrive to an encrypted FIFO DLQ", () => {
+    const q = queue("web");
+    expect(q).toMatchObject({ fifoQueue: true, contentBasedDeduplication: true, sqsManagedSseEnabled: true, messageRetentionSeconds: 300 });
+    expect(q.name).toMatch(/^web-reconcile-[0-9a-f]{8}\.fifo$/);
+    const dlq = one("web", "reconcile-dlq", "aws:sqs/queue:Queue").inputs;
+    expect(dlq).toMatchObject({ fifoQueue: true, sqsManagedSseEnabled: true });
+    expect(JSON.parse(q.redrivePolicy)).toEqual({ deadLetterTargetArn: `arn:aws:sqs:us-east-1:123456789012:${dlq.name}`, maxReceiveCount: 3 });
+    expect(one("web", "reconciler-dlq").inputs.sqsManagedSseEnabled).toBe(true);
+  });
+  test("visibility timeout >= the function timeout (CreateEventSourceMapping refuses less)", () => {
+    expect(queue("web").visibilityTimeoutSeconds).toBeGreaterThanOrEqual(one("web", "reconciler").inputs.timeout);
+  });
+  test.each(["web", "webasg"])("%s: the queue is the Lambda's only trigger: event source mapping, batch size 1, after the role may read the queue", (p) => {
+    const esm = of(p, "aws:lambda/eventSourceMapping:EventSourceMapping");
+    expect(esm).toHaveLength(1);
+    expect(esm[0].inputs).toMatchObject({ eventSourceArn: `arn:aws:sqs:us-east-1:123456789012:${queue(p).name}`, functionName: `arn:aws:lambda:us-east-1:123456789012:function:${p}-reconciler`, batchSize: 1, enabled: true });
+    expect(esm[0].inputs.maximumBatchingWindowInSeconds).toBeUndefined();
+    expect(recorders[p].optionsOf(`${p}-reconciler-source`).dependsOn).toEqual([recorders[p].resourceOf(`${p}-reconciler-policy`)]);
+  });
+  test("the Lambda accepts messages of this queue only (RECONCILE_QUEUE_ARN)", () => {
+    expect(one("web", "reconciler").inputs.environment.variables.RECONCILE_QUEUE_ARN).toBe(`arn:aws:sqs:us-east-1:123456789012:${queue("web").name}`);
+  });
+  test("queue names are unique per component and fit SQS's 80 characters", () => {
+    const names = registered.filter((r) => r.type === "aws:sqs/queue:Queue" && r.inputs.fifoQueue).map((r) => r.inputs.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const n of names) expect(n).toMatch(/^[A-Za-z0-9_-]{1,75}\.fifo$/);
   });
 });
 
 describe("reconciler Lambda", () => {
-  test("Node.js 22, reserved concurrency 1, own log group, async max age + DLQ", () => {
+  test("Node.js 22, own log group", () => {
     const fn = one("web", "reconciler", "aws:lambda/function:Function").inputs;
-    expect(fn).toMatchObject({ runtime: "nodejs22.x", handler: "index.handler", reservedConcurrentExecutions: 1, loggingConfig: { logGroup: "/opsfleet/opsfleet/test/web-reconciler" } });
-    expect(one("web", "reconciler-async").inputs).toMatchObject({ maximumEventAgeInSeconds: 300, destinationConfig: { onFailure: { destination: "arn:aws:sqs:us-east-1:123456789012:web-reconciler-dlq" } } });
+    expect(fn).toMatchObject({ runtime: "nodejs22.x", handler: "index.handler", timeout: 30, loggingConfig: { logGroup: "/opsfleet/opsfleet/test/web-reconciler" } });
     expect(one("web", "reconciler-logs").inputs.retentionInDays).toBe(30);
   });
   test("every id the reconciler needs comes from environment variables set by the component", () => {
@@ -243,10 +320,14 @@ describe("bad arguments fail before anything is created, naming the argument", (
     [{ fleet: { instancePoolsToUseCount: 2 } }, 'only with allocationStrategy "lowestPrice"'],
     [{ fleet: { onDemandTargetCapacity: 3 } }, "fleet.onDemandTargetCapacity"],
     [{ fleet: { validUntil: "tomorrow" } }, "fleet.validUntil"],
+    [{ fleet: { validUntil: "2020-01-01T00:00:00Z" } }, 'fleet.validUntil: got "2020-01-01T00:00:00Z"; allowed: a future UTC time'],
+    [{ fleet: { validUntil: "2099-01-01T00:00:00.500Z" } }, "no milliseconds"],
+    [{ fleet: { validUntil: "2099-01-01T02:00:00+02:00" } }, "no offset"],
     [{ spotSource: "asg", fleet: {} }, 'fleet options only with spotSource "fleet"'],
     [{ deregistrationDelaySeconds: 300 }, "deregistrationDelaySeconds: got 300; allowed: 0 to 90"],
     [{ healthCheckPath: "health" }, "healthCheckPath"],
     [{ maxEventAgeSeconds: 86400 }, "maxEventAgeSeconds"],
+    [{ reservedConcurrency: 0 }, "reservedConcurrency: got 0"],
   ])("%j", async (over, message) => {
     expect(() => new SpotFailover("bad", { ...base, ...over })).toThrow(message);
     await settle();

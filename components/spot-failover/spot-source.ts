@@ -38,6 +38,33 @@ export interface SpotSourceInputs {
  */
 export const RECONCILER_OWNED = { fleet: ["targetCapacity"], asg: ["desiredCapacity"], onDemand: ["desiredCapacity"] } as const;
 
+/**
+ * Never wait for capacity: the provider would otherwise wait up to 10 minutes for the desired
+ * capacity and fail the whole `up` on the first failed scaling activity (terraform-provider-aws#33665):
+ * in a Spot shortage the reconciler, its rules and its policy would never be created.
+ */
+export const NO_CAPACITY_WAIT = "0";
+
+/**
+ * Rolling replacement of an ASG's instances when its launch template version changes (the provider
+ * starts an instance refresh when `launchTemplate`/`mixedInstancesPolicy` changes, and does not wait
+ * for it). Launch before terminate (max 200 %), never below the desired capacity healthy (min 100 %),
+ * instances already on the new version are skipped. ASGs name a concrete version (`latestVersion`):
+ * with "$Latest"/"$Default" the ASG input never changes and no refresh would start.
+ */
+export const INSTANCE_REFRESH: aws.types.input.autoscaling.GroupInstanceRefresh = {
+  strategy: "Rolling",
+  preferences: { minHealthyPercentage: 100, maxHealthyPercentage: 200, skipMatching: true, scaleInProtectedInstances: "Ignore", standbyInstances: "Ignore" },
+};
+
+/**
+ * The Spot Fleet names the template's default version, never a number: every launchTemplateConfigs
+ * change replaces a Spot Fleet request (its old instances terminated). The template has
+ * `updateDefaultVersion: true`, so new fleet instances use the newest version; the reconciler rolls
+ * the running ones (functions/spot-reconciler, "rolling").
+ */
+export const FLEET_TEMPLATE_VERSION = "$Default";
+
 export function fleetSpotSource(i: SpotSourceInputs): SpotSource {
   const { name, args: a, parent } = i;
   const role = new aws.iam.Role(`${name}-fleet-role`, {
@@ -60,12 +87,14 @@ export function fleetSpotSource(i: SpotSourceInputs): SpotSource {
     terminateInstancesWithExpiration: true,
     terminateInstancesOnDelete: "true",
     replaceUnhealthyInstances: true,
-    excessCapacityTerminationPolicy: "Default",
+    // The fleet never picks an instance to kill when its target drops; the reconciler retires the
+    // surplus gracefully (deregister, drain, terminate) after a rolling replacement.
+    excessCapacityTerminationPolicy: "NoTermination",
     instanceInterruptionBehaviour: "terminate",
     waitForFulfillment: false,
     targetGroupArns: [i.targetGroup.arn],
     launchTemplateConfigs: [{
-      launchTemplateSpecification: { id: i.launchTemplate.id, version: i.launchTemplate.latestVersion.apply(String) },
+      launchTemplateSpecification: { id: i.launchTemplate.id, version: FLEET_TEMPLATE_VERSION },
       overrides,
     }],
     tags: { ...a.tags, Name: `${name}-spot` },
@@ -88,11 +117,13 @@ export function asgSpotSource(i: SpotSourceInputs): SpotSource {
     minSize: 0,
     maxSize: a.targetCapacity,
     desiredCapacity: a.targetCapacity,
+    waitForCapacityTimeout: NO_CAPACITY_WAIT,
     vpcZoneIdentifiers: a.instanceSubnetIds,
     targetGroupArns: [i.targetGroup.arn],
     healthCheckType: "ELB",
     healthCheckGracePeriod: 180,
     capacityRebalance: true,
+    instanceRefresh: INSTANCE_REFRESH,
     mixedInstancesPolicy: {
       instancesDistribution: {
         onDemandBaseCapacity: 0,

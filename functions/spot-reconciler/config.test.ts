@@ -26,6 +26,7 @@ test.each([
   [{ [ENV.targetGroupArn]: "web-tg" }, 'TARGET_GROUP_ARN must be a target group ARN (got "web-tg")'],
   [{ [ENV.onDemandAsgName]: " " }, "ON_DEMAND_ASG_NAME is required"],
   [{ [ENV.spotFleetRequestId]: "" }, "SPOT_FLEET_REQUEST_ID is required"],
+  [{ [ENV.queueArn]: "arn:aws:sqs:us-east-2:123456789012:web-reconcile" }, "RECONCILE_QUEUE_ARN must be an SQS FIFO queue ARN"],
 ])("bad environment %j is refused naming the variable", (over, message) => {
   expect(() => readConfig({ ...base, ...over })).toThrow(message);
 });

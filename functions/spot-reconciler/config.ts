@@ -18,6 +18,8 @@ export interface ReconcilerConfig {
   rebalanceCountsAsLost: boolean;
   /** Interruption warnings / rebalance recommendations older than this are ignored as hints. */
   maxHintAgeSeconds: number;
+  /** `RECONCILE_QUEUE_ARN`: the SQS FIFO queue that invokes the reconciler; messages from any other source are ignored. */
+  queueArn?: string;
 }
 
 /** Environment variable names, shared with the component so the two cannot drift apart. */
@@ -31,6 +33,7 @@ export const ENV = {
   stabilizationSeconds: "STABILIZATION_SECONDS",
   rebalanceCountsAsLost: "REBALANCE_COUNTS_AS_LOST",
   maxHintAgeSeconds: "MAX_HINT_AGE_SECONDS",
+  queueArn: "RECONCILE_QUEUE_ARN",
 } as const;
 
 export function readConfig(env: Record<string, string | undefined>): ReconcilerConfig {
@@ -65,6 +68,9 @@ export function readConfig(env: Record<string, string | undefined>): ReconcilerC
   const targetGroupArn = str(ENV.targetGroupArn);
   if (targetGroupArn && !/^arn:aws[\w-]*:elasticloadbalancing:[^:]+:\d{12}:targetgroup\/.+/.test(targetGroupArn))
     problems.push(`${ENV.targetGroupArn} must be a target group ARN (got ${JSON.stringify(targetGroupArn)})`);
+  const queueArn = str(ENV.queueArn, false);
+  if (queueArn && !/^arn:aws[\w-]*:sqs:[^:]+:\d{12}:[\w-]+\.fifo$/.test(queueArn))
+    problems.push(`${ENV.queueArn} must be an SQS FIFO queue ARN (got ${JSON.stringify(queueArn)})`);
   const cfg: ReconcilerConfig = {
     spotSource: source === "asg" ? "asg" : "fleet",
     spotFleetRequestId,
@@ -75,6 +81,7 @@ export function readConfig(env: Record<string, string | undefined>): ReconcilerC
     stabilizationSeconds: int(ENV.stabilizationSeconds, 0, 600),
     rebalanceCountsAsLost: bool(ENV.rebalanceCountsAsLost, false),
     maxHintAgeSeconds: int(ENV.maxHintAgeSeconds, 1, 180),
+    ...(queueArn ? { queueArn } : {}),
   };
   if (problems.length) throw new Error(`spot-reconciler configuration is invalid: ${problems.join("; ")}`);
   return cfg;

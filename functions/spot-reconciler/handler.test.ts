@@ -13,11 +13,12 @@ import type * as Elb from "@aws-sdk/client-elastic-load-balancing-v2";
 import type * as MockClients from "./testing/mock-clients";
 import type * as Handler from "./handler";
 import { bundleReconciler } from "../../components/spot-failover/bundle";
+import { QUEUE_ARN, sqsDelivery } from "./testing/sqs";
 
 const FIXTURES = path.join(__dirname, "../../test/fixtures/aws-events");
 const ENV = {
   SPOT_SOURCE: "fleet", SPOT_FLEET_REQUEST_ID: FLEET_ID, ON_DEMAND_ASG_NAME: "web-ondemand", TARGET_GROUP_ARN: TG_ARN,
-  AWS_REGION: "us-east-2", TARGET_CAPACITY: "2", STABILIZATION_SECONDS: "600", POWERTOOLS_SERVICE_NAME: "spot-reconciler", POWERTOOLS_METRICS_NAMESPACE: "Opsfleet/SpotFailover",
+  AWS_REGION: "us-east-2", TARGET_CAPACITY: "2", RECONCILE_QUEUE_ARN: QUEUE_ARN, STABILIZATION_SECONDS: "600", POWERTOOLS_SERVICE_NAME: "spot-reconciler", POWERTOOLS_METRICS_NAMESPACE: "Opsfleet/SpotFailover",
 };
 const savedEnv = { ...process.env };
 let lines: string[] = [];
@@ -50,8 +51,8 @@ async function runInterruption(handler: (e: unknown) => Promise<any>) {
   restoreMocks = wireFakeAccount(account, { ec2: EC2Client, autoscaling: AutoScalingClient, elbv2: ElasticLoadBalancingV2Client }).restore;
   const event = JSON.parse(fs.readFileSync(path.join(FIXTURES, "spot-interruption-warning.json"), "utf8"));
   event.time = new Date(Date.now() - 30_000).toISOString();
-  const result = await handler(event);
-  return { account, result };
+  const result = await handler(sqsDelivery(event));
+  return { account, result: result[0] };
 }
 
 function expectLogsAndMetrics() {
@@ -71,6 +72,17 @@ test("handler.ts: reads its configuration at init and reconciles with Powertools
   expectLogsAndMetrics();
 });
 
+test("handler.ts: an EventBridge event delivered directly (not through the queue) is logged and ignored, no AWS call", async () => {
+  const { handler } = require("./handler") as typeof Handler;
+  const { wireFakeAccount } = require("./testing/mock-clients") as typeof MockClients;
+  const account = scenarioAccount("fleet");
+  restoreMocks = wireFakeAccount(account, { ec2: require("@aws-sdk/client-ec2").EC2Client, autoscaling: require("@aws-sdk/client-auto-scaling").AutoScalingClient, elbv2: require("@aws-sdk/client-elastic-load-balancing-v2").ElasticLoadBalancingV2Client }).restore;
+  const event = JSON.parse(fs.readFileSync(path.join(FIXTURES, "spot-interruption-warning.json"), "utf8"));
+  expect(await handler(event)).toEqual([]);
+  expect(account.calls).toEqual([]);
+  expect(lines.map((l) => (l.startsWith("{") ? JSON.parse(l) : {})).find((j) => j.message === "ignoring malformed message")).toMatchObject({ level: "WARN", why: expect.stringContaining("not an SQS batch") });
+});
+
 test("handler.ts: a bad environment fails the init, naming the variable", () => {
   process.env.TARGET_CAPACITY = "lots";
   expect(() => require("./handler")).toThrow('TARGET_CAPACITY must be an integer >= 1 (got "lots")');
@@ -88,7 +100,7 @@ test("the esbuild bundle the component deploys behaves like the source (fresh No
   expect(run.status).toBe(0);
   // Powertools writes WARN/ERROR to stderr, like console.warn in Lambda.
   lines = [...run.stdout.split("\n"), ...run.stderr.split("\n")].filter(Boolean);
-  const result = JSON.parse(lines.find((l) => l.startsWith("RESULT "))!.slice(7));
+  const result = JSON.parse(lines.find((l) => l.startsWith("RESULT "))!.slice(7))[0];
   expect(result.decision.action).toEqual({ kind: "set-on-demand-desired", from: 0, to: 1 });
   expectLogsAndMetrics();
 });

@@ -1,6 +1,7 @@
 /**
  * Lambda entry point (bundled by esbuild from this file). Module init builds the SDK clients,
- * Powertools Logger + Metrics and reads the configuration once; each invocation reconciles.
+ * Powertools Logger + Metrics and reads the configuration once. Invoked by the SQS FIFO event source
+ * mapping only (see sqs.ts); each message reconciles.
  */
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
@@ -9,6 +10,7 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { readConfig } from "./config";
 import { createReconciler } from "./reconcile";
+import { createSqsHandler } from "./sqs";
 
 const config = readConfig(process.env);
 const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? "spot-reconciler" });
@@ -19,4 +21,4 @@ const metrics = new Metrics({
 });
 const clients = { ec2: new EC2Client({}), autoscaling: new AutoScalingClient({}), elbv2: new ElasticLoadBalancingV2Client({}) };
 
-export const handler = createReconciler({ clients, config, logger, metrics });
+export const handler = createSqsHandler({ reconcile: createReconciler({ clients, config, logger, metrics }), logger, metrics, queueArn: config.queueArn });

@@ -1,14 +1,12 @@
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { createReconciler, ReconcileResult } from "./reconcile";
 import { COVERED_SINCE_TAG } from "./decide";
 import { FakeAccount, WRITE_COMMANDS } from "./testing/fake-account";
 import { fakeClients } from "./testing/mock-clients";
 import { recordingSinks, scenarioAccount, scenarioConfig, SPOT_IDS } from "./testing/scenario";
+import { EXPECTED, fixture, FIXTURES } from "./testing/fixtures";
 import type { ReconcilerConfig } from "./config";
 
-const FIXTURES = path.join(__dirname, "../../test/fixtures/aws-events");
-const fixture = (name: string): unknown => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), "utf8"));
 const NOW = Date.parse("2026-03-01T10:01:00Z");
 
 let restore: (() => void) | undefined;
@@ -22,33 +20,6 @@ function setup(source: "fleet" | "asg", over: Partial<ReconcilerConfig> = {}, ac
   const reconcile = createReconciler({ clients, config: scenarioConfig(source, over), logger: sinks.logger, metrics: sinks.metricSink, now: () => now });
   return { account, reconcile, ...sinks, setNow: (ms: number) => { now = ms; } };
 }
-
-type Expect = "malformed" | "foreign" | "none" | "scale-up-1";
-/** Expected outcome of every fixture, per spot source. A new fixture must be added here. */
-const EXPECTED: Record<string, { fleet: Expect; asg: Expect }> = {
-  "asg-launch-successful.json": { fleet: "none", asg: "none" },
-  "instance-state-change-running.json": { fleet: "none", asg: "none" },
-  "rebalance-recommendation.json": { fleet: "none", asg: "none" },
-  "scheduled-reconcile.json": { fleet: "none", asg: "none" },
-  "spot-fleet-error.json": { fleet: "foreign", asg: "foreign" },
-  "spot-fleet-instance-change.json": { fleet: "none", asg: "foreign" },
-  "spot-interruption-warning.json": { fleet: "scale-up-1", asg: "scale-up-1" },
-  "variant-asg-launch-missing-group.json": { fleet: "malformed", asg: "malformed" },
-  "variant-asg-launch-successful-other-group.json": { fleet: "foreign", asg: "foreign" },
-  "variant-asg-launch-unsuccessful.json": { fleet: "none", asg: "none" },
-  "variant-instance-state-change-missing-state.json": { fleet: "malformed", asg: "malformed" },
-  "variant-instance-state-change-shutting-down.json": { fleet: "none", asg: "none" },
-  "variant-interruption-warning-detail-not-object.json": { fleet: "malformed", asg: "malformed" },
-  "variant-interruption-warning-foreign-instance.json": { fleet: "none", asg: "none" },
-  "variant-interruption-warning-invalid-instance-id.json": { fleet: "malformed", asg: "malformed" },
-  "variant-interruption-warning-malformed-resources.json": { fleet: "scale-up-1", asg: "scale-up-1" },
-  "variant-interruption-warning-missing-instance-id.json": { fleet: "malformed", asg: "malformed" },
-  "variant-interruption-warning-stale.json": { fleet: "none", asg: "none" },
-  "variant-not-an-eventbridge-event.json": { fleet: "malformed", asg: "malformed" },
-  "variant-spot-fleet-error-own-fleet.json": { fleet: "none", asg: "foreign" },
-  "variant-spot-fleet-instance-change-other-fleet.json": { fleet: "foreign", asg: "foreign" },
-  "variant-unknown-detail-type.json": { fleet: "foreign", asg: "foreign" },
-};
 
 test("every fixture has an expected outcome", () => {
   expect(fs.readdirSync(FIXTURES).filter((f) => f.endsWith(".json")).sort()).toEqual(Object.keys(EXPECTED).sort());
@@ -194,6 +165,24 @@ describe("failover and hand-back across invocations", () => {
     account.fleet!.target = 1;
     await reconcile(fixture("scheduled-reconcile.json"));
     expect(account.writesSince(0)).toEqual([{ command: "ModifySpotFleetRequestCommand", input: { SpotFleetRequestId: account.fleet!.id, TargetCapacity: 2 } }]);
+  });
+});
+
+describe("a Spot source that was never fulfilled (issue 9 item 3)", () => {
+  // The stack is created without waiting for Spot capacity: the first reconcile may find no Spot at all.
+  test.each([
+    ["fleet", (a: FakeAccount) => { a.fleet!.active = []; a.fleet!.activity = "error"; }],
+    ["fleet", (a: FakeAccount) => { a.fleet!.active = []; a.fleet!.state = "submitted"; a.fleet!.activity = "pending_fulfillment"; }],
+    ["asg", (a: FakeAccount) => { const g = a.groups.get("web-spot")!; g.instances = []; g.lastActivity = "Failed"; }],
+    ["asg", (a: FakeAccount) => { const g = a.groups.get("web-spot")!; g.instances = []; g.lastActivity = "InProgress"; }],
+  ] as const)("%s: the first reconcile raises on-demand to the whole target", async (source, empty) => {
+    const account = scenarioAccount(source);
+    for (const id of SPOT_IDS) account.targetHealth.delete(id);
+    empty(account);
+    const { reconcile } = setup(source, {}, account);
+    const r = await reconcile(fixture("scheduled-reconcile.json"));
+    expect(r).toMatchObject({ reconciled: true, decision: { action: { kind: "set-on-demand-desired", from: 0, to: 2 }, covering: 0 } });
+    expect(account.groups.get("web-ondemand")!.desired).toBe(2);
   });
 });
 

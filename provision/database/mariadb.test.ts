@@ -54,6 +54,8 @@ describe("MariaDB renderers", () => {
       innodb_encrypt_temporary_tables: "ON",
       encrypt_binlog: "ON",
       encrypt_tmp_files: "ON",
+      // tables on engines that cannot be encrypted are refused (host test: mariadb-holes.hosts.test.ts)
+      enforce_storage_engine: "InnoDB",
       log_bin: "mysql-bin",
       bind_address: "0.0.0.0",
     });
@@ -120,7 +122,8 @@ describe("MariaDB renderers", () => {
     const step = renderKeyRotationStep(opts);
     const rotate = fileOf(step, SCRIPT_PATHS.rotate);
     expect(rotate.mode).toBe("0700");
-    expect(rotate.content).toContain("ALTER TABLE $t ENCRYPTION_KEY_ID = $new");
+    expect(rotate.content).toContain('ALTER TABLE $t ENCRYPTION_KEY_ID = $new$how');
+    expect(rotate.content).toContain("TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED', 'SEQUENCE')");
     expect(rotate.content).toContain(`${SCRIPT_PATHS.verify} --wait 300`);
     expect(fileOf(step, `${SCRIPT_PATHS.scheduleDir}/${ROTATION_UNIT}.timer`).content).toContain("OnCalendar=monthly");
     expect(fileOf(step, `${SCRIPT_PATHS.scheduleDir}/${ROTATION_UNIT}.service`).content)

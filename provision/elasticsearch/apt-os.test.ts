@@ -5,7 +5,7 @@ import * as path from "node:path";
 import {
   checkElasticVersion, ELASTIC_GPG_FINGERPRINT, elasticInstallStep, renderElasticAptSource, renderElasticKeyringScript, renderPinnedInstallScript,
 } from "./apt";
-import { elasticsearchOsStep, renderSystemdOverride, renderSysctl } from "./os";
+import { elasticsearchOsStep, ES_PACKAGE_SYSCTL_FILE, ES_SYSCTL_FILE, renderSystemdOverride, renderSysctl } from "./os";
 
 describe("Elastic apt repository", () => {
   test("source line: the version's major line, signed by the pinned keyring only", () => {
@@ -72,14 +72,35 @@ describe("pinned install, run with stub dpkg-query/apt-get/apt-mark", () => {
 
 describe("OS tuning step", () => {
   test("files: vm.max_map_count and the systemd limits override", () => {
-    expect(renderSysctl()).toContain("vm.max_map_count=262144\n");
+    expect(renderSysctl()).toContain("vm.max_map_count=1048576\n");
     expect(renderSystemdOverride()).toBe("# Managed by opsfleet\n[Service]\nLimitMEMLOCK=infinity\nLimitNOFILE=65535\n");
     const step = elasticsearchOsStep();
     expect(step.files.map((f) => [f.path, f.mode])).toEqual([
-      ["/etc/sysctl.d/60-opsfleet-elasticsearch.conf", "0644"],
+      ["/etc/sysctl.d/zz-opsfleet-elasticsearch.conf", "0644"],
       ["/etc/systemd/system/elasticsearch.service.d/opsfleet-limits.conf", "0644"],
     ]);
     expect(step.script).toContain("swapoff -a");
+  });
+  test("after a reboot our value wins over the Elasticsearch package's own file (systemd's own ordering)", () => {
+    // A root with the deb's sysctl file (8.x ships 262144), Debian's 99-sysctl.conf and ours; systemd
+    // lists the files in the order it applies them at boot, and the last assignment wins.
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "opsfleet-sysctl-"));
+    try {
+      const put = (p: string, content: string) => {
+        fs.mkdirSync(path.join(root, path.dirname(p)), { recursive: true });
+        fs.writeFileSync(path.join(root, p), content);
+      };
+      put(ES_PACKAGE_SYSCTL_FILE, "vm.max_map_count=262144\n");
+      put("/etc/sysctl.d/99-sysctl.conf", "# Debian: link to /etc/sysctl.conf\n");
+      put(ES_SYSCTL_FILE, renderSysctl());
+      const r = spawnSync("systemd-analyze", [`--root=${root}`, "cat-config", "sysctl.d"], { encoding: "utf8" });
+      expect(r.error).toBeUndefined();
+      expect(r.status).toBe(0);
+      const values = [...r.stdout.matchAll(/^vm\.max_map_count\s*=\s*(\d+)$/gm)].map((m) => Number(m[1]));
+      expect(values).toEqual([262144, 1048576]);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
   test("on a test host (OPSFLEET_LAB=1) it leaves the shared kernel, swap and fstab alone", () => {
     const r = spawnSync("bash", ["-c", `set -euo pipefail\nOPSFLEET_CHANGED=""\n${elasticsearchOsStep().script}`], { encoding: "utf8", env: { ...process.env, OPSFLEET_LAB: "1" } });

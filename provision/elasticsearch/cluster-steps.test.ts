@@ -48,7 +48,7 @@ describe("service users", () => {
     for (const secret of ["elastic-Pa55word", "ls-Pa55word", "kb-Pa55word"]) expect(step.script).not.toContain(secret);
     const other = { ...users, logstash: { ...users.logstash, password: "x" }, kibanaSystemPassword: "y" };
     expect(clusterSecurityScript(layout, other)).toBe(step.script);
-    expect(step.script).toContain("wait_for_nodes=5&wait_for_status=yellow");
+    expect(step.script).toContain("wait_for_nodes=%3E%3D5&wait_for_status=yellow");
     expect(spawnSync("bash", ["-n"], { input: step.script }).status).toBe(0);
   });
   test("forget-bootstrap script is valid bash and restarts nothing", () => {
@@ -109,7 +109,7 @@ describe("security script against a local server that authenticates like Elastic
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual([
-      "GET /_cluster/health?wait_for_nodes=5&wait_for_status=yellow&timeout=10s",
+      "GET /_cluster/health?wait_for_nodes=%3E%3D5&wait_for_status=yellow&timeout=10s",
       "PUT /_security/role/logstash_writer",
       "PUT /_security/user/logstash_internal",
       "POST /_security/user/kibana_system/_password",

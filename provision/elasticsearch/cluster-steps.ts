@@ -62,7 +62,8 @@ export function clusterSecurityFiles(elasticPassword: string, users: ServiceUser
 export function clusterSecurityScript(l: EsClusterLayout, users: ServiceUsers): string {
   const url = firstMasterUrl(l);
   const calls = renderCurlScript(serviceUserRequests(users), { bodyDir: USERS_BODY_DIR, esUrl: url, curlrc: CURLRC });
-  const health = `${url}/_cluster/health?wait_for_nodes=${l.nodes.length}&wait_for_status=yellow&timeout=10s`;
+  // ">=": in a data-node scale-in the leaving nodes are still members when this step re-runs
+  const health = `${url}/_cluster/health?wait_for_nodes=%3E%3D${l.nodes.length}&wait_for_status=yellow&timeout=10s`;
   return `
 status() { curl -s -g -o /dev/null -w '%{http_code}' --max-time 20 -K "$1" '${health}' || true; }
 # Bounded below the step's 30-minute command timeout.

@@ -2,7 +2,7 @@
  * A node's health gate, after its config step: the next node of the cluster is created or replaced
  * only after it passes. On the first `up` the nodes are created one after another and the cluster
  * is completed later (the security step marks it formed), so before that mark the gate passes at
- * once; from then on it waits for green with every node joined.
+ * once; from then on it waits until this node joined and the cluster is green.
  */
 import type { RenderedStep } from "../common/types";
 import { ES_HTTP_PORT, ES_SHELL_PRELUDE, type EsClusterLayout } from "./node-config";
@@ -29,10 +29,10 @@ export function elasticsearchHealthStep(l: EsClusterLayout, nodeName: string, o:
   const node = l.nodes.find((n) => n.name === nodeName);
   if (!node) throw new Error(`elasticsearch health: no node ${nodeName} in cluster ${l.clusterName}`);
   const url = `https://${node.privateIp}:${ES_HTTP_PORT}`;
-  const n = l.nodes.length;
+  // Only this node's name and address: a node-count change leaves the gate alone.
   return {
     name: "elasticsearch-healthy",
-    description: `wait until cluster ${l.clusterName} is green with all ${n} nodes (passes before the cluster is first formed)`,
+    description: `wait until cluster ${l.clusterName} is green with ${nodeName} joined (passes before the cluster is first formed)`,
     files: [],
     script: `${ES_SHELL_PRELUDE}
 MASTER_WAIT=${o.masterWaitSeconds ?? 120}; GREEN_TIMEOUT=${o.greenTimeoutSeconds ?? 1800}
@@ -56,11 +56,12 @@ if ! grep -q '"${ES_FORMED_SETTING}":"true"' <<<"$settings"; then
   echo "cluster not complete yet (first creation): not waiting for green"
   echo "opsfleet-es-health: not-formed"; exit 0
 fi
-# 3. Green, with every node joined: all shards (replicas included) allocated again.
+# 3. This node joined, and green: every shard (replicas included) allocated again.
+joined() { curl -fsS -g --max-time 30 -K $OPS/elastic.curlrc '${url}/_cat/nodes?h=name' 2>/dev/null | grep -qx '${nodeName}'; }
 end=$((SECONDS + GREEN_TIMEOUT)); i=0
-until [ "$(code '/_cluster/health?wait_for_status=green&wait_for_nodes=${n}&timeout=50s')" = 200 ]; do
-  [ "$SECONDS" -lt "$end" ] || { echo "cluster ${l.clusterName} not green with ${n} nodes after \${GREEN_TIMEOUT} s" >&2; exit 1; }
-  i=$((i + 1)); [ $((i % 5)) = 1 ] && echo "waiting for green with ${n} nodes"
+until joined && [ "$(code '/_cluster/health?wait_for_status=green&timeout=50s')" = 200 ]; do
+  [ "$SECONDS" -lt "$end" ] || { echo "cluster ${l.clusterName} not green with ${nodeName} joined after \${GREEN_TIMEOUT} s" >&2; exit 1; }
+  i=$((i + 1)); [ $((i % 5)) = 1 ] && echo "waiting for ${nodeName} to be joined and the cluster green"
   sleep 2
 done
 echo "opsfleet-es-health: green"`,

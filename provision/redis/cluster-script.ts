@@ -1,6 +1,11 @@
 /**
- * The cluster-wide step's bash (see steps.ts `renderRedisClusterStep`): form the cluster, add empty
- * nodes, fix placement, wait until healthy. Runs on one host after every host's nodes are up.
+ * The cluster-wide step's bash (see steps.ts `renderRedisClusterStep`). It makes the cluster match
+ * its node list, NODES: form it; repair an interrupted slot migration; add new hosts (one empty
+ * master + one replica each) and spread the slots evenly over all masters (scale-out); move every
+ * slot off the hosts no longer listed, then remove their nodes from the cluster (scale-in, before
+ * Pulumi deletes those hosts: removed resources are deleted after every update of a run); fix
+ * placement; wait until healthy. Runs on one host after every listed host's nodes are up.
+ * Slot moves, repair and removal use redis-cli's own cluster manager (rebalance, fix, del-node).
  */
 import { HELPERS } from "./scripts";
 
@@ -31,12 +36,14 @@ END {
 
 /**
  * Picks the master for a replica at IP `ip`: another host's master with the fewest replicas (awk);
- * `taken` lists masters already picked in this run (the view may not show those replicas yet).
+ * `taken` lists masters already picked in this run (the view may not show those replicas yet);
+ * `keep` (" ip:port ... ") limits the choice to nodes that stay in the cluster.
  */
 export const PICK_MASTER_AWK = String.raw`
 {
   split($2, a, "@"); split(a[1], b, ":")
   if ($3 ~ /fail|handshake|noaddr/) next
+  if (keep != "" && index(keep, " " a[1] " ") == 0) next
   if ($3 ~ /master/) { mip[$1] = b[1]; if (!($1 in n)) n[$1] = 0 }
   else if ($3 ~ /slave/) n[$4]++
 }
@@ -53,32 +60,51 @@ export const CLUSTER_SCRIPT =
 REDISCLI_AUTH=$(cat /etc/redis/opsfleet-auth); export REDISCLI_AUTH
 if [ "${"$"}{MODE:-form}" = health ]; then
   # Health gate of one host (LOCAL = its nodes, just provisioned or back on a new instance): the next
-  # host is (re)placed only after this passes. A cluster that was never formed (first creation:
-  # the hosts are created one after another and the cluster step forms it at the end) passes at once.
+  # host is (re)placed only after this passes. Nodes that know no cluster (first creation, when the
+  # cluster step forms the cluster after the last host; or a new host the cluster step adds) pass at once.
   for a in $LOCAL; do wait_for 180 "$a to answer PING" pong "$a"; done
   formed=""
-  for a in $NODES; do
-    info=$(timeout 5 redis-cli --no-auth-warning -h "${"$"}{a%:*}" -p "${"$"}{a##*:}" cluster info 2>/dev/null | tr -d '\r' || true)
-    [ -n "$info" ] || continue   # that host does not exist yet, or is down
-    if [ "$(echo "$info" | field cluster_known_nodes)" != 1 ] || [ "$(echo "$info" | field cluster_slots_assigned)" != 0 ]; then formed=1; break; fi
+  for a in $LOCAL; do
+    info=$(cli_at "$a" cluster info)
+    if [ "$(echo "$info" | field cluster_known_nodes)" != 1 ] || [ "$(echo "$info" | field cluster_slots_assigned)" != 0 ]; then formed=1; fi
   done
   if [ -z "$formed" ]; then
-    echo "no cluster formed yet (first creation): nothing to wait for"
+    echo "this host's nodes are in no cluster yet (first creation, or the cluster step adds them): nothing to wait for"
     echo "opsfleet-redis-cluster: not-formed"
     exit 0
   fi
-  echo "waiting until the cluster is healthy again (all slots covered, every replica in sync, one master per host)"
+  # the members as the cluster knows them (failed ones included: they must come back)
+  NODES=$(cli_at "${"$"}{LOCAL%% *}" cluster nodes | awk '$3 !~ /noaddr|handshake/ {split($2, a, "@"); print a[1]}' | sort | tr '\n' ' ')
+  NODES=${"$"}{NODES% }
+  echo "waiting until the cluster is healthy again ($(echo $NODES | wc -w) nodes: all slots covered, every replica in sync, one master per host)"
 fi
 n_nodes=$(echo $NODES | wc -w)
 n_masters=$((n_nodes / (REPLICAS + 1)))
 seed=${"$"}{NODES%% *}
 action=unchanged
 why=""
+did() { if [ "$action" = unchanged ]; then action=$1; else case ",$action," in *",$1,"*) ;; *) action="$action,$1" ;; esac; fi; }
 
 for a in $NODES; do wait_for 180 "$a to answer PING" pong "$a"; done
 
 view() { cli_at "$seed" cluster nodes; }
 fixes() { view | awk "$PLACEMENT_AWK" | sort; }
+# masters that answer, with their slot count and whether they stay: "id ip:port slots keep|leave"
+masters() {
+  view | awk -v keep=" $NODES " '$3 ~ /master/ && $3 !~ /fail|handshake|noaddr/ {
+    split($2, a, "@"); n = 0
+    for (i = 9; i <= NF; i++) { if ($i ~ /^\[/) continue; k = split($i, r, "-"); n += (k == 2 ? r[2] - r[1] + 1 : 1) }
+    print $1, a[1], n, (index(keep, " " a[1] " ") ? "keep" : "leave") }'
+}
+# nodes that answer but are not listed (their host leaves): "0|1 id ip:port" (0 = replica, removed first)
+leaving() { view | awk -v keep=" $NODES " '$3 !~ /fail|handshake|noaddr/ {split($2, a, "@"); if (index(keep, " " a[1] " ") == 0) print ($3 ~ /master/ ? 1 : 0), $1, a[1]}' | sort; }
+# even = no slot on a leaving master, and the staying masters' shares differ by at most
+# max(1, 16384 mod masters) slots: redis-cli rebalance hands the remainder of 16384 / masters
+# to the receiving masters, and re-running it would only shuffle that remainder around.
+balanced() {
+  masters | awk '$4 == "keep" {n++; if (min == "" || $3 < min) min = $3; if ($3 > max) max = $3} $4 == "leave" && $3 > 0 {bad = 1}
+    END {tol = (n ? 16384 % n : 0); if (tol < 1) tol = 1; exit (bad || min == "" || max - min > tol) ? 1 : 0}' || { why="slots not spread evenly: $(masters | awk '{printf "%s=%s ", $2, $3}')"; return 1; }
+}
 stable() {
   local a info
   for a in $NODES; do
@@ -92,10 +118,42 @@ stable() {
   [ -z "$(view | awk '$3 ~ /fail/')" ] || { why="a node is flagged fail"; return 1; }
   views_agree "$seed" || { why="the nodes' views of the roles differ"; return 1; }
 }
-healthy() { stable && { [ -z "$(fixes)" ] || { why="placement: $(fixes | head -n 1)"; return 1; }; }; }
+# every node that answers (listed or leaving) is settled, and all agree on roles and slots
+all_settled() {
+  local a
+  for a in $(view | awk '$3 !~ /fail|handshake|noaddr/ {split($2, x, "@"); print x[1]}'); do
+    settled "$a" || { why="$a: not settled (cluster_state or replication link)"; return 1; }
+  done
+  agreed "$seed" || { why="the nodes do not agree on roles and slots yet"; return 1; }
+}
+healthy() { stable && balanced && { [ -z "$(fixes)" ] || { why="placement: $(fixes | head -n 1)"; return 1; }; }; }
 fail_with() { echo "$1${"$"}{why:+ ($why)}" >&2; view >&2; exit 1; }
+covered() { [ "$(cli_at "$seed" cluster info | field cluster_slots_assigned)" = 16384 ]; }
+# A node outside the cluster that still holds data or an old identity: its keys are a superseded
+# copy (the cluster serves every slot without it); a hard reset gives it a new node id, so a
+# re-added address never meets the 60 s ban of its forgotten id.
+reset_node() {
+  local a=$1 keys
+  covered || fail_with "refusing to reset $a: the cluster does not serve all 16384 slots without it"
+  keys=$(cli_at "$a" dbsize)
+  if is_role "$a" master && [ "${"$"}{keys:-0}" != 0 ]; then
+    echo "$a: $2; discarding its $keys keys (a superseded copy)"
+    cli_at "$a" flushall >/dev/null
+  else
+    echo "$a: $2; resetting it"
+  fi
+  [ "$(cli_at "$a" cluster reset hard)" = OK ] || fail_with "CLUSTER RESET HARD of $a failed"
+}
+open_slots() {
+  local a
+  for a in $(view | awk '$3 !~ /fail|handshake|noaddr/ {split($2, x, "@"); print x[1]}'); do
+    cli_at "$a" cluster nodes | awk '/myself/ {for (i = 9; i <= NF; i++) if ($i ~ /^\[/) f = 1} END {exit !f}' && echo "$a"
+  done
+  return 0
+}
+pick_master() { view | awk -v ip="$1" -v taken="$2" -v keep=" $NODES " "$PICK_MASTER_AWK"; }
 
-# 1. Form the cluster, or add nodes that lost their data (new host or data volume).
+# 1. Which listed nodes are new (empty, alone) and which belong to a cluster.
 fresh=""; members=""
 for a in $NODES; do
   info=$(cli_at "$a" cluster info)
@@ -111,33 +169,139 @@ if [ -z "$members" ]; then
   out=$(redis-cli --no-auth-warning --cluster create $NODES --cluster-replicas "$REPLICAS" --cluster-yes 2>&1) \
     || { echo "$out" | nocolor >&2; exit 1; }
   echo "$out" | nocolor | grep -E '^(Adding replica|\[OK\]|\[WARNING\]|\[ERR)' || true
-  action=created
-elif [ -n "$fresh" ]; then
-  seed=${"$"}{members# }; seed=${"$"}{seed%% *}
-  # a lost master must have failed over first: add-node refuses a cluster with uncovered slots
-  wait_for 120 "all slots covered and agreed on before adding nodes" agreed "$seed" || fail_with "cannot add nodes"
-  snapshot=$(view); taken=""
-  for a in $fresh; do
-    mid=$(echo "$snapshot" | awk -v ip="${"$"}{a%:*}" -v taken="$taken" "$PICK_MASTER_AWK")
-    taken="$taken $mid"
-    [ -n "$mid" ] || fail_with "no master on another host for $a"
-    echo "adding $a as a replica of $mid"
-    out=$(redis-cli --no-auth-warning --cluster add-node "$a" "$seed" --cluster-slave --cluster-master-id "$mid" 2>&1) \
-      || { echo "$out" | nocolor >&2; exit 1; }
+  did created
+else
+  # the seed: a listed member the cluster's slots are served from
+  seed=""
+  for a in $members; do if state_ok "$a"; then seed=$a; break; fi; done
+  [ -n "$seed" ] || { seed=${"$"}{members# }; seed=${"$"}{seed%% *}; }
+  wait_for 120 "all 16384 slots assigned and all views agreeing" eval 'covered && views_agree "$seed"' || fail_with "the cluster is not whole"
+
+  # 2. An interrupted migration (a slot left migrating/importing) blocks every later change: repair it first.
+  bad=$(open_slots | tr '\n' ' ')
+  if [ -n "$bad" ]; then
+    echo "repairing an interrupted slot migration (open slots on $bad)"
+    out=$(redis-cli --no-auth-warning --cluster fix "$seed" --cluster-yes 2>&1) || { echo "$out" | nocolor >&2; fail_with "redis-cli --cluster fix failed"; }
+    echo "$out" | nocolor | grep -E '^(\*\*\* |>>> (Fixing|Case|Moving|Setting))' | head -n 20 || true
+    [ -z "$(open_slots)" ] || fail_with "open slots remain after redis-cli --cluster fix"
+    did repaired
+  fi
+
+  # 3. A listed node with its own idea of the cluster that the cluster does not share (removed
+  #    while down, or a restored stale nodes.conf) cannot rejoin as it is: reset it, then add it.
+  known_ids=$(view | awk '{print $1}')
+  for a in ${"$"}{members}; do
+    [ "$a" != "$seed" ] || continue
+    id=$(cli_at "$a" cluster myid)
+    if ! echo "$known_ids" | grep -qx "$id"; then reset_node "$a" "not a member of this cluster (stale cluster config)"; fresh="$fresh $a"; fi
   done
-  # forget the identities the re-added addresses (or vanished hosts) had before
-  for id in $(view | awk -v keep=" $NODES " -v fresh=" $fresh " '$3 ~ /fail/ && $3 !~ /fail\?/ {split($2,a,"@"); if (index(keep, " " a[1] " ") == 0 || index(fresh, " " a[1] " ") > 0) print $1}'); do
+
+  # 4. New or emptied nodes join: on a host without a master one becomes an empty master (while
+  #    there are fewer masters than hosts), the others replicas of another host's master.
+  if [ -n "$fresh" ]; then
+    wait_for 120 "all slots covered and agreed on before adding nodes" agreed "$seed" || fail_with "cannot add nodes"
+    for a in $fresh; do
+      k=$(cli_at "$a" dbsize)
+      [ "${"$"}{k:-0}" = 0 ] || reset_node "$a" "not part of the cluster but holds keys"
+    done
+    added_masters=""
+    for a in $fresh; do
+      ip=${"$"}{a%:*}
+      have=$(masters | awk '$4 == "keep"' | wc -l)
+      [ "$have" -lt "$n_masters" ] || break
+      if masters | awk -v ip="$ip" '$4 == "keep" {split($2, x, ":"); if (x[1] == ip) f = 1} END {exit !f}'; then continue; fi
+      case " $added_masters " in *" $ip:"*) continue ;; esac
+      echo "adding $a as a new master (empty until the slots are spread)"
+      out=$(redis-cli --no-auth-warning --cluster add-node "$a" "$seed" 2>&1) || { echo "$out" | nocolor >&2; exit 1; }
+      added_masters="$added_masters $a"
+      wait_for 60 "$a to be known as a master" eval 'view | grep -q " $a@.* master "' || fail_with "$a did not join"
+    done
+    [ -z "$added_masters" ] || wait_for 120 "every node to know the new masters" views_agree "$seed" || fail_with "new masters not known everywhere"
+    taken=""
+    for a in $fresh; do
+      case " $added_masters " in *" $a "*) continue ;; esac
+      mid=$(pick_master "${"$"}{a%:*}" "$taken")
+      taken="$taken $mid"
+      [ -n "$mid" ] || fail_with "no master on another host for $a"
+      echo "adding $a as a replica of $mid"
+      out=$(redis-cli --no-auth-warning --cluster add-node "$a" "$seed" --cluster-slave --cluster-master-id "$mid" 2>&1) \
+        || { echo "$out" | nocolor >&2; exit 1; }
+    done
+    if [ -n "$added_masters" ]; then did scaled-out; else did joined; fi
+  fi
+  # forget the identities the re-added addresses had before, and vanished unlisted nodes (no slots)
+  for id in $(view | awk -v keep=" $NODES " -v fresh=" $fresh " '$3 ~ /fail/ && $3 !~ /fail\?/ && NF < 9 {split($2,a,"@"); if (index(keep, " " a[1] " ") == 0 || index(fresh, " " a[1] " ") > 0) print $1}'); do
     for a in $NODES; do cli_at "$a" cluster forget "$id" >/dev/null; done
     echo "forgot stale node $id"
   done
-  action=joined
+
+  # 5. Spread the slots evenly: to new (empty) masters, and off every master whose host leaves
+  #    (weight 0). Refused before anything moves if the staying masters cannot hold the data.
+  if [ -n "$(leaving)" ] || ! balanced; then
+    wait_for 300 "every node to be settled and agree on roles and slots" all_settled || fail_with "cluster did not settle"
+  fi
+  if ! balanced; then
+    if masters | awk '$4 == "leave" && $3 > 0 {f = 1} END {exit !f}'; then
+      need=0; cap=0; unlimited=""
+      for m in $(masters | awk '{print $2 "=" $4}'); do
+        addr=${"$"}{m%=*}
+        mem=$(cli_at "$addr" info memory)
+        used=$(echo "$mem" | field used_memory); data=$(echo "$mem" | field used_memory_dataset)
+        need=$((need + ${"$"}{data:-0}))
+        if [ "${"$"}{m#*=}" = keep ]; then
+          max=$(cli_at "$addr" config get maxmemory | tail -n 1)
+          [ "${"$"}{max:-0}" != 0 ] || unlimited=1
+          need=$((need + ${"$"}{used:-0} - ${"$"}{data:-0})); cap=$((cap + ${"$"}{max:-0}))
+        fi
+      done
+      mib() { echo $(($1 / 1048576)); }
+      if [ -z "$unlimited" ] && [ $((need * 10)) -gt $((cap * 9)) ]; then
+        why=""
+        fail_with "scale-in refused: the $(masters | awk '$4 == "keep"' | wc -l) staying masters' maxmemory ($(mib $cap) MiB in all) cannot hold the data ($(mib $need) MiB with their overhead, plus 10% headroom); raise maxmemoryMb or keep more hosts. Nothing was moved"
+      fi
+      echo "memory check: $(mib $need) MiB of data and overhead fit the staying masters' $(mib $cap) MiB"
+    fi
+    weights=$(masters | awk '$4 == "leave" {printf "%s=0 ", $1}')
+    # a master that gives away its last slot would turn into a replica (replica migration) while
+    # redis-cli still moves other slots through it as a master: keep the leaving ones masters
+    for m in $(masters | awk '$4 == "leave" {print $2}'); do cli_at "$m" config set cluster-allow-replica-migration no >/dev/null; done
+    echo "spreading the slots evenly over $n_masters masters${"$"}{weights:+ (off the leaving hosts)}"
+    t0=$EPOCHREALTIME
+    out=$(redis-cli --no-auth-warning --cluster rebalance "$seed" --cluster-use-empty-masters --cluster-threshold 0.01 \
+      ${"$"}{weights:+--cluster-weight $weights} 2>&1) || { echo "$out" | nocolor | grep -v '^#' >&2; fail_with "redis-cli --cluster rebalance failed"; }
+    echo "$out" | nocolor | grep -oE 'Moving [0-9]+ slots from [0-9.:]+ to [0-9.:]+' || true
+    echo "slots spread in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.1f", b - a}') s"
+    wait_for 60 "the slot owners to agree" agreed "$seed" || fail_with "nodes disagree after the rebalance"
+    balanced || fail_with "slots are not spread evenly after the rebalance"
+    if [ -n "$(leaving)" ]; then did scaled-in; else case ",$action," in *,scaled-out,*) ;; *) did rebalanced ;; esac; fi
+  fi
+
+  # 6. Remove the leaving hosts' nodes (they hold no slot now): staying replicas of a leaving
+  #    master move to a staying one, then every leaving node is forgotten everywhere and reset.
+  if [ -n "$(leaving)" ]; then
+    gone=$(leaving | awk '{print $2}' | tr '\n' ' ')
+    taken=""
+    for r in $(view | awk -v gone=" $gone " -v keep=" $NODES " '$3 ~ /slave/ && $3 !~ /fail|handshake|noaddr/ {split($2, a, "@"); if (index(keep, " " a[1] " ") && index(gone, " " $4 " ")) print a[1]}'); do
+      mid=$(pick_master "${"$"}{r%:*}" "$taken"); taken="$taken $mid"
+      [ -n "$mid" ] || fail_with "no staying master on another host for $r"
+      echo "$r replicated a leaving master: now a replica of $mid"
+      [ "$(cli_at "$r" cluster replicate "$mid")" = OK ] || fail_with "$r could not replicate $mid"
+    done
+    for n in $(leaving | awk '{print $2 "=" $3}'); do
+      id=${"$"}{n%=*}; addr=${"$"}{n#*=}
+      echo "removing $addr ($id) from the cluster"
+      out=$(redis-cli --no-auth-warning --cluster del-node "$seed" "$id" 2>&1) || { echo "$out" | nocolor >&2; fail_with "redis-cli --cluster del-node $id failed"; }
+      cli_at "$addr" cluster reset hard >/dev/null
+    done
+    did scaled-in
+  fi
 fi
 
-# 2. Wait until the view converged, then fix placement: at most one master per host, every
+# 7. Wait until the view converged, then fix placement: at most one master per host, every
 #    master with a replica on another host.
 # fixes are computed only on a settled view (a node just added shows up as a master for a moment)
 wait_for 180 "all $n_nodes nodes to settle and agree on roles" stable || fail_with "cluster did not settle"
-for round in 1 2 3 4 5 6; do
+for round in 1 2 3 4 5 6 7 8 9 10 11 12; do
   fix=$(fixes | head -n 1)
   [ -n "$fix" ] || break
   set -- $fix
@@ -149,7 +313,7 @@ for round in 1 2 3 4 5 6; do
       echo "placement: $2 moves to master $3, which has no replica"
       cli_at "$2" cluster replicate "$3" >/dev/null ;;
     3-same-host)
-      target=$(view | awk -v ip="${"$"}{2%:*}" -v taken="" "$PICK_MASTER_AWK")
+      target=$(pick_master "${"$"}{2%:*}" "")
       echo "placement: $2 is on its master's host; replicating $target instead"
       cli_at "$2" cluster replicate "$target" >/dev/null ;;
   esac
@@ -157,8 +321,8 @@ for round in 1 2 3 4 5 6; do
   wait_for 120 "the cluster to settle after the placement fix" stable || fail_with "placement fix did not settle"
 done
 
-# 3. Healthy = ok everywhere, all slots, every replica synced, one master per host.
+# 8. Healthy = ok everywhere, all slots, every replica synced, one master per host, slots even.
 wait_for 180 "a healthy cluster" healthy || fail_with "cluster not healthy"
-view | awk '{split($2,a,"@"); addr[$1]=a[1]; line[NR]=$0} END {for (i=1;i<=NR;i++) {split(line[i],f," "); split(f[2],a,"@"); print "  " a[1] " " (f[3] ~ /master/ ? "master " f[9] : "replica of " addr[f[4]])}}' | sort
+view | awk '{split($2,a,"@"); addr[$1]=a[1]; line[NR]=$0} END {for (i=1;i<=NR;i++) {split(line[i],f," "); split(f[2],a,"@"); print "  " a[1] " " (f[3] ~ /master/ ? "master " f[9] (f[10] ? " ..." : "") : "replica of " addr[f[4]])}}' | sort
 echo "opsfleet-redis-cluster: $action"
 `;

@@ -184,4 +184,13 @@ describe.each(AWKS)("placement analysis (%s run on CLUSTER NODES)", (awkBin) => 
     expect(new Set([first, second]).size).toBe(2);
     expect(["b0", "a1"]).toEqual(expect.arrayContaining([first, second]));
   });
+
+  test("scale-in: a replica is never given to a master (or counted for one) on a host that leaves", () => {
+    const sixHosts = [...healthy, node("d0", "10.0.0.4:7000", "master", "-"), node("d1", "10.0.0.4:7001", "slave", "a0")];
+    const keep = "keep= 10.0.0.1:7000 10.0.0.2:7000 10.0.0.3:7000 10.0.0.1:7001 10.0.0.2:7001 10.0.0.3:7001 ";
+    // without the keep list d0 (no replica) would win; with it a0 does (a tie with b0 at one replica,
+    // lowest id first): the leaving d1 is not counted for a0, or b0 would have won
+    expect(awk(PICK_MASTER_AWK, sixHosts, ["ip=10.0.0.3"])).toEqual(["d0"]);
+    expect(awk(PICK_MASTER_AWK, sixHosts, ["ip=10.0.0.3", keep])).toEqual(["a0"]);
+  });
 });

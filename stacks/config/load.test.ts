@@ -31,7 +31,7 @@ describe("stack config validation", () => {
   test("a complete valid config passes, with defaults applied", () => {
     const res = validateConfig(raw());
     if (!res.ok) throw new Error(res.problems.join("\n"));
-    expect(res.config.features).toEqual({ spotWeb: true, redis: true, elk: true, database: true });
+    expect(res.config.features).toEqual({ spotWeb: true, redis: true, elk: true, database: true, backup: true });
     expect(res.config.ssh.user).toBe("admin");
     expect(res.config.bastion.instanceType).toBe("t3.micro");
     expect(res.config.protectData).toBe(false);
@@ -45,7 +45,7 @@ describe("stack config validation", () => {
 
   // [description, overrides, options, expected key, expected fragment of "allowed"]
   const cases: [string, Record<string, unknown>, Parameters<typeof raw>[1], string, RegExp][] = [
-    ["feature toggle of the wrong type", { features: { redis: "yes" } }, {}, "opsfleet:features.redis", /expected boolean.*got "yes"/],
+    ["feature toggle of the wrong type", { features: { redis: "yes" } }, {}, "opsfleet:features.redis", /^opsfleet:features.redis: must be true or false \(got "yes"\)$/],
     ["unknown top-level key (typo)", { redsi: { instanceType: "t3.small" } }, {}, "opsfleet:redsi", /unknown key/],
     ["unknown nested key", { network: { cidr: "10.0.0.0/16" } }, {}, "opsfleet:network.cidr", /unknown key/],
     ["malformed CIDR", { network: { cidrBlock: "10.0.0.0/33" } }, {}, "opsfleet:network.cidrBlock", /IPv4 CIDR.*got "10.0.0.0\/33"/],
@@ -71,7 +71,12 @@ describe("stack config validation", () => {
     ["malformed AMI id", { amiId: "ami-123" }, {}, "opsfleet:amiId", /AMI id/],
     ["not an instance type", { bastion: { instanceType: "huge" } }, {}, "opsfleet:bastion.instanceType", /EC2 instance type.*got "huge"/],
     ["bad tag key", { tags: { "bad!key": "x" } }, {}, "opsfleet:tags.bad!key", /invalid key: tag keys use letters/],
-    ["protectData as a string", { protectData: "sometimes" }, {}, "opsfleet:protectData", /expected boolean/],
+    ["protectData as a string", { protectData: "sometimes" }, {}, "opsfleet:protectData", /must be true or false \(got "sometimes"\)/],
+    ["list given as a string", { spot: { instanceTypes: "t3.micro" } }, {}, "opsfleet:spot.instanceTypes", /must be a list .*\(got "t3.micro"\)/],
+    ["missing dns.zoneId", { spot: { dns: { name: "www.example.com" } } }, {}, "opsfleet:spot.dns.zoneId", /is required when opsfleet:spot.dns is set; allowed: a string \(Route53 hosted zone id\) \(got nothing\)/],
+    ["pool count with another strategy: the value shown once", { spot: { fleet: { allocationStrategy: "diversified", instancePoolsToUseCount: 2 } } }, {}, "opsfleet:spot.fleet.instancePoolsToUseCount", /^[^(]*lowestPrice \(allocationStrategy is diversified\) \(got 2\)$/],
+    ["dotted key written by `pulumi config set` without --path", { "redis.hostCount": 6 }, {}, "opsfleet:redis.hostCount", /unknown key \(got 6\).*pulumi config set --path 'opsfleet:redis.hostCount' 6/],
+    ["unknown key lists the allowed ones", { redis: { hostcount: 6 } }, {}, "opsfleet:redis.hostcount", /unknown key \(got 6\); allowed keys here: .*hostCount/],
     ["missing required secret", {}, { secrets: { ...SECRETS, redisPassword: undefined as unknown as string } }, "opsfleet:redisPassword", /missing secret.*--secret/],
     ["secret stored in plain text", {}, { plainSecrets: ["dbRootPassword"] }, "opsfleet:dbRootPassword", /plain text.*--secret/],
     ["weak password", {}, { secrets: { ...SECRETS, dbAppPassword: "short" } }, "opsfleet:dbAppPassword", /16-128 characters/],
@@ -94,6 +99,19 @@ describe("stack config validation", () => {
     expect(msgs.every((m) => !m.includes("\n"))).toBe(true);
     const keys = msgs.map((m) => m.split(":").slice(0, 2).join(":"));
     expect(keys).toEqual(expect.arrayContaining(["opsfleet:network.natGateways", "opsfleet:network.availabilityZoneCount", "opsfleet:adminCidrs[0]", "aws:region"]));
+  });
+
+  test("no zod boilerplate, and the value shown once, in any message", () => {
+    const msgs = problems(raw({
+      features: { redis: "yes", elk: 1 }, protectData: "no", tags: { a: 5 }, redis: "big", spot: { dns: { name: "x.example.com" }, instanceTypes: "t3.micro", fleet: { allocationStrategy: "diversified", instancePoolsToUseCount: 2 } },
+      network: { availabilityZoneCount: "three", natGateways: "two" }, "elk.masters": 3,
+    }));
+    expect(msgs.length).toBeGreaterThanOrEqual(9);
+    for (const m of msgs) {
+      expect(m).toMatch(/^(opsfleet|aws):[^:]+: /);
+      expect(m).not.toMatch(/Invalid (input|option)|received (string|number|undefined)|Too (big|small)/);
+      expect(m.match(/\(got /g)?.length ?? 0).toBe(1);
+    }
   });
 
   test("secret values never appear in messages", () => {

@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { configSchema, OpsfleetConfig, PASSWORD, SECRET_KEYS, SecretKey } from "./schema";
+import { configSchema, OpsfleetConfig, PASSWORD, PASSWORD_RULE, SECRET_KEYS, SecretKey } from "./schema";
 
 export const NAMESPACE = "opsfleet";
 
@@ -52,6 +52,11 @@ function decode(raw: string): unknown {
   }
 }
 
+/** The secrets a valid config needs (by the systems it enables). */
+export function neededSecrets(c: OpsfleetConfig): SecretKey[] {
+  return (Object.keys(REQUIRED_SECRETS) as SecretKey[]).filter((k) => REQUIRED_SECRETS[k](c) !== undefined);
+}
+
 /** Pure validation of a raw config; returns the typed config or the list of problems. */
 export function validateConfig(raw: RawConfig): { ok: true; config: OpsfleetConfig } | { ok: false; problems: string[] } {
   const problems: string[] = [];
@@ -68,7 +73,7 @@ export function validateConfig(raw: RawConfig): { ok: true; config: OpsfleetConf
 
   const parsed = configSchema.safeParse(input, { reportInput: true });
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(formatIssue(issue, input));
+    for (const issue of parsed.error.issues) problems.push(...formatIssue(issue, input));
   }
 
   for (const key of secretNames as SecretKey[]) {
@@ -85,24 +90,98 @@ export function validateConfig(raw: RawConfig): { ok: true; config: OpsfleetConf
     if (key === "sshPrivateKey") {
       if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(value)) problems.push(`${NAMESPACE}:${key}: (secret) is not a private key; allowed: an OpenSSH or PEM private key (-----BEGIN ... PRIVATE KEY-----)`);
     } else if (!PASSWORD.test(value)) {
-      problems.push(`${NAMESPACE}:${key}: (secret, ${value.length} characters) is not an acceptable password; allowed: 16-128 characters from A-Z a-z 0-9 and !%*+,-./:;=?@^_~<>[]{} (no spaces, quotes, backslashes, $ or #)`);
+      problems.push(`${NAMESPACE}:${key}: (secret, ${value.length} characters) is not an acceptable password; allowed: ${PASSWORD_RULE}`);
     }
   }
   if (problems.length > 0 || !parsed.success) return { ok: false, problems };
   return { ok: true, config: parsed.data };
 }
 
-function formatIssue(issue: z.core.$ZodIssue, input: Record<string, unknown>): string {
+/** One line per problem: the key, the value given and what is allowed. */
+function formatIssue(issue: z.core.$ZodIssue, input: Record<string, unknown>): string[] {
   const path = issue.path.map(String);
-  const key = `${NAMESPACE}:${path[0] ?? ""}` + path.slice(1).map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`)).join("");
+  const key = keyName(path);
   if (issue.code === "unrecognized_keys") {
-    const keys = issue.keys.map((k) => (path.length ? `${key}.${k}` : `${NAMESPACE}:${k}`));
-    return `${keys.join(", ")}: unknown key${keys.length > 1 ? "s" : ""}; check the spelling against the config reference in README.md`;
+    const allowed = Object.keys(schemaAt(path)?.properties ?? {});
+    return issue.keys.map((k) => {
+      const full = path.length ? `${key}.${k}` : `${NAMESPACE}:${k}`;
+      // `pulumi config set opsfleet:redis.hostCount 6` (no --path) stores a top-level key with a dot in it.
+      const [head, ...rest] = k.split(".");
+      if (!path.length && rest.length && allowed.includes(head)) {
+        return `${full}: unknown key (got ${show(input[k])}); a dotted key is what \`pulumi config set\` writes without --path: remove it (\`pulumi config rm '${full}'\`) and run \`pulumi config set --path '${full}' ${shellWord(input[k])}\``;
+      }
+      return `${full}: unknown key (got ${show(lookup(input, [...issue.path, k]))}); allowed keys here: ${allowed.join(", ")} (see the config reference in README.md)`;
+    });
   }
   const given = "input" in issue ? issue.input : lookup(input, issue.path);
-  // A bad record key: the key's own validator says what is allowed.
-  const message = issue.code === "invalid_key" && issue.issues[0] ? `invalid key: ${issue.issues[0].message}` : issue.message;
-  return `${key}: ${message} (got ${show(given)})`;
+  const message = issueMessage(issue, path, given);
+  // Custom messages may already show the value.
+  return [message.includes("(got ") ? `${key}: ${message}` : `${key}: ${message} (got ${show(given)})`];
+}
+
+function keyName(path: string[]): string {
+  return `${NAMESPACE}:${path[0] ?? ""}` + path.slice(1).map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`)).join("");
+}
+
+const TYPE_WORDS: Record<string, string> = {
+  boolean: "true or false", string: "a string", number: "a number", int: "a whole number", array: "a list (YAML [a, b] or one \"- item\" per line)",
+  object: "a map of settings (YAML key: value)", record: "a map (YAML key: value)",
+};
+
+/** zod's generic texts ("Invalid input: expected boolean, received string") rewritten as what is allowed. */
+function issueMessage(issue: z.core.$ZodIssue, path: string[], given: unknown): string {
+  const described = () => {
+    const d = schemaAt(path)?.description;
+    return d ? ` (${d.replace(/\.$/, "")})` : "";
+  };
+  switch (issue.code) {
+    case "invalid_type": {
+      if (!issue.message.startsWith("Invalid input")) return issue.message; // the schema's own words
+      const what = TYPE_WORDS[issue.expected] ?? `a ${issue.expected}`;
+      if (given === undefined) {
+        const parent = path.length > 1 ? ` when ${keyName(path.slice(0, -1))} is set` : "";
+        return `is required${parent}; allowed: ${what}${described()}`;
+      }
+      return `must be ${what}`;
+    }
+    case "invalid_key":
+      return issue.issues[0] ? `invalid key: ${issue.issues[0].message}` : issue.message;
+    case "too_big":
+    case "too_small": {
+      if (!/^Too (big|small):/.test(issue.message)) return issue.message;
+      const bound = issue.code === "too_big" ? `at most ${issue.maximum}` : `at least ${issue.minimum}`;
+      const unit = issue.origin === "string" ? " characters" : issue.origin === "array" ? " items" : "";
+      return `must ${unit ? "have" : "be"} ${bound}${unit}`;
+    }
+    default:
+      return issue.message.replace(/^Invalid option: expected/, "must be");
+  }
+}
+
+/** A value as `pulumi config set` takes it on a command line. */
+function shellWord(v: unknown): string {
+  const s = typeof v === "string" ? v : JSON.stringify(v);
+  return /^[\w.,:/@+-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
+}
+
+interface JsonNode {
+  description?: string;
+  properties?: Record<string, JsonNode>;
+  items?: JsonNode;
+  additionalProperties?: JsonNode | boolean;
+}
+let jsonSchema: JsonNode | undefined;
+
+/** The (input) JSON schema of the config at a key path: descriptions and allowed keys for messages. */
+function schemaAt(path: string[]): JsonNode | undefined {
+  jsonSchema ??= z.toJSONSchema(configSchema, { io: "input", unrepresentable: "any" }) as JsonNode;
+  let cur: JsonNode | undefined = jsonSchema;
+  for (const p of path) {
+    if (!cur) return undefined;
+    const extra: JsonNode | undefined = typeof cur.additionalProperties === "object" ? cur.additionalProperties : undefined;
+    cur = /^\d+$/.test(p) && cur.items ? cur.items : cur.properties?.[p] ?? extra;
+  }
+  return cur;
 }
 
 function lookup(obj: unknown, path: PropertyKey[]): unknown {

@@ -10,6 +10,7 @@ import { spotConfigSchema } from "./spot";
 import { redisConfigSchema } from "./redis";
 import { elkConfigSchema } from "./elk";
 import { databaseConfigSchema } from "./database";
+import { backupConfigSchema } from "./backup";
 
 export const featuresConfigSchema = z
   .strictObject({
@@ -17,6 +18,7 @@ export const featuresConfigSchema = z
     redis: z.boolean().default(true).describe("Redis Cluster on three hosts."),
     elk: z.boolean().default(true).describe("Elasticsearch cluster and Logstash host."),
     database: z.boolean().default(true).describe("Encrypted MySQL/MariaDB host."),
+    backup: z.boolean().default(true).describe("Backups of the enabled data systems: S3 bucket, key store, EBS snapshots, restore scripts on the hosts."),
   })
   .describe("Which of the four systems this stack builds.");
 
@@ -92,6 +94,8 @@ export type SecretKey = keyof typeof SECRET_KEYS;
 
 /** Characters that survive every config file format and shell we render into, plus the plan's placeholders. */
 export const PASSWORD = /^[A-Za-z0-9!%*+,\-./:;=?@^_~<>\[\]{}]{16,128}$/;
+/** PASSWORD in words: error messages and docs/redis.md quote this (a test holds all three together). */
+export const PASSWORD_RULE = "16-128 characters from A-Z a-z 0-9 and !%*+,-./:;=?@^_~<>[]{} (no spaces, quotes, backslashes, $ or #)";
 
 export const configSchema = z
   .strictObject({
@@ -109,6 +113,7 @@ export const configSchema = z
     redis: redisConfigSchema.prefault({}).describe("Redis Cluster settings (used when features.redis)."),
     elk: elkConfigSchema.prefault({}).describe("Elasticsearch/Logstash settings (used when features.elk)."),
     database: databaseConfigSchema.prefault({}).describe("Encrypted database settings (used when features.database)."),
+    backup: backupConfigSchema.prefault({}).describe("Backup settings (used when features.backup)."),
   })
   // Runs even when other keys failed (`when`), so every problem is reported at once; the
   // values may therefore be of the wrong type here, hence the defensive reads.

@@ -1,7 +1,7 @@
 /** `opsfleet:spot`: the Spot web tier with on-demand failover (see docs/spot.md). */
 import { z } from "zod";
 import { cidrBlock, instanceType, intBetween } from "./common";
-import { FLEET_ALLOCATION_STRATEGIES, LOG_RETENTION_DAYS } from "../../components/spot-failover/args";
+import { FLEET_ALLOCATION_STRATEGIES, LOG_RETENTION_DAYS, VALID_UNTIL_ALLOWED, validUntilProblem } from "../../components/spot-failover/args";
 import { architectureOf } from "../../components/ami";
 
 export const spotFleetConfigSchema = z
@@ -14,8 +14,11 @@ export const spotFleetConfigSchema = z
       .describe("Part of targetCapacity the fleet itself keeps on-demand (a permanent floor, unlike the failover ASG)."),
     spotMaxPrice: z.string().regex(/^\d+(\.\d{1,6})?$/, { message: 'must be a USD price per instance-hour such as "0.05"' }).optional()
       .describe("Maximum Spot price per instance-hour (USD). Default: the on-demand price (AWS recommends not setting one)."),
-    validUntil: z.iso.datetime({ offset: true, message: "must be an RFC 3339 time such as 2027-01-01T00:00:00Z" }).optional()
-      .describe("The fleet request expires at this time and its instances are terminated. Default: never."),
+    validUntil: z.string().superRefine((v, ctx) => {
+      const problem = validUntilProblem(v, Date.now());
+      if (problem) ctx.addIssue({ code: "custom", input: v, message: `must be ${VALID_UNTIL_ALLOWED}; got ${JSON.stringify(v)}, ${problem}` });
+    }).optional()
+      .describe("The fleet request expires at this time (UTC, to the second: 2027-01-01T00:00:00Z, the form AWS stores) and its instances are terminated. Default: never."),
   })
   .describe("Spot Fleet settings (spotSource: fleet only).");
 
@@ -46,6 +49,8 @@ export const spotConfigSchema = z
       .describe("Who may reach the ALB on 80/443 (the instances only take traffic from the ALB)."),
     maxEventAgeSeconds: intBetween(60, 3600).default(300)
       .describe("Events older than this are dropped instead of delivered to the reconciler (the 1-minute schedule covers them)."),
+    reservedConcurrency: intBetween(1, 1000).optional()
+      .describe("Opt-in reserved concurrency for the reconciler Lambda. Not needed: an SQS FIFO queue already runs one reconcile at a time. Accounts with the default Lambda concurrency quota (10) refuse any reservation."),
     logRetentionDays: z.number().int().refine((d) => LOG_RETENTION_DAYS.includes(d), { message: `must be a CloudWatch Logs retention in days: ${LOG_RETENTION_DAYS.join(", ")}` })
       .default(30).describe("Retention of the reconciler's log group (days).")
   })
@@ -58,7 +63,7 @@ export const spotConfigSchema = z
     if (c.fleet === undefined) return;
     if (c.spotSource !== "fleet") return issue(["fleet"], c.fleet, 'only applies with spotSource: fleet; remove it or set spotSource: fleet');
     if (c.fleet.instancePoolsToUseCount !== undefined && c.fleet.allocationStrategy !== "lowestPrice")
-      issue(["fleet", "instancePoolsToUseCount"], c.fleet.instancePoolsToUseCount, `only applies with allocationStrategy lowestPrice (got ${c.fleet.allocationStrategy})`);
+      issue(["fleet", "instancePoolsToUseCount"], c.fleet.instancePoolsToUseCount, `only applies with allocationStrategy lowestPrice (allocationStrategy is ${c.fleet.allocationStrategy})`);
     if (c.fleet.onDemandTargetCapacity >= c.targetCapacity)
       issue(["fleet", "onDemandTargetCapacity"], c.fleet.onDemandTargetCapacity, `must be less than targetCapacity (${c.targetCapacity}); at least one instance must be Spot`);
   })

@@ -4,14 +4,49 @@
  * program calls. Unknown invokes throw: a new lookup must be added here deliberately.
  */
 import { createHash } from "node:crypto";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 
 const ACCOUNT = "123456789012";
-const REGION = "us-east-1";
-let ipCounter = 10;
+/** Mock VPC CIDR of a brought-your-own VPC (aws.ec2.getVpc). */
+const EXISTING_VPC_CIDR = "10.20.0.0/16";
+
+/** The stack's region (`aws:region`), so ARNs, AZs and DNS names read like that region's. */
+function region(): string {
+  return pulumi.runtime.allConfig()["aws:region"] || "us-east-1";
+}
+
+/** Starts a new deterministic run (addresses handed out from the start again): one call per plan. */
+export function resetMockData(): void {
+  subnets.clear();
+  nextHost.clear();
+  interfaces.clear();
+}
 
 function arn(service: string, resource: string): string {
-  return `arn:aws:${service}:${REGION}:${ACCOUNT}:${resource}`;
+  return `arn:aws:${service}:${region()}:${ACCOUNT}:${resource}`;
+}
+
+/** eu-west-1 -> euw1, ap-southeast-2 -> apse2: AWS's prefix of AZ ids. */
+function zoneIdPrefix(r: string): string {
+  const [geo, dir = "", n = ""] = r.split("-");
+  return geo + dir.replace("north", "n").replace("south", "s").replace("east", "e").replace("west", "w").replace("central", "c") + n;
+}
+
+/** The ALB's canonical hosted zone per region (Route53 alias targets). */
+const ALB_ZONE_IDS: Record<string, string> = { "us-east-1": "Z35SXDOTRQ7X7K", "eu-west-1": "Z32O12XQLNTSW2", "eu-central-1": "Z215JYRZR1TBD5" };
+
+/** Subnets created so far (mock id -> CIDR, AZ): instances get addresses from their subnet's range. */
+const subnets = new Map<string, { cidr: string; az?: string }>();
+const nextHost = new Map<string, number>();
+/** Network interfaces created so far (mock id -> address, subnet). */
+const interfaces = new Map<string, { privateIp: string; subnetId: string }>();
+
+/** The next free address of a CIDR, after the 4 AWS reserves at the start (and a few more, like DHCP'd hosts). */
+function nextAddress(cidr: string): string {
+  const n = (nextHost.get(cidr) ?? 9) + 1;
+  nextHost.set(cidr, n);
+  const v = cidr.split("/")[0].split(".").reduce((a, o) => a * 256 + Number(o), 0) + n;
+  return [24, 16, 8, 0].map((s) => Math.floor(v / 2 ** s) % 256).join(".");
 }
 
 /** Resource ids where the plan shows them inside rendered scripts: shaped like AWS's (vol-0123...). */
@@ -28,25 +63,32 @@ export function mockId(a: pulumi.runtime.MockResourceArgs): string {
 /** Provider-computed output properties per resource type (merged over the echoed inputs). */
 export function computedOutputs(a: pulumi.runtime.MockResourceArgs): Record<string, unknown> {
   const id = `${a.name}-id`;
+  const REGION = region();
   switch (a.type) {
     case "aws:ec2/instance:Instance": {
-      const n = ipCounter++;
-      const az = a.inputs.availabilityZone ?? `${REGION}a`;
+      // an instance on its own network interface (components/host.ts) has that interface's address
+      const eni = interfaces.get(a.inputs.primaryNetworkInterface?.networkInterfaceId);
+      const subnet = subnets.get(eni?.subnetId ?? a.inputs.subnetId);
+      const privateIp = eni?.privateIp ?? nextAddress(subnet?.cidr ?? EXISTING_VPC_CIDR);
+      const az = a.inputs.availabilityZone ?? subnet?.az ?? `${REGION}a`;
       return {
-        privateIp: `10.0.${Math.floor(n / 250)}.${(n % 250) + 2}`,
-        publicIp: a.inputs.associatePublicIpAddress ? `203.0.113.${(n % 250) + 2}` : "",
+        privateIp,
+        publicIp: a.inputs.associatePublicIpAddress ? `203.0.113.${Number(privateIp.split(".")[3]) % 250 + 2}` : "",
         availabilityZone: az,
         arn: arn("ec2", `instance/i-${a.name}`),
-        primaryNetworkInterfaceId: `eni-${a.name}`,
+        primaryNetworkInterfaceId: a.inputs.primaryNetworkInterface?.networkInterfaceId ?? `eni-${a.name}`,
       };
     }
     case "aws:ec2/networkInterface:NetworkInterface": {
-      const n = ipCounter++;
-      return { privateIp: `10.0.${Math.floor(n / 250)}.${(n % 250) + 2}`, arn: arn("ec2", `network-interface/eni-${a.name}`) };
+      const subnet = subnets.get(a.inputs.subnetId);
+      const privateIp = nextAddress(subnet?.cidr ?? EXISTING_VPC_CIDR);
+      interfaces.set(mockId(a), { privateIp, subnetId: a.inputs.subnetId });
+      return { privateIp, arn: arn("ec2", `network-interface/eni-${a.name}`) };
     }
     case "aws:ec2/vpc:Vpc":
       return { arn: arn("ec2", `vpc/${id}`), defaultSecurityGroupId: `sg-default-${a.name}` };
     case "aws:ec2/subnet:Subnet":
+      if (typeof a.inputs.cidrBlock === "string") subnets.set(mockId(a), { cidr: a.inputs.cidrBlock, az: a.inputs.availabilityZone });
       return { arn: arn("ec2", `subnet/${id}`) };
     case "aws:ec2/securityGroup:SecurityGroup":
       return { arn: arn("ec2", `security-group/sg-${a.name}`) };
@@ -66,7 +108,7 @@ export function computedOutputs(a: pulumi.runtime.MockResourceArgs): Record<stri
         name: a.inputs.name ?? a.name,
       };
     case "aws:lb/loadBalancer:LoadBalancer":
-      return { arn: arn("elasticloadbalancing", `loadbalancer/app/${a.name}/0123456789abcdef`), dnsName: `${a.name}.${REGION}.elb.amazonaws.com`, zoneId: "Z35SXDOTRQ7X7K", arnSuffix: `app/${a.name}/0123456789abcdef` };
+      return { arn: arn("elasticloadbalancing", `loadbalancer/app/${a.name}/0123456789abcdef`), dnsName: `${a.name}.${REGION}.elb.amazonaws.com`, zoneId: ALB_ZONE_IDS[REGION] ?? "Z35SXDOTRQ7X7K", arnSuffix: `app/${a.name}/0123456789abcdef` };
     case "aws:lb/targetGroup:TargetGroup":
       return { arn: arn("elasticloadbalancing", `targetgroup/${a.name}/0123456789abcdef`), arnSuffix: `targetgroup/${a.name}/0123456789abcdef` };
     case "aws:iam/role:Role":
@@ -81,6 +123,14 @@ export function computedOutputs(a: pulumi.runtime.MockResourceArgs): Record<stri
       return { arn: arn("logs", `log-group:${a.inputs.name ?? a.name}`) };
     case "aws:sqs/queue:Queue":
       return { arn: arn("sqs", a.inputs.name ?? a.name), url: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${a.name}` };
+    case "aws:s3/bucket:Bucket": {
+      const bucket = a.inputs.bucket ?? `${a.name}-20261101a1b2c3`; // Pulumi's auto-name: name + random suffix
+      return { bucket, arn: `arn:aws:s3:::${bucket}`, bucketRegionalDomainName: `${bucket}.s3.${REGION}.amazonaws.com` };
+    }
+    case "aws:kms/key:Key":
+      return { arn: arn("kms", `key/${a.name}-0000-4000-8000-000000000000`), keyId: `${a.name}-0000-4000-8000-000000000000` };
+    case "aws:ssm/parameter:Parameter":
+      return { arn: arn("ssm", `parameter${a.inputs.name}`) };
     case "command:remote:Command":
       return { stdout: "", stderr: "" };
     case "tls:index/privateKey:PrivateKey":
@@ -107,23 +157,26 @@ const DEBIAN_12_AMI: Record<string, string> = { x86_64: "ami-0debian12amd64000",
 
 /** Answers to the data sources (invokes) the program calls. */
 export function mockInvoke(token: string, inputs: Record<string, any>): Record<string, unknown> {
+  const REGION = region();
   switch (token) {
     case "aws:ec2/getAmi:getAmi": {
       const arch = (inputs.filters ?? []).find((f: any) => f.name === "architecture")?.values?.[0] ?? "x86_64";
       return { id: DEBIAN_12_AMI[arch] ?? DEBIAN_12_AMI.x86_64, architecture: arch, name: `debian-12-${arch}-20261101-1000` };
     }
     case "aws:index/getAvailabilityZones:getAvailabilityZones":
-      return { names: [`${REGION}a`, `${REGION}b`, `${REGION}c`, `${REGION}d`], zoneIds: ["use1-az1", "use1-az2", "use1-az4", "use1-az6"], id: REGION };
+      return { names: [`${REGION}a`, `${REGION}b`, `${REGION}c`, `${REGION}d`], zoneIds: [1, 2, 3, 4].map((n) => `${zoneIdPrefix(REGION)}-az${n}`), id: REGION };
     case "aws:index/getCallerIdentity:getCallerIdentity":
       return { accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/plan`, userId: "AIDPLAN", id: ACCOUNT };
     case "aws:index/getRegion:getRegion":
       return { name: REGION, region: REGION, id: REGION };
     case "aws:index/getPartition:getPartition":
       return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
-    case "aws:ec2/getSubnet:getSubnet":
-      return { id: inputs.id, availabilityZone: `${REGION}a`, cidrBlock: "10.0.0.0/20" };
+    case "aws:ec2/getSubnet:getSubnet": {
+      const subnet = subnets.get(inputs.id);
+      return { id: inputs.id, availabilityZone: subnet?.az ?? `${REGION}a`, cidrBlock: subnet?.cidr ?? EXISTING_VPC_CIDR };
+    }
     case "aws:ec2/getVpc:getVpc":
-      return { id: inputs.id ?? "vpc-existing", cidrBlock: "10.20.0.0/16" };
+      return { id: inputs.id ?? "vpc-existing", cidrBlock: EXISTING_VPC_CIDR };
     case "aws:iam/getPolicyDocument:getPolicyDocument":
       throw new Error("use inline JSON policies (aws.iam.getPolicyDocument is not mocked: keep policies reviewable in the plan)");
     default:

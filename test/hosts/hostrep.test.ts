@@ -66,7 +66,7 @@ describeOnHosts("host replacement gates and pinned host keys on test hosts", () 
 
   test("Redis health gate: passes before the cluster is formed; blocks while a node is down; passes once it is back", async () => {
     const hostIps = HOSTS.map((h) => h.ip);
-    const gate = (i: number) => renderRedisHealthStep({ hostIps, hostIp: HOSTS[i].ip });
+    const gate = (i: number) => renderRedisHealthStep({ hostIp: HOSTS[i].ip });
     const result = (stdout: string) => /opsfleet-redis-cluster: (\S+)\s*$/.exec(stdout)?.[1];
 
     // first creation: nodes up, no cluster yet (the hosts after this one do not even exist on EC2)

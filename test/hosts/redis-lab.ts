@@ -144,15 +144,27 @@ export async function provisionRedisHosts(lab: Lab, p: RedisLabParams, hosts: La
   return out;
 }
 
-/** Runs the cluster step on the first host; returns the action it reports. */
-export async function runClusterStep(lab: Lab, timeoutMs = 60_000): Promise<{ action: string; result: RunResult }> {
-  const result = await lab.runStep(lab.hosts[0], renderRedisClusterStep({ hostIps: lab.hosts.map((h) => h.ip) }), { timeoutMs });
+/**
+ * Runs the cluster step, rendered for `hosts` (its node list, as the component renders it for the
+ * hosts of the stack), on the first of them; returns the action it reports.
+ */
+export async function runClusterStep(lab: Lab, timeoutMs = 60_000, hosts: LabHost[] = lab.hosts): Promise<{ action: string; result: RunResult }> {
+  const result = await lab.runStep(hosts[0], renderRedisClusterStep({ hostIps: hosts.map((h) => h.ip) }), { timeoutMs });
   const m = /opsfleet-redis-cluster: (\S+)\s*$/.exec(result.stdout);
   if (!m) throw new Error(`cluster step printed no result line:\n${result.stdout}\n${result.stderr}`);
   return { action: m[1], result };
 }
 
-export const allNodeAddrs = (lab: Lab) => redisClusterNodeOrder(lab.hosts.map((h) => h.ip), REDIS_PORTS);
+export const allNodeAddrs = (lab: Lab, hosts: LabHost[] = lab.hosts) => redisClusterNodeOrder(hosts.map((h) => h.ip), REDIS_PORTS);
+
+/** Slots per master, `ip:port` -> count (open-slot markers are not slots). */
+export function slotShares(nodes: ClusterNode[]): Record<string, number> {
+  const count = (ranges: string[]) => ranges.filter((r) => !r.startsWith("[")).reduce((n, r) => {
+    const [a, b] = r.split("-").map(Number);
+    return n + (b === undefined ? 1 : b - a + 1);
+  }, 0);
+  return Object.fromEntries(nodes.filter((n) => n.flags.includes("master")).map((m) => [m.addr, count(m.slots)]));
+}
 
 /** PID of redis on host:port, read from its pidfile inside the host. */
 export async function redisPid(lab: Lab, host: string, port: number): Promise<number> {

@@ -1,0 +1,121 @@
+/**
+ * IAM and S3 documents of the backup store (pure, so the scoping is tested without Pulumi).
+ * A host may read and write its own prefix only, and may not delete (versioning keeps what it
+ * overwrites); Elasticsearch manages its snapshot repository itself and needs DeleteObject there.
+ * The metrics (namespace Opsfleet/Hosts) are already granted by the host role's base "metrics" concern.
+ */
+import type { PolicyDocument, PolicyStatement } from "../spot-failover/iam";
+
+export interface BackupHostAccess {
+  bucketArn: string;
+  /** The host's prefix, e.g. "database/dev-db-host" (no slashes at either end). */
+  prefix: string;
+  /** KMS key of the bucket (SSE-KMS). */
+  bucketKmsKeyArn: string;
+  region: string;
+  /** Elasticsearch snapshot repositories delete their own stale blobs. @default false */
+  allowDelete?: boolean;
+  /** The key store parameter this host writes its key bundle to (database hosts). */
+  keyParameterArn?: string;
+  keyStoreKmsKeyArn?: string;
+}
+
+export function backupHostPolicy(a: BackupHostAccess): PolicyDocument {
+  if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(a.prefix)) throw new Error(`backup host prefix ${JSON.stringify(a.prefix)}: no leading or trailing slash, no wildcards`);
+  const statements: PolicyStatement[] = [
+    {
+      Sid: "ListOwnPrefix",
+      Effect: "Allow",
+      Action: ["s3:ListBucket"],
+      Resource: a.bucketArn,
+      Condition: { StringLike: { "s3:prefix": [`${a.prefix}/*`, `${a.prefix}/`, a.prefix] } },
+    },
+    {
+      Sid: "ReadWriteOwnPrefix",
+      Effect: "Allow",
+      Action: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", ...(a.allowDelete ? ["s3:DeleteObject"] : [])],
+      Resource: `${a.bucketArn}/${a.prefix}/*`,
+    },
+    {
+      Sid: "BucketKey",
+      Effect: "Allow",
+      Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+      Resource: a.bucketKmsKeyArn,
+      Condition: { StringEquals: { "kms:ViaService": `s3.${a.region}.amazonaws.com` } },
+    },
+  ];
+  if (a.keyParameterArn !== undefined) {
+    if (a.keyStoreKmsKeyArn === undefined) throw new Error("backup host access: keyParameterArn needs keyStoreKmsKeyArn");
+    statements.push(
+      { Sid: "KeyStore", Effect: "Allow", Action: ["ssm:GetParameter", "ssm:PutParameter"], Resource: a.keyParameterArn },
+      {
+        Sid: "KeyStoreKey",
+        Effect: "Allow",
+        Action: ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
+        Resource: a.keyStoreKmsKeyArn,
+        Condition: { StringEquals: { "kms:ViaService": `ssm.${a.region}.amazonaws.com` } },
+      },
+    );
+  }
+  return { Version: "2012-10-17", Statement: statements };
+}
+
+export interface DenyStatement {
+  Sid: string;
+  Effect: "Deny";
+  Principal: "*";
+  Action: string | string[];
+  Resource: string[];
+  Condition: Record<string, Record<string, string | boolean>>;
+}
+
+/** Bucket policy: TLS only, for everyone (the host roles' grants are in their own policies). */
+export function backupBucketPolicy(bucketArn: string): { Version: "2012-10-17"; Statement: DenyStatement[] } {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "DenyInsecureTransport",
+        Effect: "Deny",
+        Principal: "*",
+        Action: "s3:*",
+        Resource: [bucketArn, `${bucketArn}/*`],
+        Condition: { Bool: { "aws:SecureTransport": false } },
+      },
+      {
+        Sid: "DenyOldTls",
+        Effect: "Deny",
+        Principal: "*",
+        Action: "s3:*",
+        Resource: [bucketArn, `${bucketArn}/*`],
+        Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } },
+      },
+    ],
+  };
+}
+
+/** Prefixes per system; Elasticsearch's repository manages its own retention (SLM), so S3 must not expire it. */
+export const BACKUP_PREFIXES = { database: "database", redis: "redis", elasticsearch: "elasticsearch" } as const;
+
+export interface LifecycleRule {
+  id: string;
+  status: "Enabled";
+  filter: { prefix: string };
+  expiration?: { days: number };
+  noncurrentVersionExpiration: { noncurrentDays: number };
+  abortIncompleteMultipartUpload: { daysAfterInitiation: number };
+}
+
+/**
+ * Lifecycle: database and Redis objects expire `retentionDays` after they were written; any
+ * overwritten or deleted version goes `retentionDays` later (versioning guards against a host
+ * overwriting good backups); unfinished multipart uploads after a day.
+ */
+export function backupLifecycleRules(retentionDays: number): LifecycleRule[] {
+  const common = { status: "Enabled" as const, noncurrentVersionExpiration: { noncurrentDays: retentionDays }, abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } };
+  return [
+    { id: "database-retention", filter: { prefix: `${BACKUP_PREFIXES.database}/` }, expiration: { days: retentionDays }, ...common },
+    { id: "redis-retention", filter: { prefix: `${BACKUP_PREFIXES.redis}/` }, expiration: { days: retentionDays }, ...common },
+    { id: "elasticsearch-noncurrent", filter: { prefix: `${BACKUP_PREFIXES.elasticsearch}/` }, ...common },
+  ];
+}

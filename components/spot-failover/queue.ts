@@ -1,0 +1,61 @@
+/**
+ * Single-writer reconciles without reserved concurrency (accounts with the default Lambda quota of 10
+ * cannot reserve any: "…decreases account's UnreservedConcurrentExecution below its minimum value of [10]"):
+ * EventBridge rules → one SQS FIFO queue, every event in ONE message group → the Lambda through an event
+ * source mapping with batch size 1. SQS hands out the next message of a group only after the previous
+ * one is deleted (processed) or has failed, so at most one reconcile runs at a time — AutoSpotting's design.
+ */
+import { createHash } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+
+/** Every event goes to this one message group: that is what serializes the reconciles. */
+export const MESSAGE_GROUP_ID = "reconcile";
+/** Lambda timeout of the reconciler (seconds); a reconcile takes well under a second. */
+export const RECONCILER_TIMEOUT_SECONDS = 30;
+/**
+ * Visibility timeout of the wake-up queue: must be >= the function timeout (CreateEventSourceMapping
+ * refuses less). A failed message blocks its group until then, so it stays short: 2 × the timeout.
+ */
+export const VISIBILITY_TIMEOUT_SECONDS = 2 * RECONCILER_TIMEOUT_SECONDS;
+/** Deliveries of one message before it moves to the queue's dead-letter queue. */
+export const MAX_RECEIVE_COUNT = 3;
+
+/**
+ * FIFO queue names must end in `.fifo` (<= 80 characters, letters, digits, - and _). Named explicitly
+ * (not autonamed) so the suffix does not depend on provider autonaming; the hash of project/stack/
+ * component keeps names unique per account and region.
+ */
+export function fifoQueueName(component: string, role: string, project = pulumi.getProject(), stack = pulumi.getStack()): string {
+  const hash = createHash("sha256").update(`${project}/${stack}/${component}`).digest("hex").slice(0, 8);
+  const base = `${component}-${role}`.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 80 - ".fifo".length - hash.length - 1);
+  return `${base}-${hash}.fifo`;
+}
+
+export interface WakeUpQueue {
+  queue: aws.sqs.Queue;
+  deadLetterQueue: aws.sqs.Queue;
+}
+
+/** The FIFO wake-up queue and its FIFO dead-letter queue (a FIFO queue's DLQ must be FIFO), both encrypted (SSE-SQS). */
+export function wakeUpQueue(name: string, o: { retentionSeconds: number; tags: Record<string, string>; parent: pulumi.Resource }): WakeUpQueue {
+  const deadLetterQueue = new aws.sqs.Queue(`${name}-reconcile-dlq`, {
+    name: fifoQueueName(name, "reconcile-dlq"), fifoQueue: true, sqsManagedSseEnabled: true, messageRetentionSeconds: 14 * 86400, tags: o.tags,
+  }, { parent: o.parent });
+  const queue = new aws.sqs.Queue(`${name}-reconcile`, {
+    name: fifoQueueName(name, "reconcile"),
+    fifoQueue: true,
+    // SHA-256 of the body: EventBridge gives every event (each minute's schedule too) its own id and
+    // time, so only a duplicate delivery of one event is dropped — never a needed reconcile.
+    contentBasedDeduplication: true,
+    deduplicationScope: "queue",
+    fifoThroughputLimit: "perQueue",
+    sqsManagedSseEnabled: true,
+    visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_SECONDS,
+    // Wake-ups older than the maximum event age are worth nothing (the schedule has reconciled since).
+    messageRetentionSeconds: o.retentionSeconds,
+    redrivePolicy: deadLetterQueue.arn.apply((deadLetterTargetArn) => JSON.stringify({ deadLetterTargetArn, maxReceiveCount: MAX_RECEIVE_COUNT })),
+    tags: o.tags,
+  }, { parent: o.parent });
+  return { queue, deadLetterQueue };
+}

@@ -1,0 +1,224 @@
+/**
+ * Scaling a Redis Cluster by its host count, for real: the cluster step the RedisCluster component
+ * renders for the stack's host list is run for each stage (3 -> 4 -> 6 -> 3 hosts) on six local
+ * test hosts, while an ioredis Cluster client writes and reads throughout. A host that leaves is
+ * "deleted" (its Redis stopped, its data removed) only after the step has drained it, as Pulumi
+ * deletes removed hosts only after the step's update.
+ */
+import { Cluster } from "ioredis";
+import { describeOnHosts } from "./guard";
+import { startLab, type Lab, type LabHost } from "./lab";
+import {
+  allNodeAddrs, clusterInfo, clusterNodes, clusterProblem, provisionRedisHosts, redisCmd, runClusterStep, slotShares, waitFor,
+} from "./redis-lab";
+import { renderRedisClusterStep } from "../../provision/redis/steps";
+
+const PASSWORD = `scale ${Date.now()} "pa55word"`;
+const HOSTS: LabHost[] = [1, 2, 3, 4, 5, 6].map((i) => ({ name: `rs${i}`, ip: `10.78.5.1${i}` }));
+const PARAMS = { password: PASSWORD, maxmemoryMb: 64 };
+const KEYS = 10_000;
+const value = (i: number) => `v${i}-${"x".repeat(1000)}`; // ~10 MB in all
+const stage = (n: number) => HOSTS.slice(0, n);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describeOnHosts("Redis Cluster scaled by host count (3 -> 4 -> 6 -> 3) with a client working throughout", () => {
+  let lab: Lab;
+  let client: Cluster;
+  const written = new Map<string, string>();
+  const errors: string[] = [];
+  let ops = 0;
+  let stop = false;
+  let worker: Promise<void> = Promise.resolve();
+
+  const log = (what: string) => console.log(`[rscale] ${what}`);
+  /** Writes its own keys and reads the loaded ones, one command at a time, until stopped. */
+  async function work(): Promise<void> {
+    for (let i = 0; !stop; i++) {
+      const k = `w:${i % 2000}`;
+      try {
+        await client.set(k, String(i));
+        written.set(k, String(i));
+        const j = (i * 7919) % KEYS;
+        const got = await client.get(`k:${j}`);
+        if (got !== value(j)) errors.push(`read k:${j}: got ${String(got).slice(0, 20)}`);
+        ops += 2;
+      } catch (e) {
+        errors.push(`${new Date().toISOString()} ${(e as Error).message}`);
+        await sleep(50);
+      }
+      await sleep(3);
+    }
+  }
+
+  async function allKeysThere(): Promise<void> {
+    for (let i = 0; i < KEYS; i += 1000) {
+      const idx = Array.from({ length: 1000 }, (_, j) => i + j);
+      const got = await Promise.all(idx.map((j) => client.get(`k:${j}`)));
+      const wrong = idx.filter((j, n) => got[n] !== value(j));
+      expect({ from: i, wrong: wrong.slice(0, 5), count: wrong.length }).toEqual({ from: i, wrong: [], count: 0 });
+    }
+  }
+
+  /** Healthy, exactly the stage's nodes, one master + one replica per host, replicas elsewhere, even slots, every key. */
+  async function expectStage(n: number): Promise<void> {
+    const addrs = allNodeAddrs(lab, stage(n));
+    expect(await clusterProblem(addrs, PASSWORD)).toBeNull(); // health + no host with two masters + replicas on other hosts
+    const nodes = await clusterNodes(addrs[0], PASSWORD);
+    expect(nodes.map((x) => x.addr).sort()).toEqual([...addrs].sort());
+    const masters = nodes.filter((x) => x.flags.includes("master"));
+    expect(new Set(masters.map((m) => m.ip)).size).toBe(n);
+    for (const m of masters) expect(nodes.filter((r) => r.masterId === m.id).length).toBe(1);
+    const shares = Object.values(slotShares(nodes));
+    expect(shares.reduce((a, b) => a + b, 0)).toBe(16384);
+    // even: redis-cli rebalance leaves at most the remainder of 16384 / masters (<= 5 slots for 3..15) uneven
+    expect(Math.max(...shares) - Math.min(...shares)).toBeLessThanOrEqual(Math.max(1, 16384 % n));
+    await allKeysThere();
+    log(`${n} hosts: healthy, slot shares ${Math.min(...shares)}-${Math.max(...shares)}, ${ops} client commands so far, ${errors.length} failed`);
+  }
+
+  /** What Pulumi does after the step's update: delete the removed host's instance and data volume. */
+  async function deleteHost(h: LabHost): Promise<void> {
+    for (const port of [7000, 7001]) {
+      const r = await lab.ssh(h.name, `start-stop-daemon --stop --quiet --oknodo --retry TERM/30/KILL/5 --pidfile /run/redis-${port}/redis-server.pid --exec /usr/bin/redis-server`);
+      expect(r.code).toBe(0);
+    }
+    expect((await lab.ssh(h.name, "rm -rf /var/lib/redis/7000 /var/lib/redis/7001")).code).toBe(0);
+  }
+
+  /** A leaving host's nodes after the drain: known by no staying node, alone, empty. */
+  async function expectDrained(gone: LabHost[], staying: LabHost[]): Promise<void> {
+    const goneAddrs = allNodeAddrs(lab, gone);
+    for (const a of allNodeAddrs(lab, staying)) {
+      const seen = (await clusterNodes(a, PASSWORD)).map((x) => x.addr);
+      expect(seen.filter((x) => goneAddrs.includes(x))).toEqual([]);
+    }
+    for (const a of goneAddrs) {
+      expect(await clusterInfo(a, PASSWORD)).toMatchObject({ cluster_known_nodes: "1", cluster_slots_assigned: "0" });
+      expect(Number(await redisCmd(a, PASSWORD, "DBSIZE"))).toBe(0);
+    }
+  }
+
+  beforeAll(async () => {
+    lab = await startLab({ name: "rscale", hosts: HOSTS });
+  }, 60_000);
+
+  afterAll(async () => {
+    stop = true;
+    await worker;
+    client?.disconnect();
+    await lab?.stop();
+  }, 60_000);
+
+  test("3 hosts: the cluster forms and holds 10,000 keys; a client starts working", async () => {
+    await provisionRedisHosts(lab, PARAMS, stage(3));
+    expect((await runClusterStep(lab, 90_000, stage(3))).action).toBe("created");
+    // the app's seed list: the first hosts' masters (the stack's seedList output at creation)
+    client = new Cluster(stage(3).map((h) => ({ host: h.ip, port: 7000 })), {
+      redisOptions: { password: PASSWORD, connectTimeout: 2000 },
+      slotsRefreshTimeout: 2000,
+    });
+    client.on("error", () => undefined);
+    for (let i = 0; i < KEYS; i += 1000) {
+      await Promise.all(Array.from({ length: 1000 }, (_, j) => client.set(`k:${i + j}`, value(i + j))));
+    }
+    worker = work();
+    await expectStage(3);
+  }, 120_000);
+
+  test("3 -> 4: the new host gets a master and a replica, the slots are spread evenly, no key lost", async () => {
+    const t0 = Date.now();
+    await provisionRedisHosts(lab, PARAMS, [HOSTS[3]]);
+    const { action, result } = await runClusterStep(lab, 240_000, stage(4));
+    log(`3 -> 4 in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${action}`);
+    expect(action).toBe("scaled-out");
+    expect(result.stdout).toContain(`adding ${HOSTS[3].ip}:7000 as a new master`);
+    expect(result.stdout).toMatch(/Moving \d+ slots from .* to 10\.78\.5\.14:7000/);
+    await expectStage(4);
+  }, 300_000);
+
+  test("4 -> 6, interrupted in the middle of a slot move: the next run repairs the open slot first, then finishes", async () => {
+    await provisionRedisHosts(lab, PARAMS, HOSTS.slice(4, 6));
+    const first = runClusterStep(lab, 240_000, stage(6)).then(() => null, (e: Error) => e);
+    // interrupt: kill redis-cli's rebalance on the step's host while it moves slots (by its pid, found in that host only)
+    await waitFor("the rebalance to be moving slots", 240_000, async () => {
+      const r = await lab.exec(HOSTS[0].name, ["pgrep", "-f", "cluster rebalance"]);
+      return r.code === 0 && (await lab.exec(HOSTS[0].name, ["kill", "-9", ...r.stdout.trim().split(/\s+/)])).code === 0;
+    }, 50);
+    const err = await first;
+    expect(err?.message).toMatch(/redis-cli --cluster rebalance failed/);
+    // make the interruption certain: leave a slot half-moved, keys partly migrated, as a kill between MIGRATEs does
+    const nodes = await clusterNodes(`${HOSTS[0].ip}:7000`, PASSWORD);
+    const src = nodes.find((x) => x.ip === HOSTS[0].ip && x.flags.includes("master"))!;
+    const dst = nodes.find((x) => x.addr === `${HOSTS[5].ip}:7000`)!;
+    // the last slot of the source (rebalance moves a node's slots from the lowest up)
+    const slot = Number(src.slots.filter((r) => !r.startsWith("[")).at(-1)!.split("-").at(-1));
+    const keysInSlot = (await redisCmd(src.addr, PASSWORD, "CLUSTER", "GETKEYSINSLOT", slot, 100)) as string[];
+    expect(await redisCmd(dst.addr, PASSWORD, "CLUSTER", "SETSLOT", slot, "IMPORTING", src.id)).toBe("OK");
+    expect(await redisCmd(src.addr, PASSWORD, "CLUSTER", "SETSLOT", slot, "MIGRATING", dst.id)).toBe("OK");
+    if (keysInSlot.length > 0) {
+      await redisCmd(src.addr, PASSWORD, "MIGRATE", HOSTS[5].ip, 7000, "", 0, 5000, "AUTH", PASSWORD, "KEYS", keysInSlot[0]);
+    }
+    const { action, result } = await runClusterStep(lab, 240_000, stage(6));
+    expect(result.stdout).toContain("repairing an interrupted slot migration");
+    expect(action).toBe("repaired,rebalanced");
+    await expectStage(6);
+  }, 400_000);
+
+  test("6 -> 3 refused before anything moves when the staying masters' maxmemory cannot hold the data", async () => {
+    const addrs = allNodeAddrs(lab, stage(6));
+    const nodes = await clusterNodes(addrs[0], PASSWORD);
+    const before = slotShares(nodes);
+    const mem = async (a: string) => Number((String(await redisCmd(a, PASSWORD, "INFO", "memory")).match(/used_memory:(\d+)/) ?? [])[1]);
+    const staying = nodes.filter((x) => x.flags.includes("master") && stage(3).some((h) => h.ip === x.ip));
+    const used = await Promise.all(staying.map((m) => mem(m.addr)));
+    const dataset = async (a: string) => Number((String(await redisCmd(a, PASSWORD, "INFO", "memory")).match(/used_memory_dataset:(\d+)/) ?? [])[1]);
+    const need = (await Promise.all(nodes.filter((x) => x.flags.includes("master")).map((m) => dataset(m.addr)))).reduce((a, b) => a + b, 0)
+      + (await Promise.all(staying.map(async (m) => (await mem(m.addr)) - (await dataset(m.addr))))).reduce((a, b) => a + b, 0);
+    // above what each staying master uses now (the client keeps writing), below what all the data needs with 10% headroom
+    const ceiling = need / 3 / 0.9;
+    expect(Math.max(...used) + 1024 * 1024).toBeLessThan(ceiling);
+    const limit = Math.floor((Math.max(...used) + 1024 * 1024 + ceiling) / 2);
+    for (const m of staying) await redisCmd(m.addr, PASSWORD, "CONFIG", "SET", "maxmemory", String(limit));
+    try {
+      const r = await lab.runStep(HOSTS[0], renderRedisClusterStep({ hostIps: stage(3).map((h) => h.ip) }), {
+        allowFailure: true, timeoutMs: 120_000,
+      });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/scale-in refused: the 3 staying masters' maxmemory \(\d+ MiB in all\) cannot hold the data .* Nothing was moved/);
+    } finally {
+      for (const m of staying) await redisCmd(m.addr, PASSWORD, "CONFIG", "SET", "maxmemory", String(64 * 1024 * 1024));
+    }
+    expect(slotShares(await clusterNodes(addrs[0], PASSWORD))).toEqual(before);
+    await expectStage(6);
+  }, 180_000);
+
+  test("6 -> 3: the leaving hosts' slots move evenly to the staying masters, their nodes are forgotten, then the hosts are deleted", async () => {
+    const before = await clusterNodes(`${HOSTS[0].ip}:7000`, PASSWORD);
+    const stayingMasters = before.filter((x) => x.flags.includes("master") && stage(3).some((h) => h.ip === x.ip)).map((x) => x.addr);
+    const t0 = Date.now();
+    const { action, result } = await runClusterStep(lab, 300_000, stage(3));
+    log(`6 -> 3 in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${action}`);
+    expect(action).toBe("scaled-in");
+    // the slots of the leaving masters go to all three staying masters, not to one
+    const receivers = new Set([...result.stdout.matchAll(/Moving \d+ slots from \S+ to (\S+)/g)].map((m) => m[1]));
+    expect([...receivers].sort()).toEqual(stayingMasters.sort());
+    for (const h of HOSTS.slice(3)) expect(result.stdout).toContain(`removing ${h.ip}:7000`);
+    await expectDrained(HOSTS.slice(3), stage(3));
+    for (const h of HOSTS.slice(3)) await deleteHost(h);
+    await sleep(2000); // the client meets the deleted nodes' closed ports
+    await expectStage(3);
+    expect((await runClusterStep(lab, 60_000, stage(3))).action).toBe("unchanged");
+  }, 400_000);
+
+  test("the client worked throughout: 0 failed commands, every acknowledged write readable", async () => {
+    stop = true;
+    await worker;
+    log(`client: ${ops} commands, ${errors.length} failed`);
+    expect(errors).toEqual([]);
+    expect(ops).toBeGreaterThan(1000);
+    const keys = [...written.keys()];
+    const got = await Promise.all(keys.map((k) => client.get(k)));
+    expect(keys.filter((k, i) => got[i] !== written.get(k))).toEqual([]);
+    await allKeysThere();
+  }, 60_000);
+}, { requires: ["redis-server", "redis-cli"] });

@@ -1,0 +1,192 @@
+/**
+ * The change engine's pure parts: replace judgement from the provider data, the mock provider's state
+ * across a change, and the plan diff (matching by URN and alias, step runs, replacement order).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { changedLeaves, diffResource, normalizePath, ruleFor } from "./rules";
+import { answer, mockUrn, priorStateOf, type StateResource } from "./state";
+import { diffPlans, type PlanLike } from "./diff";
+import { renderChanges } from "./render";
+
+const FLEET = "aws:ec2/spotFleetRequest:SpotFleetRequest";
+const INSTANCE = "aws:ec2/instance:Instance";
+
+describe("replace judgement (tools/change/replace-forcing.json)", () => {
+  test("the data is the provider reference: every type opsfleet creates is known, paths are camelCase", () => {
+    const data = JSON.parse(fs.readFileSync(path.join(__dirname, "replace-forcing.json"), "utf8")) as Record<string, { replaceOn: string[] }>;
+    expect(Object.keys(data).length).toBeGreaterThanOrEqual(48);
+    for (const t of ["aws:ec2/instance:Instance", FLEET, "aws:ec2/launchTemplate:LaunchTemplate", "aws:autoscaling/group:Group", "aws:ec2/volumeAttachment:VolumeAttachment", "aws:ebs/volume:Volume", "aws:ec2/keyPair:KeyPair", "command:remote:Command"]) {
+      expect(ruleFor(t)).toBeDefined();
+    }
+    for (const rule of Object.values(data)) for (const p of rule.replaceOn) expect(p).not.toMatch(/_/);
+  });
+
+  test("a fleet that pins the launch template version is replaced by every new version (issue 9 item 5)", () => {
+    const spec = (v: string) => ({ launchTemplateConfigs: [{ launchTemplateSpecification: { id: "lt-1", version: v }, overrides: [{ instanceType: "t3.micro" }] }], targetCapacity: 2 });
+    const d = diffResource(FLEET, spec("1"), spec("2"));
+    expect(d.changedInputs).toEqual(["launchTemplateConfigs[0].launchTemplateSpecification.version"]);
+    expect(d.replaceReasons).toEqual(["launchTemplateConfigs.launchTemplateSpecification.version"]);
+    // `$Latest` stays `$Latest`: no diff at all
+    expect(diffResource(FLEET, spec("$Latest"), spec("$Latest")).changedInputs).toEqual([]);
+    // targetCapacity is in place
+    expect(diffResource(FLEET, spec("1"), { ...spec("1"), targetCapacity: 6 })).toEqual({ changedInputs: ["targetCapacity"], replaceReasons: [], notes: [] });
+  });
+
+  test("editing an element of a set block (fleet overrides) replaces; a new ASG template version is in place", () => {
+    const cfg = (t: string) => ({ launchTemplateConfigs: [{ launchTemplateSpecification: { id: "lt-1", version: "1" }, overrides: [{ instanceType: t }] }] });
+    expect(diffResource(FLEET, cfg("t3.micro"), cfg("t3a.micro")).replaceReasons).toEqual(["launchTemplateConfigs.overrides.instanceType"]);
+    const asg = (v: string) => ({ mixedInstancesPolicy: { launchTemplate: { launchTemplateSpecification: { launchTemplateId: "lt-1", version: v } } } });
+    const d = diffResource("aws:autoscaling/group:Group", asg("1"), asg("2"));
+    expect(d.replaceReasons).toEqual([]);
+    expect(d.changedInputs).toEqual(["mixedInstancesPolicy.launchTemplate.launchTemplateSpecification.version"]);
+  });
+
+  test("optionalComputed: leaving a replace-forcing property unset keeps what AWS chose; setting it replaces", () => {
+    expect(diffResource(INSTANCE, { ami: "ami-1", instanceType: "t3.small" }, { instanceType: "t3.small" })).toEqual({ changedInputs: [], replaceReasons: [], notes: [] });
+    expect(diffResource(INSTANCE, { ami: "ami-1" }, { ami: "ami-2" }).replaceReasons).toEqual(["ami"]);
+    expect(diffResource(INSTANCE, {}, { keyName: "k" }).replaceReasons).toEqual(["keyName"]);
+    // not optional+computed: removing a volume attachment's instanceId is a change that replaces
+    expect(diffResource("aws:ec2/volumeAttachment:VolumeAttachment", { instanceId: "i-1", volumeId: "v" }, { volumeId: "v" }).replaceReasons).toEqual(["instanceId"]);
+  });
+
+  test("conditional rules: userData stops/starts unless userDataReplaceOnChange; instanceType replaces only across architectures", () => {
+    const ud = diffResource(INSTANCE, { userData: "a" }, { userData: "b" });
+    expect(ud.replaceReasons).toEqual([]);
+    expect(ud.notes.join()).toMatch(/stop\/start/);
+    expect(diffResource(INSTANCE, { userData: "a", userDataReplaceOnChange: true }, { userData: "b", userDataReplaceOnChange: true }).replaceReasons).toEqual(["userData"]);
+    expect(diffResource(INSTANCE, { instanceType: "t3.small" }, { instanceType: "t3.medium" }).replaceReasons).toEqual([]);
+    expect(diffResource(INSTANCE, { instanceType: "m6i.large" }, { instanceType: "m6g.large" }).replaceReasons).toEqual(["instanceType"]);
+  });
+
+  test("security group rules: another CIDR is in place, another source type replaces", () => {
+    const rule = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
+    expect(diffResource(rule, { securityGroupId: "sg", cidrIpv4: "10.0.0.0/8" }, { securityGroupId: "sg", cidrIpv4: "10.1.0.0/16" }).replaceReasons).toEqual([]);
+    expect(diffResource(rule, { securityGroupId: "sg", cidrIpv4: "10.0.0.0/8" }, { securityGroupId: "sg", referencedSecurityGroupId: "sg-2" }).replaceReasons).toEqual(["cidrIpv4|cidrIpv6|prefixListId|referencedSecurityGroupId"]);
+  });
+
+  test("commands: any triggers change replaces, any other input (connection, stdin) is an update that re-runs create", () => {
+    const cmd = "command:remote:Command";
+    const base = { create: "sudo bash -s", stdin: { $secret: "x" }, connection: { $secret: { host: "10.0.0.5", proxy: { host: "203.0.113.2" } } }, triggers: ["h1"] };
+    expect(diffResource(cmd, base, { ...base, triggers: ["h2"] }).replaceReasons).toEqual(["triggers"]);
+    const moved = diffResource(cmd, base, { ...base, connection: { $secret: { host: "10.0.0.5", proxy: { host: "203.0.113.9" } } } });
+    expect(moved).toEqual({ changedInputs: ["connection.proxy.host"], replaceReasons: [], notes: [] });
+    // the resource option replaceOnChanges counts too
+    expect(diffResource(cmd, base, { ...base, stdin: { $secret: "y" } }, { replaceOnChanges: ["stdin"] }).replaceReasons).toEqual(["stdin"]);
+  });
+
+  test("ignoreChanges hides what the reconciler owns; region moves replace regional resources", () => {
+    expect(diffResource(FLEET, { targetCapacity: 2 }, { targetCapacity: 6 }, { ignoreChanges: ["targetCapacity"] }).changedInputs).toEqual([]);
+    expect(diffResource("aws:ec2/vpc:Vpc", { cidrBlock: "10.0.0.0/16" }, { cidrBlock: "10.0.0.0/16" }, {}, true).replaceReasons).toEqual(["region"]);
+    expect(diffResource("aws:iam/role:Role", { name: "r" }, { name: "r" }, {}, true).replaceReasons).toEqual([]);
+  });
+
+  test("paths: map keys quoted as Pulumi shows them, normalized for the data", () => {
+    expect(changedLeaves({ tags: { "opsfleet:stack": "a" } }, { tags: { "opsfleet:stack": "b" } }).map((c) => c.path)).toEqual(['tags["opsfleet:stack"]']);
+    expect(normalizePath('a[0].b["c:d"][*]')).toEqual("a.b.c:d");
+  });
+});
+
+describe("mock provider state across a change (tools/change/state.ts)", () => {
+  const inst = (ami: string, extra: Record<string, unknown> = {}): StateResource => ({
+    urn: "urn:pulumi:s::p::opsfleet:index:Host$aws:ec2/instance:Instance::h", type: INSTANCE, name: "h", custom: true, id: "h-id",
+    inputs: { ami, instanceType: "t3.small", ...extra }, outputs: { privateIp: "10.0.0.12", publicIp: "203.0.113.12" }, options: { ignoreChanges: [], replaceOnChanges: [] },
+  });
+  const reg = (r: StateResource) => ({ urn: r.urn, type: r.type, name: r.name, inputs: r.inputs, ignoreChanges: [], replaceOnChanges: [], aliases: [] });
+  const fresh = { id: "h-id", outputs: { privateIp: "10.0.0.12", publicIp: "203.0.113.12" } };
+  const prior = priorStateOf({ region: "eu-west-1", resources: [inst("ami-1")] });
+
+  test("a kept instance keeps id and addresses; a replaced one gets a new id and a new address", () => {
+    expect(answer(reg(inst("ami-1")), { id: "h-id", outputs: { privateIp: "10.0.0.99" } }, prior, "eu-west-1")).toEqual({ id: "h-id", outputs: { privateIp: "10.0.0.12", publicIp: "203.0.113.12" } });
+    const r = answer(reg(inst("ami-2")), fresh, prior, "eu-west-1");
+    expect(r.id).not.toBe("h-id");
+    expect(r.outputs.privateIp).not.toBe("10.0.0.12");
+    expect(r.outputs.publicIp).not.toBe("203.0.113.12");
+    // deterministic
+    expect(answer(reg(inst("ami-2")), fresh, prior, "eu-west-1")).toEqual(r);
+  });
+
+  test("a stop/start (instance type change) keeps the private address and loses the auto-assigned public one", () => {
+    const r = answer(reg(inst("ami-1", { instanceType: "t3.medium" })), fresh, prior, "eu-west-1");
+    expect(r.id).toBe("h-id");
+    expect(r.outputs.privateIp).toBe("10.0.0.12");
+    expect(r.outputs.publicIp).not.toBe("203.0.113.12");
+  });
+
+  test("a launch template gets its next version when its data changes, not when only tags change", () => {
+    const lt = (imageId: string, tags: Record<string, string> = {}): StateResource => ({ urn: "urn:lt", type: "aws:ec2/launchTemplate:LaunchTemplate", name: "lt", custom: true, id: "lt-id", inputs: { imageId, tags }, outputs: { latestVersion: 3 }, options: { ignoreChanges: [], replaceOnChanges: [] } });
+    const p = priorStateOf({ region: "r", resources: [lt("ami-1")] });
+    const f = { id: "lt-id", outputs: { latestVersion: 1 } };
+    expect(answer(reg(lt("ami-2")), f, p, "r").outputs.latestVersion).toBe(4);
+    expect(answer(reg(lt("ami-1", { team: "x" })), f, p, "r").outputs.latestVersion).toBe(3);
+    expect(answer(reg(lt("ami-1")), f, p, "r")).toEqual({ id: "lt-id", outputs: { latestVersion: 3 } });
+  });
+
+  test("a replaced key pair without an explicit name gets a new generated name (the cascade to instances)", () => {
+    const kp = (publicKey: string): StateResource => ({ urn: "urn:kp", type: "aws:ec2/keyPair:KeyPair", name: "ops", custom: true, id: "ops-id", inputs: { publicKey }, outputs: { keyName: "ops" }, options: { ignoreChanges: [], replaceOnChanges: [] } });
+    const p = priorStateOf({ region: "r", resources: [kp("ssh-ed25519 A")] });
+    const r = answer(reg(kp("ssh-ed25519 B")), { id: "ops-id", outputs: { keyName: "ops" } }, p, "r");
+    expect(r.outputs.keyName).not.toBe("ops");
+    expect(diffResource(INSTANCE, { keyName: "ops" }, { keyName: r.outputs.keyName }).replaceReasons).toEqual(["keyName"]);
+  });
+
+  test("URNs as the mock monitor forms them; aliases find the prior resource", () => {
+    expect(mockUrn("prod", "opsfleet", "urn:pulumi:prod::opsfleet::opsfleet:index:Bastion$opsfleet:index:Host::b", INSTANCE, "b")).toBe("urn:pulumi:prod::opsfleet::opsfleet:index:Host$aws:ec2/instance:Instance::b");
+    const moved = { ...reg(inst("ami-1")), urn: "urn:new", aliases: [inst("ami-1").urn] };
+    expect(answer(moved, { id: "x", outputs: {} }, prior, "eu-west-1").id).toBe("h-id");
+  });
+});
+
+describe("plan diff (tools/change/diff.ts)", () => {
+  const opts = { ignoreChanges: [], replaceOnChanges: [], dependsOn: [] as string[], protect: false, deleteBeforeReplace: false, aliases: [] as string[] };
+  const r = (name: string, type: string, inputs: Record<string, unknown>, more: Partial<typeof opts> & { parent?: string } = {}): PlanLike["resources"][number] => {
+    const { parent, ...o } = more;
+    return { urn: `urn:pulumi:s::p::${type}::${name}`, type, name, custom: true, parent: parent ?? null, inputs, options: { ...opts, ...o } };
+  };
+  const plan = (resources: PlanLike["resources"], hosts: PlanLike["hosts"] = []): PlanLike => ({ region: "eu-west-1", resources, hosts });
+
+  test("match by URN: a rename is a delete plus a create, unless an alias names the old URN", () => {
+    const a = r("old", "aws:sqs/queue:Queue", { fifoQueue: false });
+    const b = r("new", "aws:sqs/queue:Queue", { fifoQueue: false });
+    const cs = diffPlans(plan([a]), plan([b]));
+    expect(cs.changes.map((c) => [c.name, c.op])).toEqual([["new", "create"], ["old", "delete"]]);
+    expect(cs.changeSummary).toEqual({ replace: 0, delete: 1, create: 1, update: 0, same: 0 });
+    const aliased = { ...b, options: { ...b.options, aliases: [a.urn] } };
+    expect(diffPlans(plan([a]), plan([aliased])).changes.map((c) => [c.name, c.op])).toEqual([["new", "same"]]);
+  });
+
+  test("one entry per resource of either plan, with changed inputs and replace reasons", () => {
+    const before = plan([r("q", "aws:sqs/queue:Queue", { fifoQueue: false, visibilityTimeoutSeconds: 30 }), r("k", "aws:ec2/keyPair:KeyPair", { publicKey: "A" })]);
+    const after = plan([r("q", "aws:sqs/queue:Queue", { fifoQueue: false, visibilityTimeoutSeconds: 60 }), r("k", "aws:ec2/keyPair:KeyPair", { publicKey: "B" })]);
+    expect(diffPlans(before, after).changes).toEqual([
+      { urn: "urn:pulumi:s::p::aws:sqs/queue:Queue::q", type: "aws:sqs/queue:Queue", name: "q", op: "update", changedInputs: ["visibilityTimeoutSeconds"], replaceReasons: [] },
+      { urn: "urn:pulumi:s::p::aws:ec2/keyPair:KeyPair::k", type: "aws:ec2/keyPair:KeyPair", name: "k", op: "replace", changedInputs: ["publicKey"], replaceReasons: ["publicKey"] },
+    ]);
+  });
+
+  test("flags protected resources that would go, and attachments that would hit VolumeInUse", () => {
+    const vol = r("v", "aws:ebs/volume:Volume", { availabilityZone: "a" }, { protect: true });
+    const att = (i: string, dbr: boolean) => r("att", "aws:ec2/volumeAttachment:VolumeAttachment", { instanceId: i, volumeId: "vol-1", deviceName: "/dev/sdf" }, { deleteBeforeReplace: dbr });
+    const cs = diffPlans(plan([vol, att("i-1", false)]), plan([att("i-2", false)]));
+    expect(cs.notes).toEqual([expect.stringMatching(/^BLOCKED: v .*protected and would be deleted/), expect.stringMatching(/^VolumeInUse: att/)]);
+    expect(diffPlans(plan([vol, att("i-1", true)]), plan([vol, att("i-2", true)])).notes).toEqual([]);
+  });
+
+  test("step runs per host and replacement waves from dependsOn", () => {
+    const host = (n: string) => r(n, "opsfleet:index:Host", {});
+    const i = (n: string, ami: string, dependsOn: string[] = []) => r(n, INSTANCE, { ami }, { parent: `urn:pulumi:s::p::opsfleet:index:Host::${n}`, dependsOn });
+    const step = (n: string, s: string, stdin: string) => r(`${n}-${s}`, "command:remote:Command", { stdin }, { parent: `urn:pulumi:s::p::opsfleet:index:Host::${n}` });
+    const hosts = [{ host: "a", steps: [{ name: "cfg", resource: "a-cfg" }] }, { host: "b", steps: [{ name: "cfg", resource: "b-cfg" }] }, { host: "c", steps: [{ name: "cfg", resource: "c-cfg" }] }] as PlanLike["hosts"];
+    const before = plan([host("a"), i("a", "1"), step("a", "cfg", "x"), host("b"), i("b", "1"), step("b", "cfg", "x"), host("c"), i("c", "1"), step("c", "cfg", "x")], hosts);
+    // b waits for a's step, c for b's: one at a time
+    const chained = plan([host("a"), i("a", "2"), step("a", "cfg", "x"), host("b"), i("b", "2", ["urn:pulumi:s::p::command:remote:Command::a-cfg"]), step("b", "cfg", "x"), host("c"), i("c", "2", ["urn:pulumi:s::p::opsfleet:index:Host::b"]), step("c", "cfg", "y")], hosts);
+    const cs = diffPlans(before, chained);
+    expect(cs.replacementWaves).toEqual([["a"], ["b"], ["c"]]);
+    const parallel = diffPlans(before, plan([host("a"), i("a", "2"), step("a", "cfg", "x"), host("b"), i("b", "2"), step("b", "cfg", "x"), host("c"), i("c", "1"), step("c", "cfg", "y")], hosts));
+    expect(parallel.replacementWaves).toEqual([["a", "b"]]);
+    expect(parallel.stepRuns).toEqual([{ host: "c", instance: "same", steps: [{ step: "cfg", resource: "c-cfg", op: "update", why: "update: stdin" }] }]);
+    const text = renderChanges(parallel, { stack: "s", against: "x" });
+    expect(text.indexOf("Replacements")).toBeLessThan(text.indexOf("Provisioning steps that run"));
+    expect(text).toMatch(/c:\n\s+re-runs cfg\s+\(update: stdin\)/);
+  });
+});

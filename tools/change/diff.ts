@@ -1,0 +1,187 @@
+/**
+ * Pure: two offline plans (before = what is deployed, after = what `pulumi up` would make of it) ->
+ * what happens to each resource, which provisioning steps run on which hosts, in which order hosts
+ * are replaced, and what the operator must know. Resources are matched by URN (or a recorded alias),
+ * as Pulumi does: a rename without an alias is a delete plus a create.
+ */
+import type { HostManifest } from "../../components/host";
+import { diffResource } from "./rules";
+import type { StateResource } from "./state";
+
+export type ChangeOp = "create" | "update" | "replace" | "delete" | "same";
+export const OPS: ChangeOp[] = ["replace", "delete", "create", "update", "same"];
+
+export interface ResourceChange {
+  urn: string;
+  type: string;
+  name: string;
+  op: ChangeOp;
+  /** Changed input paths (update and replace). */
+  changedInputs: string[];
+  /** The replace-forcing properties among them (replace only). */
+  replaceReasons: string[];
+}
+
+export interface StepRun {
+  step: string;
+  /** The command resource. */
+  resource: string;
+  op: ChangeOp;
+  /** Why it runs: "new host", "instance replaced", or the changed inputs of the command. */
+  why: string;
+}
+
+export interface HostRuns {
+  host: string;
+  /** What happens to the host's instance. */
+  instance: ChangeOp;
+  steps: StepRun[];
+}
+
+export interface ChangeSet {
+  changes: ResourceChange[];
+  changeSummary: Record<ChangeOp, number>;
+  /** Steps that run (create), re-run (update: `create` runs again) or are replaced, per host. */
+  stepRuns: HostRuns[];
+  /** Replaced instances in the order Pulumi can replace them: each wave waits for the previous one. */
+  replacementWaves: string[][];
+  /** What the operator must know: protected resources, VolumeInUse risks, stop/start, unevaluated rules. */
+  notes: string[];
+}
+
+export interface PlanLike {
+  region: string;
+  resources: (StateResource & { parent: string | null; options: StateResource["options"] & { dependsOn: string[]; protect: boolean; deleteBeforeReplace: boolean; retainOnDelete?: boolean } })[];
+  hosts: Pick<HostManifest, "host" | "steps">[];
+}
+
+type Res = PlanLike["resources"][number];
+
+export function diffPlans(before: PlanLike, after: PlanLike): ChangeSet {
+  const old = new Map(before.resources.map((r) => [r.urn, r]));
+  const matched = new Set<string>();
+  const changes: ResourceChange[] = [];
+  const notes: string[] = [];
+  const regionChanged = before.region !== after.region;
+  const priorOf = new Map<string, Res>();
+
+  for (const r of after.resources) {
+    const p = old.get(r.urn) ?? (r.options.aliases ?? []).map((a) => old.get(a)).find((x) => x !== undefined);
+    const base = { urn: r.urn, type: r.type, name: r.name };
+    if (!p || matched.has(p.urn)) {
+      changes.push({ ...base, op: "create", changedInputs: [], replaceReasons: [] });
+      continue;
+    }
+    matched.add(p.urn);
+    priorOf.set(r.urn, p);
+    const d = diffResource(r.type, p.inputs, r.inputs, { ignoreChanges: r.options.ignoreChanges, replaceOnChanges: r.options.replaceOnChanges }, regionChanged);
+    const op: ChangeOp = d.replaceReasons.length ? "replace" : d.changedInputs.length ? "update" : "same";
+    changes.push({ ...base, op, changedInputs: op === "same" ? [] : d.changedInputs, replaceReasons: d.replaceReasons });
+    for (const n of d.notes) notes.push(`${r.name}: ${n}`);
+    if (op === "replace" && p.options.protect) notes.push(`BLOCKED: ${r.name} (${r.type}) is protected and would be replaced: pulumi up fails until protect is lifted`);
+  }
+  for (const p of before.resources) {
+    if (matched.has(p.urn)) continue;
+    changes.push({ urn: p.urn, type: p.type, name: p.name, op: "delete", changedInputs: [], replaceReasons: [] });
+    if (p.options.protect) notes.push(`BLOCKED: ${p.name} (${p.type}) is protected and would be deleted: pulumi up fails until protect is lifted`);
+  }
+
+  const byUrn = new Map(changes.map((c) => [c.urn, c]));
+  notes.push(...volumeInUse(after, byUrn, priorOf));
+  const changeSummary = Object.fromEntries(OPS.map((op) => [op, changes.filter((c) => c.op === op).length])) as Record<ChangeOp, number>;
+  return { changes, changeSummary, stepRuns: stepRuns(before, after, changes), replacementWaves: replacementWaves(after, byUrn), notes };
+}
+
+/**
+ * A replaced attachment of a kept volume, created before the old one is deleted, fails with VolumeInUse
+ * (pulumi/pulumi-aws#2769): the old instance still holds the volume.
+ */
+function volumeInUse(after: PlanLike, byUrn: Map<string, ResourceChange>, priorOf: Map<string, Res>): string[] {
+  const out: string[] = [];
+  for (const r of after.resources) {
+    if (r.type !== "aws:ec2/volumeAttachment:VolumeAttachment" || byUrn.get(r.urn)?.op !== "replace") continue;
+    const p = priorOf.get(r.urn);
+    if (p && p.inputs.volumeId === r.inputs.volumeId && !r.options.deleteBeforeReplace) {
+      out.push(`VolumeInUse: ${r.name} moves volume ${String(r.inputs.volumeId)} to a new instance create-before-delete; the attach fails while the old instance holds it (needs deleteBeforeReplace)`);
+    }
+  }
+  return out;
+}
+
+function stepRuns(before: PlanLike, after: PlanLike, changes: ResourceChange[]): HostRuns[] {
+  const hostOfStep = new Map<string, { host: string; step: string }>();
+  for (const plan of [before, after]) for (const h of plan.hosts) for (const s of h.steps) hostOfStep.set(s.resource, { host: h.host, step: s.name });
+  const instanceOp = new Map<string, ChangeOp>();
+  const all = [...after.resources, ...before.resources];
+  const nameOf = new Map(all.map((r) => [r.urn, r.name]));
+  for (const c of changes) {
+    if (c.type !== "aws:ec2/instance:Instance") continue;
+    const r = all.find((x) => x.urn === c.urn);
+    const host = r?.parent ? nameOf.get(r.parent) ?? r.name : c.name;
+    if (!instanceOp.has(host)) instanceOp.set(host, c.op);
+  }
+  const out = new Map<string, HostRuns>();
+  for (const c of changes) {
+    if (c.type !== "command:remote:Command" || c.op === "same" || c.op === "delete") continue;
+    const at = hostOfStep.get(c.name) ?? { host: "(no host)", step: c.name };
+    const inst = instanceOp.get(at.host) ?? "same";
+    const why = inst === "create" ? "new host" : inst === "replace" ? "instance replaced" : c.op === "create" ? "new step" : c.op === "replace" ? `replace: ${c.replaceReasons.join(", ")}` : `update: ${summarizePaths(c.changedInputs)}`;
+    const h = out.get(at.host) ?? { host: at.host, instance: inst, steps: [] };
+    h.steps.push({ step: at.step, resource: c.name, op: c.op, why });
+    out.set(at.host, h);
+  }
+  return [...out.values()].sort((a, b) => a.host.localeCompare(b.host));
+}
+
+/** `connection.host, stdin` from many leaf paths (top-level keys, secrets' inner paths kept short). */
+export function summarizePaths(paths: string[]): string {
+  const tops = [...new Set(paths.map((p) => p.replace(/\[\d+\]/g, "").split(".").slice(0, 2).join(".")))];
+  return tops.length > 6 ? `${tops.slice(0, 6).join(", ")}, +${tops.length - 6} more` : tops.join(", ");
+}
+
+/**
+ * Replaced instances grouped in waves: an instance whose resources depend (options.dependsOn, through
+ * components to their children) on another replaced host's resources comes after it.
+ */
+function replacementWaves(after: PlanLike, byUrn: Map<string, ResourceChange>): string[][] {
+  const res = new Map(after.resources.map((r) => [r.urn, r]));
+  const children = new Map<string, string[]>();
+  for (const r of after.resources) if (r.parent) children.set(r.parent, [...(children.get(r.parent) ?? []), r.urn]);
+  const subtree = (urn: string): string[] => [urn, ...(children.get(urn) ?? []).flatMap(subtree)];
+  const deps = (urn: string): string[] => (res.get(urn)?.options.dependsOn ?? []).flatMap(subtree);
+  const replaced = after.resources.filter((r) => r.type === "aws:ec2/instance:Instance" && byUrn.get(r.urn)?.op === "replace");
+  // A host is the instance's parent component (its steps, attachments): what "waiting for a host" means.
+  const hostOf = new Map(replaced.map((r) => [r.urn, r.parent ?? r.urn]));
+  const hostMembers = new Map(replaced.map((r) => [r.urn, new Set(subtree(hostOf.get(r.urn)!))]));
+  const closure = new Map<string, Set<string>>();
+  const reach = (urn: string): Set<string> => {
+    const seen = closure.get(urn);
+    if (seen) return seen;
+    const acc = new Set<string>();
+    closure.set(urn, acc);
+    const stack = [urn];
+    while (stack.length) {
+      for (const d of deps(stack.pop()!)) if (!acc.has(d)) {
+        acc.add(d);
+        stack.push(d);
+      }
+    }
+    return acc;
+  };
+  const level = new Map<string, number>();
+  const levelOf = (r: Res, visiting = new Set<string>()): number => {
+    if (level.has(r.urn)) return level.get(r.urn)!;
+    visiting.add(r.urn);
+    const mine = reach(r.urn);
+    let l = 0;
+    for (const o of replaced) {
+      if (o.urn === r.urn || visiting.has(o.urn)) continue;
+      if ([...hostMembers.get(o.urn)!].some((m) => mine.has(m))) l = Math.max(l, levelOf(o, visiting) + 1);
+    }
+    level.set(r.urn, l);
+    return l;
+  };
+  const waves: string[][] = [];
+  for (const r of replaced) (waves[levelOf(r)] ??= []).push(r.name);
+  return waves.filter(Boolean).map((w) => w.sort());
+}

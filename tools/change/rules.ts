@@ -1,0 +1,229 @@
+/**
+ * Pure: one resource's old and new inputs -> which input paths changed and which of them force a
+ * replacement, from the provider data in replace-forcing.json (see tools/change/README.md for its
+ * source and provider versions). No resource type is special-cased here beyond what the data says.
+ */
+import { architectureOf } from "../../components/ami";
+import data from "./replace-forcing.json";
+
+interface Conditional {
+  prop: string;
+  when: string;
+}
+export interface ReplaceRule {
+  replaceOn: string[];
+  optionalComputed: string[];
+  conditional?: Conditional[] | null;
+  topLevelReplaceKeys?: string[];
+}
+
+const RULES = data as unknown as Record<string, ReplaceRule>;
+
+/** Rules for a type token; undefined when the data does not know the type (see `unknownTypes`). */
+export function ruleFor(type: string): ReplaceRule | undefined {
+  return RULES[type];
+}
+
+/**
+ * Nested blocks that are Terraform *sets* of objects: an edited element is a removed one plus an added
+ * one, so any edit inside replaces (replace-forcing README, "Format"; Group.initialLifecycleHooks notes).
+ */
+const SET_BLOCKS = new Set(["ebsBlockDevices", "launchTemplateConfigs", "launchSpecifications", "initialLifecycleHooks"]);
+
+export interface Change {
+  /** Path as Pulumi shows it: `connection.host`, `tags["opsfleet:stack"]`, `triggers[0]`. */
+  path: string;
+  before: unknown;
+  after: unknown;
+}
+
+export interface ResourceDiff {
+  changedInputs: string[];
+  replaceReasons: string[];
+  /** Facts the operator should know that are not a replace (stop/start, unevaluated provider rules). */
+  notes: string[];
+}
+
+export interface DiffOptions {
+  ignoreChanges?: string[];
+  replaceOnChanges?: string[];
+}
+
+const IDENT = /^[A-Za-z_$][\w$]*$/;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === "object" && !Array.isArray(v);
+}
+
+/** `{ $secret: x }` is how the plan marks secrets; the diff looks through it (Pulumi shows the same path). */
+function unwrap(v: unknown): unknown {
+  return isObject(v) && "$secret" in v && Object.keys(v).length === 1 ? unwrap(v.$secret) : v;
+}
+
+/** Values the plan renders as opaque leaves (assets, archives, resource references). */
+function isLeafObject(v: Record<string, unknown>): boolean {
+  return "$asset" in v || "$archive" in v || "$resource" in v;
+}
+
+export function deepEqual(a: unknown, b: unknown): boolean {
+  a = unwrap(a);
+  b = unwrap(b);
+  if (a === b) return true;
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+  if (isObject(a) && isObject(b)) {
+    const ka = Object.keys(a).filter((k) => a[k] !== undefined);
+    const kb = Object.keys(b).filter((k) => b[k] !== undefined);
+    return ka.length === kb.length && ka.every((k) => deepEqual(a[k], b[k]));
+  }
+  // Pulumi compares property values; a number and its string form are the same input to the provider.
+  if ((typeof a === "number" && typeof b === "string") || (typeof a === "string" && typeof b === "number")) return String(a) === String(b);
+  return false;
+}
+
+function childPath(base: string, key: string): string {
+  if (IDENT.test(key)) return base ? `${base}.${key}` : key;
+  return `${base}[${JSON.stringify(key)}]`;
+}
+
+/** Every leaf that differs between two input trees. */
+export function changedLeaves(before: unknown, after: unknown, base = ""): Change[] {
+  const a = unwrap(before);
+  const b = unwrap(after);
+  if (deepEqual(a, b)) return [];
+  if (Array.isArray(a) && Array.isArray(b)) {
+    const out: Change[] = [];
+    for (let i = 0; i < Math.max(a.length, b.length); i++) out.push(...changedLeaves(a[i], b[i], `${base}[${i}]`));
+    return out;
+  }
+  if (isObject(a) && isObject(b) && !isLeafObject(a) && !isLeafObject(b)) {
+    const out: Change[] = [];
+    for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) out.push(...changedLeaves(a[k], b[k], childPath(base, k)));
+    return out;
+  }
+  return [{ path: base, before: a, after: b }];
+}
+
+/** `a[0].b["c:d"]` -> `a.b.c:d`: the form the provider data uses (array positions do not matter). */
+export function normalizePath(p: string): string {
+  return p
+    .replace(/\[\*\]|\[\d+\]/g, "")
+    .replace(/\["((?:[^"\\]|\\.)*)"\]/g, (_m, k: string) => `.${JSON.parse(`"${k}"`)}`)
+    .replace(/\*$/, "")
+    .replace(/^\./, "")
+    .replace(/\.$/, "");
+}
+
+/** Whether `path` is `prefix` or lies under it. */
+function under(path: string, prefix: string): boolean {
+  return path === prefix || path.startsWith(prefix + ".");
+}
+
+/** Every value at a normalized path, through arrays. */
+function valuesAt(v: unknown, path: string): unknown[] {
+  let cur: unknown[] = [unwrap(v)];
+  for (const seg of path ? path.split(".") : []) {
+    const next: unknown[] = [];
+    for (const c of cur) {
+      const items = Array.isArray(c) ? c : [c];
+      for (const it of items) next.push(isObject(it) ? unwrap(it[seg]) : undefined);
+    }
+    cur = next;
+  }
+  return cur;
+}
+
+/** Presence and element counts of a nested block: adding or removing elements replaces a ForceNew block. */
+function blockShape(v: unknown, path: string): string {
+  return JSON.stringify(valuesAt(v, path).map((x) => (x === undefined || x === null ? "-" : Array.isArray(x) ? x.length : "+")));
+}
+
+function isBlockValue(v: unknown): boolean {
+  return isObject(v) || (Array.isArray(v) && v.some((x) => isObject(unwrap(x))));
+}
+
+const SOURCE_TYPE_KEYS = ["cidrIpv4", "cidrIpv6", "prefixListId", "referencedSecurityGroupId"];
+
+/** Provider CustomizeDiff rules the data lists as `conditional`, evaluated where the plan has what they need. */
+function conditionalReplace(cond: Conditional, before: Record<string, unknown>, after: Record<string, unknown>, changed: Set<string>): boolean | undefined {
+  const changedAt = (p: string) => [...changed].some((c) => under(c, p));
+  switch (cond.prop) {
+    case "userData":
+    case "userDataBase64":
+      if (!changedAt(cond.prop)) return false;
+      return after.userDataReplaceOnChange === true;
+    case "instanceType": {
+      if (!changedAt("instanceType")) return false;
+      const [a, b] = [before.instanceType, after.instanceType];
+      return typeof a === "string" && typeof b === "string" && architectureOf(a) !== architectureOf(b);
+    }
+    case "launchTemplate.version":
+      return changedAt("launchTemplate.version");
+    case "cidrIpv4|cidrIpv6|prefixListId|referencedSecurityGroupId": {
+      const kind = (x: Record<string, unknown>) => SOURCE_TYPE_KEYS.filter((k) => x[k] !== undefined && x[k] !== null).join(",");
+      return kind(before) !== kind(after);
+    }
+    case "region":
+      return false; // a plan-wide fact: see `regionChanged`
+    default:
+      return changedAt(cond.prop) ? undefined : false;
+  }
+}
+
+/**
+ * The diff Pulumi would show for one resource. `regionChanged`: the stack's region moved (replaces every
+ * regional resource, the data's `region` conditional).
+ */
+export function diffResource(type: string, before: Record<string, unknown>, after: Record<string, unknown>, opts: DiffOptions = {}, regionChanged = false): ResourceDiff {
+  const rule = ruleFor(type);
+  const ignored = (opts.ignoreChanges ?? []).map(normalizePath);
+  const optionalComputed = new Set(rule?.optionalComputed ?? []);
+  const notes: string[] = [];
+  const leaves = changedLeaves(before, after).filter((c) => {
+    const n = normalizePath(c.path);
+    if (ignored.some((i) => under(n, i))) return false;
+    // Optional+Computed left unset: the provider keeps what AWS chose, no diff.
+    if (c.after === undefined && optionalComputed.has(n)) return false;
+    return true;
+  });
+  const changedInputs = leaves.map((c) => c.path);
+  const norm = new Set(leaves.map((c) => normalizePath(c.path)));
+  const reasons = new Set<string>();
+
+  for (const r of rule?.replaceOn ?? []) {
+    const hit = [...norm].filter((n) => under(n, r));
+    if (!hit.length) continue;
+    if (hit.includes(r)) {
+      reasons.add(r);
+      continue;
+    }
+    const topSet = r.split(".")[0];
+    const blockHere = valuesAt(before, r).concat(valuesAt(after, r)).some(isBlockValue);
+    if (!blockHere) reasons.add(r); // a ForceNew map or list of scalars: any change inside replaces
+    else if (SET_BLOCKS.has(topSet) && r === topSet) for (const n of hit) reasons.add(deepestRule(rule!, n) ?? r);
+    else if (blockShape(before, r) !== blockShape(after, r)) reasons.add(r);
+  }
+  for (const pat of (opts.replaceOnChanges ?? []).map(normalizePath)) if ([...norm].some((n) => under(n, pat))) reasons.add(pat);
+  for (const cond of rule?.conditional ?? []) {
+    const r = conditionalReplace(cond, before, after, norm);
+    if (r === true) reasons.add(cond.prop);
+    else if (r === undefined) notes.push(`${cond.prop} changed: the provider replaces when ${cond.when}`);
+  }
+  if (regionChanged && (rule?.conditional ?? []).some((c) => c.prop === "region")) reasons.add("region");
+  if (!rule && changedInputs.length && !type.startsWith("opsfleet:")) notes.push(`no replace data for ${type}: judged as an update`);
+  if (type === "aws:ec2/instance:Instance" && !reasons.size && [...norm].some((n) => n === "userData" || n === "userDataBase64" || n === "instanceType")) {
+    notes.push("stop/start: a userData or instanceType change stops and starts the instance in place");
+  }
+  return { changedInputs, replaceReasons: [...reasons].sort(), notes };
+}
+
+/** The most specific replace-forcing path that covers `n` (for a set block edited inside). */
+function deepestRule(rule: ReplaceRule, n: string): string | undefined {
+  return rule.replaceOn.filter((r) => under(n, r)).sort((a, b) => b.length - a.length)[0];
+}
+
+/** The replace-forcing input values of a resource: what its identity on the cloud depends on. */
+export function replaceForcingValues(type: string, inputs: Record<string, unknown>, replaceOnChanges: string[] = []): unknown {
+  const rule = ruleFor(type);
+  const paths = [...(rule?.replaceOn ?? []), ...replaceOnChanges.map(normalizePath)];
+  return Object.fromEntries(paths.map((p) => [p, valuesAt(inputs, p)]));
+}

@@ -1,0 +1,118 @@
+/**
+ * What the (mock) provider keeps across a change, like Pulumi state: a plan run with the before plan as
+ * its prior state gives a kept resource its old id and computed outputs (addresses, names), gives a
+ * replaced resource a new id and fresh outputs (so every input that refers to it changes: the cascade),
+ * and gives a launch template whose inputs changed the next `latestVersion`. Pure: the mock callbacks in
+ * tools/plan-core.ts feed it.
+ */
+import { createHash } from "node:crypto";
+import { diffResource, replaceForcingValues } from "./rules";
+
+export interface StateResource {
+  urn: string;
+  type: string;
+  name: string;
+  custom: boolean;
+  /** Provider id (null for components and plans saved before ids were recorded). */
+  id?: string | null;
+  inputs: Record<string, unknown>;
+  /** Provider-computed outputs (not the echoed inputs). */
+  outputs?: Record<string, unknown>;
+  options: { ignoreChanges: string[]; replaceOnChanges: string[]; aliases?: string[] };
+}
+
+export interface PriorState {
+  region: string;
+  byUrn: Map<string, StateResource>;
+}
+
+export function priorStateOf(plan: { region: string; resources: StateResource[] }): PriorState {
+  return { region: plan.region, byUrn: new Map(plan.resources.map((r) => [r.urn, r])) };
+}
+
+/** The prior resource this registration continues: same URN, or one of its aliases (as Pulumi matches). */
+export function priorFor(prior: PriorState, urn: string, aliases: string[]): StateResource | undefined {
+  return prior.byUrn.get(urn) ?? aliases.map((a) => prior.byUrn.get(a)).find((r) => r !== undefined);
+}
+
+export interface Registration {
+  urn: string;
+  type: string;
+  name: string;
+  /** Rendered inputs (the plan's JSON form). */
+  inputs: Record<string, unknown>;
+  ignoreChanges: string[];
+  replaceOnChanges: string[];
+  aliases: string[];
+}
+
+export interface ProviderAnswer {
+  id: string;
+  outputs: Record<string, unknown>;
+}
+
+function hash(v: unknown): string {
+  return createHash("sha256").update(JSON.stringify(v)).digest("hex");
+}
+
+/** A new physical id in the shape of the fresh one (`vol-0…` keeps its hex form). */
+function replacementId(freshId: string, r: Registration): string {
+  const h = hash([r.urn, replaceForcingValues(r.type, r.inputs, r.replaceOnChanges)]);
+  const m = /^([a-z]+-0?)([0-9a-f]{8,})$/.exec(freshId);
+  if (m) return m[1] + h.slice(0, m[2].length);
+  return `${freshId}-${h.slice(0, 8)}`;
+}
+
+/** Outputs a replacement gets from AWS that differ from the old resource's even when inputs look alike. */
+function replacementOutputs(r: Registration, fresh: Record<string, unknown>, old: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...fresh };
+  const h = hash([r.urn, r.inputs]);
+  if (r.type === "aws:ec2/instance:Instance") {
+    // A new instance gets a new private address (unless pinned) and a new public one.
+    if (r.inputs.privateIp === undefined && out.privateIp === old.privateIp && typeof out.privateIp === "string") {
+      const parts = out.privateIp.split(".");
+      parts[3] = String(((Number(parts[3]) + 100 + (parseInt(h.slice(0, 2), 16) % 50)) % 250) + 2);
+      out.privateIp = parts.join(".");
+    }
+    if (out.publicIp && out.publicIp === old.publicIp) out.publicIp = `203.0.113.${(parseInt(h.slice(2, 4), 16) % 250) + 2}`;
+  }
+  // A key pair without an explicit name gets a generated one: the replacement has a new name.
+  if (r.type === "aws:ec2/keyPair:KeyPair" && r.inputs.keyName === undefined) out.keyName = `${r.name}-${h.slice(0, 8)}`;
+  return out;
+}
+
+/**
+ * The provider's answer for one registration, given the prior state: kept resources keep id and outputs,
+ * replaced ones get new ones, a changed launch template gets its next version.
+ */
+export function answer(r: Registration, fresh: ProviderAnswer, prior: PriorState | undefined, region: string): ProviderAnswer {
+  const old = prior && priorFor(prior, r.urn, r.aliases);
+  if (!old) return fresh;
+  const d = diffResource(r.type, old.inputs, r.inputs, { ignoreChanges: r.ignoreChanges, replaceOnChanges: r.replaceOnChanges }, prior.region !== region);
+  const oldOutputs = old.outputs ?? {};
+  if (d.replaceReasons.length) {
+    return { id: replacementId(fresh.id, r), outputs: replacementOutputs(r, fresh.outputs, oldOutputs) };
+  }
+  const outputs = { ...fresh.outputs, ...oldOutputs };
+  if (r.type === "aws:ec2/launchTemplate:LaunchTemplate" && d.changedInputs.some((p) => !LT_NOT_VERSIONED.test(p))) {
+    // A change of the template's data creates a new version (terraform-provider-aws launch_template.go:
+    // everything except default_version, update_default_version, description and tags).
+    outputs.latestVersion = Number(oldOutputs.latestVersion ?? fresh.outputs.latestVersion ?? 1) + 1;
+  }
+  if (r.type === "aws:ec2/instance:Instance" && d.changedInputs.some((p) => STOP_START.test(p)) && outputs.publicIp) {
+    // Stop/start in place: the private address stays, an auto-assigned public address does not (an EIP would).
+    outputs.publicIp = `203.0.113.${(parseInt(hash([r.urn, r.inputs]).slice(0, 2), 16) % 250) + 2}`;
+    if (outputs.publicIp === oldOutputs.publicIp) outputs.publicIp = `203.0.113.${((parseInt(String(outputs.publicIp).split(".")[3]) + 1) % 250) + 2}`;
+  }
+  return { id: old.id ?? fresh.id, outputs };
+}
+
+const STOP_START = /^(instanceType|userData|userDataBase64)$/;
+
+const LT_NOT_VERSIONED = /^(tags|tagsAll|defaultVersion|updateDefaultVersion|description)(\.|\[|$)/;
+
+/** URN as the mock monitor forms it (the parent's own type, then ours). */
+export function mockUrn(stack: string, project: string, parentUrn: string | undefined, type: string, name: string): string {
+  const qualified = parentUrn ? `${parentUrn.split("::")[2].split("$").pop()}$${type}` : type;
+  return `urn:pulumi:${stack}::${project}::${qualified}::${name}`;
+}
