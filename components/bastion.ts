@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { AmiSelection } from "./ami";
 import * as aws from "@pulumi/aws";
 import { Host } from "./host";
 import { renderSshdHardening } from "../provision/common/sshd";
@@ -18,7 +19,7 @@ export interface BastionArgs {
   /** @default "t3.micro" */
   instanceType?: pulumi.Input<string>;
   /** @default latest official Debian 12 AMI */
-  amiId?: pulumi.Input<string>;
+  amiId?: AmiSelection;
   /** Public keys for the login user's authorized_keys (see `SshAccess.authorizedKeys`). @default the key pair's key */
   authorizedKeys?: string[];
   /** The VPC's internet gateway: the Elastic IP is associated after it exists. @default none (bring-your-own VPC) */

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { AmiSelection } from "./ami";
 import * as aws from "@pulumi/aws";
 import { clientEgress } from "./sg-rules";
 import * as tls from "@pulumi/tls";
@@ -61,8 +62,8 @@ export interface ElasticsearchClusterArgs {
   keyName?: pulumi.Input<string>;
   /** Instance profile of the hosts (e.g. a HostRole's): what the host checkers may call. @default none */
   iamInstanceProfile?: pulumi.Input<string>;
-  /** @default latest official Debian 12 AMI for the instance type's architecture */
-  amiId?: pulumi.Input<string>;
+  /** @default latest official Debian 12 AMI for the instance type's architecture; or pinned: one AMI id, or one per architecture */
+  amiId?: AmiSelection;
   /** @default {} */
   index?: ElasticsearchIndexArgs;
   /** Least-privilege user for Logstash (role logstash_writer on `<prefix>-*`). @default none (no Logstash user is created) */

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { AmiSelection } from "./ami";
 import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as tls from "@pulumi/tls";
@@ -92,7 +93,7 @@ export interface HostArgs {
    */
   keyName?: pulumi.Input<string>;
   /** @default latest official Debian 12 AMI for the instance type's architecture */
-  amiId?: pulumi.Input<string>;
+  amiId?: AmiSelection;
   /** @default 16 */
   rootVolumeSizeGb?: number;
   /** Encrypted gp3 data volumes, attached and mounted before the steps run. @default [] */
@@ -164,12 +165,16 @@ export class Host extends pulumi.ComponentResource {
   private readonly records: StepRecord[] = [];
   private readonly connection: command.types.input.remote.ConnectionArgs;
   private readonly createCommand: string;
-  private readonly hostName: string;
+  /** The host's resource name (e.g. "dev-redis-0"). */
+  public readonly hostName: string;
+  /** Mount points of the data volumes, in order. */
+  public readonly mountPoints: string[];
   private volumesReady: pulumi.Resource[] = [];
 
   constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("opsfleet:index:Host", name, {}, opts);
     this.hostName = name;
+    this.mountPoints = (args.volumes ?? []).map((v) => v.mountPoint);
     const tags = { Name: name, ...(args.tags ?? {}) };
 
     // Private IP and security groups live on an interface of their own: a replaced instance gets the

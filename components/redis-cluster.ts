@@ -4,6 +4,7 @@
  * with the renderers in `provision/redis` — the same steps the host tests run on local test hosts.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { AmiSelection } from "./ami";
 import * as aws from "@pulumi/aws";
 import { clientEgress } from "./sg-rules";
 import type * as command from "@pulumi/command";
@@ -42,8 +43,8 @@ export interface RedisClusterArgs {
   keyName?: pulumi.Input<string>;
   /** Instance profile of the hosts (e.g. a HostRole's): what the host checkers may call. @default none */
   iamInstanceProfile?: pulumi.Input<string>;
-  /** @default latest official Debian 12 AMI for the instance type's architecture */
-  amiId?: pulumi.Input<string>;
+  /** @default latest official Debian 12 AMI for the instance type's architecture; or pinned: one AMI id, or one per architecture */
+  amiId?: AmiSelection;
   /** Protect the data volumes from deletion/replacement. @default false */
   protectVolumes?: boolean;
   /** Tags on every resource created. @default {} */

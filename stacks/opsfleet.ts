@@ -15,6 +15,7 @@ import { composeElk } from "./elk";
 import { composeDatabase } from "./database";
 import { KIBANA_PORT } from "../provision/logstash/kibana";
 import { HostRoles } from "./host-roles";
+import { composeMonitoring, HostInventory } from "./monitoring";
 import { composeBackupStore } from "./backup";
 import { hostMetricsStatement } from "../provision/monitoring/namespace";
 
@@ -27,6 +28,7 @@ export interface OpsfleetOutputs {
   redis?: ReturnType<typeof composeRedis>;
   elk?: ReturnType<typeof composeElk>;
   database?: ReturnType<typeof composeDatabase>;
+  monitoring: ReturnType<typeof composeMonitoring>;
   /** The stack's backup bucket (features.backup). */
   backupBucket?: pulumi.Output<string>;
 }
@@ -65,14 +67,15 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
     internetGateway = network.internetGateway;
   }
 
-  const outputs: OpsfleetOutputs = { vpcId, publicSubnetIds, privateSubnetIds };
+  const outputs: Omit<OpsfleetOutputs, "monitoring"> & Partial<OpsfleetOutputs> = { vpcId, publicSubnetIds, privateSubnetIds };
+  const inventory = new HostInventory();
   const clientSecurityGroupIds: pulumi.Input<string>[] = [];
   const ctx: StackContext = {
     prefix,
     vpcId,
     publicSubnetIds,
     privateSubnetIds,
-    amiId: c.amiId,
+    amiId: c.amiIds,
     tags,
     protectData: c.protectData,
     secrets: {
@@ -83,6 +86,7 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
     },
     clientSecurityGroupIds,
     opts,
+    inventory,
     get ssh(): StackContext["ssh"] { return hostOnly("ssh"); },
     get keyName(): StackContext["keyName"] { return hostOnly("keyName"); },
     get bastionSecurityGroupId(): StackContext["bastionSecurityGroupId"] { return hostOnly("bastionSecurityGroupId"); },
@@ -112,7 +116,7 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
       authorizedKeys,
       internetGateway,
       instanceType: c.bastion.instanceType,
-      amiId: c.amiId,
+      amiId: c.amiIds,
       // Kibana is reached through an SSH tunnel over the bastion
       forwardPorts: c.features.elk && c.elk.kibana.enabled ? [KIBANA_PORT] : [],
       tags,
@@ -138,5 +142,7 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
   if (c.features.redis) outputs.redis = composeRedis(c.redis, ctx);
   if (c.features.elk) outputs.elk = composeElk(c.elk, ctx);
   if (c.features.database) outputs.database = composeDatabase(c.database, ctx);
-  return outputs;
+  // after the areas: health checks on the hosts they registered, alarms for what they created
+  const monitoring = composeMonitoring(c, ctx, { web: outputs.web, database: outputs.database }, inventory, loaded.region);
+  return { ...outputs, monitoring };
 }

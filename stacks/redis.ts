@@ -32,6 +32,7 @@ export function composeRedis(cfg: RedisConfig, ctx: StackContext): RedisOutputs 
     dataVolumeSizeGb: cfg.dataVolumeSizeGb,
     clientSecurityGroupIds: ctx.clientSecurityGroupIds,
   }, ctx.opts);
+  ctx.inventory?.add("redis", cluster.hosts);
 
   return {
     nodeEndpoints: cluster.nodeEndpoints,

@@ -8,12 +8,15 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { Plan } from "./plan-core";
+import { architectureOf } from "../components/instance-architecture";
+import { mockInvoke } from "../test/harness/mock-data";
+import { readChanges, readSnapshot, SHIPPED_STACKS, unaccountedUrns } from "./urns";
 
 const ROOT = path.join(__dirname, "..");
 const TSX = path.join(ROOT, "node_modules", ".bin", "tsx");
 // Every stack file present: the shipped ones and any a user adds (e.g. a Pulumi.qa.yaml copied from dev).
 const STACKS = fs.readdirSync(ROOT).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).map((f) => f.slice(7, -5)).sort();
-const SHIPPED = ["dev", "prod", "staging"];
+const SHIPPED = [...SHIPPED_STACKS].sort();
 const regionOf = (stack: string): string => (parseYaml(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8"))?.config ?? {})["aws:region"];
 
 function runPlan(args: string[], cwd = ROOT): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -117,6 +120,19 @@ describe.each(STACKS)("plan of stack %s", (stack) => {
 
   test("passes the security checks", () => expect(plan().violations).toEqual([]));
 
+  test("every instance and launch template boots an AMI of its instance type's architecture (pinned per architecture, or Debian's for it)", () => {
+    const pinned = (plan().config as { amiIds?: Record<string, string> }).amiIds;
+    const debian = (arch: string) => mockInvoke("aws:ec2/getAmi:getAmi", { filters: [{ name: "architecture", values: [arch] }] }).id;
+    const launched = plan().resources.filter((r) => r.type === "aws:ec2/instance:Instance" || r.type === "aws:ec2/launchTemplate:LaunchTemplate");
+    expect(launched.length).toBeGreaterThan(0);
+    for (const r of launched) {
+      const i = r.inputs as { instanceType?: string; ami?: string; imageId?: string };
+      const type = i.instanceType ?? plan().config.spot.instanceTypes[0];
+      const arch = architectureOf(type);
+      expect({ resource: r.name, type, ami: i.ami ?? i.imageId }).toEqual({ resource: r.name, type, ami: pinned?.[arch as "x86_64"] ?? debian(arch) });
+    }
+  });
+
   test("mock addresses, AZs and ARNs match the stack's network and region", () => {
     const p = plan();
     const subnetCidrs = p.resources.filter((r) => r.type === "aws:ec2/subnet:Subnet").map((r) => String(r.inputs.cidrBlock));
@@ -164,6 +180,14 @@ test("the prod plan holds the four systems", () => {
   }
   expect(p.config.protectData).toBe(true);
   expect(p.resources.filter((r) => r.type === "aws:ebs/volume:Volume").every((r) => r.options.protect)).toBe(true);
+});
+
+// Upgrading opsfleet must not rename what a running stack has (see tools/urns.ts): added URNs are fine.
+test.each(SHIPPED_STACKS)("URNs of the %s stack are stable: none vanished unless an alias or a deliberate removal is recorded", (stack) => {
+  if (failures[stack]) throw new Error(failures[stack]);
+  const snapshot = readSnapshot(stack);
+  expect(snapshot.length).toBeGreaterThan(100);
+  expect(unaccountedUrns(snapshot, plans[stack].resources.map((r) => r.urn), readChanges())).toEqual([]);
 });
 
 describe("README agrees with the plans", () => {
