@@ -1,21 +1,24 @@
 // Type-checked copy of the README's "Using the components" example (README imports from "opsfleet").
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Bastion, Network, RedisCluster } from "../index";
 
 const cfg = new pulumi.Config();
 const privateKey = cfg.requireSecret("sshPrivateKey");
+// The EC2 key pair the hosts are created with: the public half of sshPrivateKey.
+const keyPair = new aws.ec2.KeyPair("ops", { publicKey: cfg.require("sshPublicKey") });
 const net = new Network("shared", { availabilityZoneCount: 3, natGateways: "onePerAz" });
 const bastion = new Bastion("ops", {
   vpcId: net.vpcId, subnetId: net.publicSubnetIds[0], vpcCidrBlock: net.cidrBlock,
-  adminCidrs: ["198.51.100.0/24"], sshUser: "admin", sshPrivateKey: privateKey, keyName: "ops",
+  adminCidrs: ["198.51.100.0/24"], sshUser: "admin", sshPrivateKey: privateKey, keyName: keyPair.keyName,
 });
 const redis = new RedisCluster("cache", {
   vpcId: net.vpcId,
   subnetIds: net.privateSubnetIds,                 // hosts round-robin over these
   password: cfg.requireSecret("redisPassword"),
   bastionSecurityGroupId: bastion.securityGroupId,
-  ssh: { user: "admin", privateKey, bastion: { host: bastion.publicIp, user: "admin" } },
-  keyName: "ops",
+  ssh: { user: "admin", privateKey, bastion: bastion.proxy },
+  keyName: keyPair.keyName,
   clientSecurityGroupIds: [/* your app's security group */],
 });
 export const redisSeeds = redis.seedList;

@@ -1,6 +1,8 @@
 import type * as pulumi from "@pulumi/pulumi";
+import type { AmiSelection } from "../components/ami";
 import type { SshAccess } from "../components/host";
 import type { HostGroup, HostRoles } from "./host-roles";
+import type { HostInventory } from "./monitoring";
 import type { BackupContext } from "./backup";
 
 /** What every area's compose function gets from the stack: the shared network, access and secrets. */
@@ -18,7 +20,7 @@ export interface StackContext {
   /** SSH to hosts is allowed only from this security group. */
   bastionSecurityGroupId: pulumi.Input<string>;
   /** Override of the Debian 12 AMI lookup. */
-  amiId?: pulumi.Input<string>;
+  amiId?: AmiSelection;
   tags: Record<string, string>;
   /** `opsfleet:protectData`: protect data and key volumes from deletion/replacement. */
   protectData: boolean;
@@ -35,6 +37,8 @@ export interface StackContext {
   opts: pulumi.ComponentResourceOptions;
   /** IAM role + instance profile per host group (metrics, backup, ...); absent: hosts get no profile. */
   hostRoles?: HostRoles;
+  /** Areas register their hosts here; monitoring adds the health checks to them. */
+  inventory?: HostInventory;
   /** The stack's backup storage and schedules (features.backup); absent: no backups. */
   backup?: BackupContext;
 }

@@ -62,6 +62,7 @@ export function composeDatabase(cfg: DatabaseConfig, ctx: StackContext): Databas
     binlogExpireDays: cfg.binlogExpireDays,
     backup: backupArgs,
   }, ctx.opts);
+  ctx.inventory?.add("database", [db.host]);
 
   return {
     endpoint: db.endpoint,

@@ -69,6 +69,8 @@ export function composeElk(cfg: ElkConfig, ctx: StackContext): ElkOutputs {
     elasticsearchSecurityGroupId: cluster.securityGroupId,
   }, ctx.opts);
   cluster.allowHttpFrom("logstash", logstash.securityGroupId);
+  ctx.inventory?.add("elasticsearch", [...cluster.masters, ...cluster.dataNodes]);
+  ctx.inventory?.add("logstash", [logstash.host]);
 
   return {
     clusterName: cluster.clusterName,

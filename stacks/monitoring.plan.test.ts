@@ -13,7 +13,7 @@ const plans: Record<string, Plan> = {};
 
 beforeAll(async () => {
   for (const stack of STACKS) plans[stack] = await buildPlan({ stack, root: ROOT });
-}, 120_000);
+}, 300_000);
 
 const ofType = (p: Plan, type: string) => p.resources.filter((r) => r.type === type);
 const unwrap = (v: unknown): any => (v && typeof v === "object" && "$secret" in (v as object) ? unwrap((v as { $secret: unknown }).$secret) : v);
@@ -37,5 +37,173 @@ describe.each(STACKS)("plan of stack %s", (stack) => {
       }]);
     }
     expect(p.violations).toEqual([]);
+  });
+});
+
+// ---- topic, alarms, dashboard -------------------------------------------------------------
+
+import { readdirSync, readFileSync } from "node:fs";
+import { computedOutputs, mockId } from "../test/harness/mock-data";
+import { HOST_METRICS, type HostMetricName } from "../provision/monitoring/metrics";
+import { ALARM_KINDS, RECONCILER_METRICS } from "../components/monitoring/alarms";
+
+/** Metric names the reconciler's source publishes (Powertools addMetric with a literal name). */
+const RECONCILER_DIR = path.join(ROOT, "functions", "spot-reconciler");
+const reconcilerPublishes = new Set(readdirSync(RECONCILER_DIR).filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts"))
+  .flatMap((f) => [...readFileSync(path.join(RECONCILER_DIR, f), "utf8").matchAll(/addMetric\(\s*"(\w+)"/g)].map((m) => m[1])));
+
+/** What AWS services publish for the resources opsfleet creates (CloudWatch docs per service): name -> dimension set. */
+const AWS_PUBLISHED: Record<string, Record<string, string[]>> = {
+  "AWS/Lambda": { Invocations: ["FunctionName"], Errors: ["FunctionName"], Throttles: ["FunctionName"] },
+  "AWS/SQS": { ApproximateNumberOfMessagesVisible: ["QueueName"], ApproximateAgeOfOldestMessage: ["QueueName"] },
+  "AWS/ApplicationELB": {
+    HealthyHostCount: ["TargetGroup", "LoadBalancer"], UnHealthyHostCount: ["TargetGroup", "LoadBalancer"],
+    HTTPCode_ELB_5XX_Count: ["LoadBalancer"], HTTPCode_Target_5XX_Count: ["LoadBalancer"], RequestCount: ["LoadBalancer"],
+  },
+  "AWS/EC2": { StatusCheckFailed: ["InstanceId"], StatusCheckFailed_System: ["InstanceId"], StatusCheckFailed_Instance: ["InstanceId"] },
+};
+
+/** The value AWS would give a resource's output in this plan (same mock data the plan ran with). */
+function outputOf(p: Plan, type: string, pick: (r: PlanResource) => boolean, key: string): string[] {
+  return p.resources.filter((r) => r.type === type && pick(r)).map((r) => {
+    const a = { type: r.type, name: r.name, inputs: r.inputs, provider: "", id: "", custom: true } as never;
+    return key === "id" ? mockId(a) : String((computedOutputs(a) as Record<string, unknown>)[key] ?? (r.inputs as Record<string, unknown>)[key]);
+  });
+}
+
+/** A host's rendered checker config as key -> value. */
+function confOf(p: Plan, host: string): Record<string, string> {
+  const text = p.hosts.find((h) => h.host === host)!.files.find((f) => f.path.endsWith("/health.conf"))!.content;
+  return Object.fromEntries([...text.matchAll(/^([A-Z_]+)='([^']*)'$/gm)].map((m) => [m[1], m[2]]));
+}
+
+/** Why a metric is not one this stack publishes (null when it is). */
+function notPublished(p: Plan, namespace: string, name: string, dims: Record<string, string>): string | null {
+  const keys = Object.keys(dims);
+  if (namespace === HOST_METRICS_NAMESPACE) {
+    const m = HOST_METRICS[name as HostMetricName];
+    if (!m) return `${name}: no checker publishes it`;
+    if ([...keys].sort().join() !== [...m.dimensions].sort().join()) return `${name}: dimensions ${keys} but the checker writes ${m.dimensions}`;
+    if (dims.Stack !== p.stack) return `${name}: Stack ${dims.Stack}`;
+    const hosts = new Set(p.hosts.filter((h) => h.steps.some((s) => s.name === "health-checks")).map((h) => h.host));
+    if (dims.Host !== undefined && !hosts.has(dims.Host)) return `${name}: host ${dims.Host} runs no checker`;
+    if (dims.Host !== undefined) {
+      const conf = confOf(p, dims.Host);
+      if (conf.HOST !== dims.Host) return `${name}: ${dims.Host}'s checker reports another Host`;
+      if (dims.MountPoint !== undefined && !conf.DISK_MOUNTS.split(" ").includes(dims.MountPoint)) return `${name}: ${dims.Host} does not check ${dims.MountPoint}`;
+      if (dims.Port !== undefined && !(conf.REDIS_PORTS ?? "").split(" ").includes(dims.Port)) return `${name}: ${dims.Host} does not check port ${dims.Port}`;
+    }
+    if (dims.Cluster !== undefined && !p.hosts.some((h) => h.files.some((f) => f.path.endsWith("/health.conf") && f.content.includes(`_CLUSTER='${dims.Cluster}'`)))) {
+      return `${name}: no checker reports cluster ${dims.Cluster}`;
+    }
+    return null;
+  }
+  if (namespace === RECONCILER_METRICS.namespace) {
+    if (!reconcilerPublishes.has(name)) return `${name}: the reconciler does not publish it`;
+    if (keys.sort().join() !== "OnDemandAsg,service" || dims.service !== RECONCILER_METRICS.service) return `${name}: dimensions ${JSON.stringify(dims)}`;
+    const lambda = p.resources.find((r) => r.type === "aws:lambda/function:Function")!;
+    const env = unwrap((lambda.inputs as any).environment).variables;
+    if (env.POWERTOOLS_METRICS_NAMESPACE !== namespace || env.POWERTOOLS_SERVICE_NAME !== dims.service) return `${name}: the Lambda publishes elsewhere`;
+    if (!outputOf(p, "aws:autoscaling/group:Group", (r) => r.name.endsWith("-ondemand"), "name").includes(dims.OnDemandAsg)) return `${name}: OnDemandAsg ${dims.OnDemandAsg}`;
+    return null;
+  }
+  const published = AWS_PUBLISHED[namespace]?.[name];
+  if (!published) return `${namespace} ${name}: not in the AWS table`;
+  if (keys.sort().join() !== [...published].sort().join()) return `${namespace} ${name}: dimensions ${keys} (AWS publishes ${published})`;
+  const known: Record<string, string[]> = {
+    FunctionName: outputOf(p, "aws:lambda/function:Function", () => true, "name"),
+    QueueName: outputOf(p, "aws:sqs/queue:Queue", () => true, "url").map((u) => u.split("/").pop()!),
+    LoadBalancer: outputOf(p, "aws:lb/loadBalancer:LoadBalancer", () => true, "arnSuffix"),
+    TargetGroup: outputOf(p, "aws:lb/targetGroup:TargetGroup", () => true, "arnSuffix"),
+    InstanceId: outputOf(p, "aws:ec2/instance:Instance", () => true, "id"),
+  };
+  for (const [k, v] of Object.entries(dims)) if (!known[k]?.includes(v)) return `${namespace} ${name}: ${k}=${v} is no resource of this stack`;
+  return null;
+}
+
+describe.each(STACKS)("monitoring in the plan of stack %s", (stack) => {
+  const plan = () => plans[stack];
+  const alarms = () => ofType(plan(), "aws:cloudwatch/metricAlarm:MetricAlarm");
+  const topicArn = () => outputOf(plan(), "aws:sns/topic:Topic", () => true, "arn")[0];
+
+  test("one SNS topic, encrypted with a customer-managed key that CloudWatch may use for this stack's alarms only", () => {
+    const p = plan();
+    const [topic] = ofType(p, "aws:sns/topic:Topic");
+    const [key] = ofType(p, "aws:kms/key:Key").filter((k) => k.name.endsWith("-monitoring-alerts"));
+    expect(ofType(p, "aws:sns/topic:Topic")).toHaveLength(1);
+    expect(topic.inputs.kmsMasterKeyId).toBe(outputOf(p, "aws:kms/key:Key", (r) => r === key, "arn")[0]);
+    expect(topic.inputs.kmsMasterKeyId).not.toMatch(/alias\/aws\/sns/);
+    expect(key.inputs.enableKeyRotation).toBe(true);
+    const cw = JSON.parse(String(key.inputs.policy)).Statement.find((s: any) => s.Principal?.Service === "cloudwatch.amazonaws.com");
+    expect(cw).toMatchObject({ Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey*"] });
+    expect(cw.Condition.ArnLike["aws:SourceArn"]).toMatch(new RegExp(`:alarm:${stack}-\\*$`));
+    const topicPolicy = JSON.parse(String(ofType(p, "aws:sns/topicPolicy:TopicPolicy")[0].inputs.policy));
+    expect(topicPolicy.Statement.map((s: any) => s.Sid)).toEqual(["AccountManages", "CloudWatchAlarmsPublish", "TlsOnly"]);
+    // every alarm name matches the prefix the key and topic admit
+    for (const a of alarms()) expect(a.inputs.name).toMatch(new RegExp(`^${stack}-`));
+  });
+
+  test("subscriptions are the configured emails and https endpoints", () => {
+    const subs = ofType(plan(), "aws:sns/topicSubscription:TopicSubscription").map((s) => `${s.inputs.protocol}:${s.inputs.endpoint}`).sort();
+    const a = plan().config.alerts;
+    expect(subs).toEqual([...a.emails.map((e) => `email:${e}`), ...a.httpsEndpoints.map((u) => `https:${u}`)].sort());
+  });
+
+  test("alarms for each enabled system; every alarm notifies the topic on ALARM and OK", () => {
+    const p = plan();
+    const systems = new Set(alarms().map((a) => ALARM_KINDS[Object.keys(ALARM_KINDS).find((k) => a.name.startsWith(`${stack}-${k}`)) as keyof typeof ALARM_KINDS]?.system));
+    const f = p.config.features;
+    const expected = [f.spotWeb && "web", f.redis && "redis", f.elk && "elasticsearch", f.database && "database", (f.redis || f.elk || f.database) && "hosts"].filter(Boolean);
+    expect([...systems].sort()).toEqual((expected as string[]).sort());
+    for (const a of alarms()) {
+      expect((a.inputs.alarmActions as string[])[0]).toBe(topicArn());
+      expect(a.inputs.okActions).toEqual([topicArn()]);
+    }
+  });
+
+  test("every alarm watches a metric that some resource or checker of this stack publishes", () => {
+    const p = plan();
+    const problems: string[] = [];
+    for (const a of alarms()) {
+      const i = a.inputs as any;
+      const metrics = i.metricQueries ? i.metricQueries.filter((q: any) => q.metric).map((q: any) => q.metric) : [i];
+      for (const m of metrics) {
+        const why = notPublished(p, m.namespace, m.metricName, m.dimensions ?? {});
+        if (why) problems.push(`${a.name}: ${why}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  test("every dashboard widget refers to metrics some resource or checker of this stack publishes", () => {
+    const p = plan();
+    const [dash] = ofType(p, "aws:cloudwatch/dashboard:Dashboard");
+    expect(dash.inputs.dashboardName).toBe(`opsfleet-${stack}`);
+    const body = JSON.parse(String(dash.inputs.dashboardBody));
+    const lines = body.widgets.filter((w: any) => w.type === "metric").flatMap((w: any) => w.properties.metrics);
+    expect(lines.length).toBeGreaterThan(10);
+    const problems: string[] = [];
+    for (const line of lines) {
+      const [namespace, name, ...rest] = line.filter((x: unknown) => typeof x === "string");
+      const dims: Record<string, string> = {};
+      for (let i = 0; i < rest.length; i += 2) dims[rest[i]] = rest[i + 1];
+      const why = notPublished(p, namespace, name, dims);
+      if (why) problems.push(why);
+    }
+    expect(problems).toEqual([]);
+    for (const w of body.widgets) expect(w.x + w.width).toBeLessThanOrEqual(24);
+  });
+
+  test("every host (but the bastion) runs the health checker with its own name, region and namespace", () => {
+    const p = plan();
+    for (const h of p.hosts.filter((x) => !x.host.endsWith("-bastion"))) {
+      const step = h.steps.find((s) => s.name === "health-checks");
+      expect(step).toBeDefined();
+      const conf = h.files.find((f) => f.path.endsWith("/health.conf"))!;
+      expect(conf.content).toContain(`HOST='${h.host}'`);
+      expect(conf.content).toContain(`NAMESPACE='${HOST_METRICS_NAMESPACE}'`);
+      expect(conf.content).toContain(`REGION='${p.region}'`);
+      expect(h.files.find((f) => f.path.endsWith("/check"))!.mode).toBe("0700");
+    }
   });
 });

@@ -15,6 +15,7 @@ import { composeElk } from "./elk";
 import { composeDatabase } from "./database";
 import { KIBANA_PORT } from "../provision/logstash/kibana";
 import { HostRoles } from "./host-roles";
+import { composeMonitoring, HostInventory } from "./monitoring";
 import { composeBackupStore } from "./backup";
 import { hostMetricsStatement } from "../provision/monitoring/namespace";
 
@@ -27,6 +28,7 @@ export interface OpsfleetOutputs {
   redis?: ReturnType<typeof composeRedis>;
   elk?: ReturnType<typeof composeElk>;
   database?: ReturnType<typeof composeDatabase>;
+  monitoring: ReturnType<typeof composeMonitoring>;
   /** The stack's backup bucket (features.backup). */
   backupBucket?: pulumi.Output<string>;
 }
@@ -45,6 +47,7 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
   let publicSubnetIds: pulumi.Input<string>[];
   let privateSubnetIds: pulumi.Input<string>[];
   let vpcCidrBlock: pulumi.Input<string>;
+  let internetGateway: pulumi.Resource | undefined;
   if (c.network.vpcId !== undefined) {
     vpcId = c.network.vpcId;
     publicSubnetIds = c.network.publicSubnetIds ?? [];
@@ -61,16 +64,18 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
     publicSubnetIds = network.publicSubnetIds;
     privateSubnetIds = network.privateSubnetIds;
     vpcCidrBlock = network.cidrBlock;
+    internetGateway = network.internetGateway;
   }
 
-  const outputs: OpsfleetOutputs = { vpcId, publicSubnetIds, privateSubnetIds };
+  const outputs: Omit<OpsfleetOutputs, "monitoring"> & Partial<OpsfleetOutputs> = { vpcId, publicSubnetIds, privateSubnetIds };
+  const inventory = new HostInventory();
   const clientSecurityGroupIds: pulumi.Input<string>[] = [];
   const ctx: StackContext = {
     prefix,
     vpcId,
     publicSubnetIds,
     privateSubnetIds,
-    amiId: c.amiId,
+    amiId: c.amiIds,
     tags,
     protectData: c.protectData,
     secrets: {
@@ -81,6 +86,7 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
     },
     clientSecurityGroupIds,
     opts,
+    inventory,
     get ssh(): StackContext["ssh"] { return hostOnly("ssh"); },
     get keyName(): StackContext["keyName"] { return hostOnly("keyName"); },
     get bastionSecurityGroupId(): StackContext["bastionSecurityGroupId"] { return hostOnly("bastionSecurityGroupId"); },
@@ -91,7 +97,14 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
     // Validation guarantees these when a host system is enabled.
     const publicKey = c.ssh.publicKey as string;
     const privateKey = secrets.sshPrivateKey as pulumi.Output<string>;
-    const keyPair = new aws.ec2.KeyPair(`${prefix}-ops`, { publicKey, tags }, opts);
+    // A fixed key name: a new publicKey replaces the key pair (old one deleted first: same name), and
+    // the name the instances launched with stays the same, so no instance is replaced. Running hosts
+    // get keys through the authorized-keys step; the key pair only seeds new instances.
+    const keyName = `${prefix}-ops`;
+    const keyPair = new aws.ec2.KeyPair(`${prefix}-ops`, { keyName, publicKey, tags }, { ...opts, deleteBeforeReplace: true });
+    // Known at preview (a URN always is) and ordered after the key pair: never an unknown key name.
+    const instanceKeyName = keyPair.urn.apply(() => keyName);
+    const authorizedKeys = [publicKey, ...c.ssh.additionalPublicKeys];
     const bastion = new Bastion(`${prefix}-bastion`, {
       vpcId,
       subnetId: publicSubnetIds[0],
@@ -99,9 +112,11 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
       adminCidrs: c.adminCidrs,
       sshUser: c.ssh.user,
       sshPrivateKey: privateKey,
-      keyName: keyPair.keyName,
+      keyName: instanceKeyName,
+      authorizedKeys,
+      internetGateway,
       instanceType: c.bastion.instanceType,
-      amiId: c.amiId,
+      amiId: c.amiIds,
       // Kibana is reached through an SSH tunnel over the bastion
       forwardPorts: c.features.elk && c.elk.kibana.enabled ? [KIBANA_PORT] : [],
       tags,
@@ -109,8 +124,8 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
     Object.defineProperties(ctx, {
       // each host group's role may only publish its health metrics, until an area adds a concern
       hostRoles: { value: new HostRoles(prefix, { metrics: [hostMetricsStatement()] }, tags, opts) },
-      ssh: { value: { user: c.ssh.user, privateKey, bastion: { host: bastion.publicIp, user: c.ssh.user } } },
-      keyName: { value: keyPair.keyName },
+      ssh: { value: { user: c.ssh.user, privateKey, bastion: bastion.proxy, authorizedKeys } },
+      keyName: { value: instanceKeyName },
       bastionSecurityGroupId: { value: bastion.securityGroupId },
     });
     outputs.bastionPublicIp = bastion.publicIp;
@@ -127,5 +142,7 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
   if (c.features.redis) outputs.redis = composeRedis(c.redis, ctx);
   if (c.features.elk) outputs.elk = composeElk(c.elk, ctx);
   if (c.features.database) outputs.database = composeDatabase(c.database, ctx);
-  return outputs;
+  // after the areas: health checks on the hosts they registered, alarms for what they created
+  const monitoring = composeMonitoring(c, ctx, { web: outputs.web, database: outputs.database }, inventory, loaded.region);
+  return { ...outputs, monitoring };
 }

@@ -12,6 +12,9 @@ export interface SpotOutputs {
   instanceSecurityGroupId: pulumi.Output<string>;
   albSecurityGroupId: pulumi.Output<string>;
   targetGroupArn: pulumi.Output<string>;
+  /** CloudWatch dimension values of the ALB metrics (TargetGroup, LoadBalancer). */
+  targetGroupArnSuffix: pulumi.Output<string>;
+  albArnSuffix: pulumi.Output<string>;
   spotSource: "fleet" | "asg";
   /** Set when spotSource is fleet. */
   spotFleetRequestId?: pulumi.Output<string>;
@@ -58,6 +61,8 @@ export function composeSpot(cfg: SpotConfig, ctx: StackContext): SpotOutputs {
     instanceSecurityGroupId: web.instanceSecurityGroupId,
     albSecurityGroupId: web.albSecurityGroupId,
     targetGroupArn: web.targetGroupArn,
+    targetGroupArnSuffix: web.targetGroupArnSuffix,
+    albArnSuffix: web.albArnSuffix,
     spotSource: web.spotSource,
     ...(web.spotSource === "fleet" ? { spotFleetRequestId: web.spotSourceId } : { spotAsgName: web.spotSourceId }),
     onDemandAsgName: web.onDemandAsgName,

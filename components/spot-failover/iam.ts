@@ -26,6 +26,7 @@ export const RECONCILER_READ_ACTIONS = {
     "ec2:DescribeInstances",
     "autoscaling:DescribeAutoScalingGroups",
     "elasticloadbalancing:DescribeTargetHealth",
+    "elasticloadbalancing:DescribeTargetGroups",
   ],
   asg: [
     "ec2:DescribeSpotInstanceRequests",
@@ -33,8 +34,12 @@ export const RECONCILER_READ_ACTIONS = {
     "autoscaling:DescribeAutoScalingGroups",
     "autoscaling:DescribeScalingActivities",
     "elasticloadbalancing:DescribeTargetHealth",
+    "elasticloadbalancing:DescribeTargetGroups",
   ],
 } as const;
+
+/** Tag Spot Fleet puts on every instance it launches: the only instances the reconciler may terminate. */
+export const FLEET_REQUEST_ID_TAG = "aws:ec2spot:fleet-request-id";
 
 export interface ReconcilerPolicyArns {
   logGroupArn: string;
@@ -45,6 +50,8 @@ export interface ReconcilerPolicyArns {
   spotFleetArn?: string;
   /** The SQS FIFO queue whose messages invoke the reconciler (the event source mapping polls it with this role). */
   queueArn: string;
+  /** The tier's target group (health-check path switch; fleet: deregistering retired instances). */
+  targetGroupArn: string;
 }
 
 /** What the Lambda event source mapping needs on its queue (the reconciler's code never calls SQS). */
@@ -64,7 +71,18 @@ export function reconcilerPolicy(a: ReconcilerPolicyArns): PolicyDocument {
     { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [a.logGroupArn, `${a.logGroupArn}:*`] },
     { Sid: "ConsumeWakeUps", Effect: "Allow", Action: [...QUEUE_CONSUMER_ACTIONS], Resource: a.queueArn },
   ];
-  if (a.spotFleetArn) statements.push({ Sid: "SpotFleetCapacity", Effect: "Allow", Action: ["ec2:ModifySpotFleetRequest"], Resource: a.spotFleetArn });
+  statements.push({ Sid: "HealthCheckPath", Effect: "Allow", Action: ["elasticloadbalancing:ModifyTargetGroup"], Resource: a.targetGroupArn });
+  if (a.spotFleetArn) {
+    statements.push({ Sid: "SpotFleetCapacity", Effect: "Allow", Action: ["ec2:ModifySpotFleetRequest"], Resource: a.spotFleetArn });
+    // Rolling replacement: drain one fleet instance, then terminate it — only instances of this fleet.
+    statements.push({ Sid: "RollFleetDrain", Effect: "Allow", Action: ["elasticloadbalancing:DeregisterTargets"], Resource: a.targetGroupArn });
+    const [, partition, , region, account, fleetResource] = /^arn:([^:]+):([^:]+):([^:]+):(\d{12}):spot-fleet-request\/(.+)$/.exec(a.spotFleetArn) ?? [];
+    if (!fleetResource) throw new Error(`not a Spot Fleet request ARN: ${a.spotFleetArn}`);
+    statements.push({
+      Sid: "RollFleetTerminate", Effect: "Allow", Action: ["ec2:TerminateInstances"], Resource: `arn:${partition}:ec2:${region}:${account}:instance/*`,
+      Condition: { StringEquals: { [`ec2:ResourceTag/${FLEET_REQUEST_ID_TAG}`]: fleetResource } },
+    });
+  }
   return { Version: "2012-10-17", Statement: statements };
 }
 

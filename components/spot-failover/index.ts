@@ -25,6 +25,9 @@ export class SpotFailover extends pulumi.ComponentResource {
   /** Security group of the web instances (spot and on-demand): give it to data tiers as a client SG. */
   public readonly instanceSecurityGroupId: pulumi.Output<string>;
   public readonly targetGroupArn: pulumi.Output<string>;
+  /** CloudWatch's `TargetGroup` / `LoadBalancer` dimension values (ALB metrics). */
+  public readonly targetGroupArnSuffix: pulumi.Output<string>;
+  public readonly albArnSuffix: pulumi.Output<string>;
   public readonly launchTemplateId: pulumi.Output<string>;
   public readonly spotSource: SpotSource["kind"];
   /** Spot Fleet request id (`fleet`) or spot ASG name (`asg`). */
@@ -74,7 +77,11 @@ export class SpotFailover extends pulumi.ComponentResource {
       vpcId: a.vpcId, port: 80, protocol: "HTTP", targetType: "instance", deregistrationDelay: a.deregistrationDelaySeconds,
       healthCheck: { path: a.healthCheckPath, protocol: "HTTP", matcher: "200", interval: 10, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 2 },
       tags,
-    }, { parent });
+      // The path is set at creation; later changes are made by the reconciler once every instance
+      // serves the new path (an in-place change now would make every running target unhealthy at once).
+    }, { parent, ignoreChanges: ["healthCheck.path"] });
+    // Instances serve the configured path and the one the target group checks now (its state).
+    const healthPaths = targetGroup.healthCheck.apply((hc) => [a.healthCheckPath, hc?.path ?? a.healthCheckPath]);
     if (a.certificateArn !== undefined) {
       new aws.lb.Listener(`${name}-http`, {
         loadBalancerArn: alb.arn, port: 80, protocol: "HTTP",
@@ -99,7 +106,7 @@ export class SpotFailover extends pulumi.ComponentResource {
       ...(a.keyName !== undefined ? { keyName: a.keyName } : {}),
       ...(a.instanceProfileArn !== undefined ? { iamInstanceProfile: { arn: a.instanceProfileArn } } : {}),
       vpcSecurityGroupIds: [instanceSg.id],
-      userData: Buffer.from(renderWebUserData(a.healthCheckPath)).toString("base64"),
+      userData: healthPaths.apply((paths) => Buffer.from(renderWebUserData(paths)).toString("base64")),
       metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "disabled" },
       blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeType: "gp3", volumeSize: a.rootVolumeSizeGb, encrypted: "true", deleteOnTermination: "true" } }],
       tagSpecifications: ["instance", "volume"].map((resourceType) => ({ resourceType, tags: { ...tags, Name: `${name}-web` } })),
@@ -142,9 +149,9 @@ export class SpotFailover extends pulumi.ComponentResource {
     const wake = wakeUpQueue(name, { retentionSeconds: a.maxEventAgeSeconds, tags, parent });
     const rolePolicy = new aws.iam.RolePolicy(`${name}-reconciler-policy`, {
       role: role.id,
-      policy: pulumi.all([logGroup.arn, onDemand.arn, spot.arn, wake.queue.arn]).apply(([logGroupArn, onDemandAsgArn, spotArn, queueArn]) =>
+      policy: pulumi.all([logGroup.arn, onDemand.arn, spot.arn, wake.queue.arn, targetGroup.arn]).apply(([logGroupArn, onDemandAsgArn, spotArn, queueArn, targetGroupArn]) =>
         JSON.stringify(reconcilerPolicy({
-          logGroupArn, onDemandAsgArn, queueArn,
+          logGroupArn, onDemandAsgArn, queueArn, targetGroupArn,
           ...(spot.kind === "fleet" ? { spotFleetArn: spotArn } : { spotAsgArn: spotArn }),
         }))),
     }, { parent });
@@ -166,6 +173,9 @@ export class SpotFailover extends pulumi.ComponentResource {
           [ENV.stabilizationSeconds]: String(a.stabilizationSeconds),
           [ENV.rebalanceCountsAsLost]: String(a.rebalanceCountsAsLost),
           [ENV.queueArn]: wake.queue.arn,
+          // What instances should run and serve: the reconciler rolls the fleet and switches the health path.
+          [ENV.launchTemplateVersion]: launchTemplate.latestVersion.apply(String),
+          [ENV.healthCheckPath]: a.healthCheckPath,
           POWERTOOLS_SERVICE_NAME: "spot-reconciler",
           POWERTOOLS_METRICS_NAMESPACE: "Opsfleet/SpotFailover",
           POWERTOOLS_LOG_LEVEL: "INFO",
@@ -211,6 +221,8 @@ export class SpotFailover extends pulumi.ComponentResource {
     this.albSecurityGroupId = albSg.id;
     this.instanceSecurityGroupId = instanceSg.id;
     this.targetGroupArn = targetGroup.arn;
+    this.targetGroupArnSuffix = targetGroup.arnSuffix;
+    this.albArnSuffix = alb.arnSuffix;
     this.launchTemplateId = launchTemplate.id;
     this.spotSource = spot.kind;
     this.spotSourceId = spot.id;

@@ -39,7 +39,7 @@ beforeAll(async () => {
   await build("web"); // fleet (default)
   await build("webasg", { spotSource: "asg" });
   await build("webtls", { certificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/abc", dns: { zoneId: "Z123", name: "www.example.com" }, ingressCidrs: ["0.0.0.0/0", "198.51.100.0/24"] });
-});
+}, 120_000); // three components under mocks: slow on a loaded 2-core machine
 
 test("names are unique and every child is named after its component", () => {
   expectUniqueNames();
@@ -56,11 +56,25 @@ describe("launch template", () => {
   });
   test("user data installs nginx with the health page, and is valid bash", () => {
     const userData = Buffer.from(one("web", "lt").inputs.userData, "base64").toString();
-    expect(userData).toBe(renderWebUserData("/health"));
+    expect(userData).toBe(renderWebUserData(["/health"]));
     expect(userData).toContain("apt-get install -y -q --no-install-recommends nginx");
     expect(userData).toContain("> /var/www/html/health");
     expect(userData).toContain("X-aws-ec2-metadata-token:");
     execFileSync("bash", ["-n"], { input: userData }); // throws on a syntax error
+  });
+});
+
+describe("health-check path changes (issue 9 item 5)", () => {
+  test("the target group's path is not managed after creation (the reconciler switches it after the roll)", () => {
+    expect(recorders.web.optionsOf("web-tg").ignoreChanges).toEqual(["healthCheck.path"]);
+    expect(one("web", "reconciler").inputs.environment.variables).toMatchObject({ HEALTH_CHECK_PATH: "/health", LAUNCH_TEMPLATE_VERSION: "1" });
+  });
+  test("user data serves every path given, once each, as valid bash", () => {
+    const both = renderWebUserData(["/healthz", "/health", "/healthz"]);
+    expect(both.match(/> \/var\/www\/html\/health\n/g)).toHaveLength(1);
+    expect(both.match(/> \/var\/www\/html\/healthz\n/g)).toHaveLength(1);
+    execFileSync("bash", ["-n"], { input: both });
+    expect(renderWebUserData(["/health", "/health"])).toBe(renderWebUserData(["/health"])); // unchanged template when nothing changed
   });
 });
 
@@ -255,7 +269,7 @@ describe("single writer without reserved concurrency (issue 9 item 2)", () => {
   test("reserved concurrency stays available as an opt-in", async () => {
     await build("webrc", { reservedConcurrency: 1 });
     expect(one("webrc", "reconciler").inputs.reservedConcurrentExecutions).toBe(1);
-  });
+  }, 60_000);
   test("the wake-up queue: FIFO, content-based deduplication, encrypted, retention = max event age, redrive to an encrypted FIFO DLQ", () => {
     const q = queue("web");
     expect(q).toMatchObject({ fifoQueue: true, contentBasedDeduplication: true, sqsManagedSseEnabled: true, messageRetentionSeconds: 300 });
@@ -315,6 +329,8 @@ describe("bad arguments fail before anything is created, naming the argument", (
     [{ targetCapacity: 0 }, "targetCapacity: got 0"],
     [{ publicSubnetIds: ["subnet-a"] }, "publicSubnetIds"],
     [{ instanceTypes: ["t3.micro", "t4g.micro"] }, "one CPU architecture"],
+    [{ instanceTypes: ["a1.medium", "t3.micro"] }, "one CPU architecture"],
+    [{ instanceTypes: ["mac2.metal"] }, "EC2 Mac type"],
     [{ instanceTypes: ["huge"] }, 'instanceTypes: got "huge"'],
     [{ fleet: { allocationStrategy: "lowestPrice", instancePoolsToUseCount: 7 } }, "fleet.instancePoolsToUseCount: got 7; allowed: 1 to 6"],
     [{ fleet: { instancePoolsToUseCount: 2 } }, 'only with allocationStrategy "lowestPrice"'],

@@ -74,7 +74,7 @@ const CHANGES: [string, Partial<SpotFailoverArgs>][] = [
 
 describe.each(["fleet", "asg"] as const)("spot source %s", (spotSource) => {
   let before: Map<string, Reg>;
-  beforeAll(async () => { before = await deploy({ ...base, spotSource }); });
+  beforeAll(async () => { before = await deploy({ ...base, spotSource }); }, 60_000);
   test.each(CHANGES)("%s adds a template version and replaces neither the Spot source nor an ASG", async (_what, change) => {
     const after = await deploy({ ...base, spotSource, ...change });
     const lt = "aws:ec2/launchTemplate:LaunchTemplate::web-lt";
@@ -95,7 +95,7 @@ describe.each(["fleet", "asg"] as const)("spot source %s", (spotSource) => {
       expect(Number(version(g))).toBeGreaterThan(Number(version(before.get(`${g.type}::${g.name}`)!)));
       expect(g.inputs.instanceRefresh).toEqual({ strategy: "Rolling", preferences: expect.objectContaining({ minHealthyPercentage: 100, maxHealthyPercentage: 200, skipMatching: true }) });
     }
-  });
+  }, 60_000);
 });
 
 test("the fleet names the template's default version, and the template moves its default to each new version", async () => {

@@ -2,7 +2,8 @@
  * Act: carry out the single write a Decision asks for. decide() only asks for a write when the
  * observed value differs, so `act` never re-writes what is already there.
  */
-import { ModifySpotFleetRequestCommand } from "@aws-sdk/client-ec2";
+import { ModifySpotFleetRequestCommand, TerminateInstancesCommand } from "@aws-sdk/client-ec2";
+import { DeregisterTargetsCommand, ModifyTargetGroupCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { CreateOrUpdateTagsCommand, DeleteTagsCommand, SetDesiredCapacityCommand } from "@aws-sdk/client-auto-scaling";
 import type { ReconcilerConfig } from "./config";
 import { Action, COVERED_SINCE_TAG } from "./decide";
@@ -33,6 +34,15 @@ export async function act(c: AwsClients, cfg: ReconcilerConfig, action: Action):
       return;
     case "clear-covered":
       await c.autoscaling.send(new DeleteTagsCommand({ Tags: [asgTag()] }));
+      return;
+    case "retire-deregister": // connections drain for the target group's deregistration delay
+      await c.elbv2.send(new DeregisterTargetsCommand({ TargetGroupArn: cfg.targetGroupArn, Targets: [{ Id: action.instanceId }] }));
+      return;
+    case "retire-terminate":
+      await c.ec2.send(new TerminateInstancesCommand({ InstanceIds: [action.instanceId] }));
+      return;
+    case "set-health-check-path":
+      await c.elbv2.send(new ModifyTargetGroupCommand({ TargetGroupArn: cfg.targetGroupArn, HealthCheckPath: action.to }));
       return;
   }
 }

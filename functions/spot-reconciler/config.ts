@@ -20,6 +20,10 @@ export interface ReconcilerConfig {
   maxHintAgeSeconds: number;
   /** `RECONCILE_QUEUE_ARN`: the SQS FIFO queue that invokes the reconciler; messages from any other source are ignored. */
   queueArn?: string;
+  /** `LAUNCH_TEMPLATE_VERSION`: the version new instances get; members on another version are rolled. */
+  launchTemplateVersion?: string;
+  /** `HEALTH_CHECK_PATH`: the path the target group must check once every instance serves it. */
+  healthCheckPath?: string;
 }
 
 /** Environment variable names, shared with the component so the two cannot drift apart. */
@@ -34,6 +38,8 @@ export const ENV = {
   rebalanceCountsAsLost: "REBALANCE_COUNTS_AS_LOST",
   maxHintAgeSeconds: "MAX_HINT_AGE_SECONDS",
   queueArn: "RECONCILE_QUEUE_ARN",
+  launchTemplateVersion: "LAUNCH_TEMPLATE_VERSION",
+  healthCheckPath: "HEALTH_CHECK_PATH",
 } as const;
 
 export function readConfig(env: Record<string, string | undefined>): ReconcilerConfig {
@@ -71,6 +77,11 @@ export function readConfig(env: Record<string, string | undefined>): ReconcilerC
   const queueArn = str(ENV.queueArn, false);
   if (queueArn && !/^arn:aws[\w-]*:sqs:[^:]+:\d{12}:[\w-]+\.fifo$/.test(queueArn))
     problems.push(`${ENV.queueArn} must be an SQS FIFO queue ARN (got ${JSON.stringify(queueArn)})`);
+  const launchTemplateVersion = str(ENV.launchTemplateVersion, false);
+  if (launchTemplateVersion && !/^[1-9]\d*$/.test(launchTemplateVersion))
+    problems.push(`${ENV.launchTemplateVersion} must be a launch template version number (got ${JSON.stringify(launchTemplateVersion)})`);
+  const healthCheckPath = str(ENV.healthCheckPath, false);
+  if (healthCheckPath && !healthCheckPath.startsWith("/")) problems.push(`${ENV.healthCheckPath} must be an absolute path (got ${JSON.stringify(healthCheckPath)})`);
   const cfg: ReconcilerConfig = {
     spotSource: source === "asg" ? "asg" : "fleet",
     spotFleetRequestId,
@@ -82,6 +93,8 @@ export function readConfig(env: Record<string, string | undefined>): ReconcilerC
     rebalanceCountsAsLost: bool(ENV.rebalanceCountsAsLost, false),
     maxHintAgeSeconds: int(ENV.maxHintAgeSeconds, 1, 180),
     ...(queueArn ? { queueArn } : {}),
+    ...(launchTemplateVersion ? { launchTemplateVersion } : {}),
+    ...(healthCheckPath ? { healthCheckPath } : {}),
   };
   if (problems.length) throw new Error(`spot-reconciler configuration is invalid: ${problems.join("; ")}`);
   return cfg;

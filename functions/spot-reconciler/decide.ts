@@ -4,6 +4,8 @@
  * (decide.test.ts) and the fault simulation can drive it exhaustively.
  */
 
+import { drainedStep, healthPathStep, rollingStep, spotRequested } from "./rolling";
+
 /** Spot request status codes meaning "this instance's capacity is going away". */
 const RECLAIM_STATUS_PREFIXES = ["marked-for-", "instance-terminated-", "instance-stopped-"];
 
@@ -20,6 +22,8 @@ export interface SpotInstanceFacts {
   targetHealth?: string;
   /** Auto Scaling lifecycle state for the `asg` spot source (`InService`, `Terminating`, …). */
   lifecycleState?: string;
+  /** Launch template version the instance was launched from (tag `aws:ec2launchtemplate:version` / ASG instance), if known. */
+  templateVersion?: string;
 }
 
 /** Instance ids named by fresh wake-up events (interruption warnings, rebalance recommendations). */
@@ -34,6 +38,10 @@ export interface SpotMember {
   healthy: boolean;
   /** Why its capacity is going away, if it is. */
   reclaimReason?: string;
+  /** Launched from an older launch template version than the current one (never true when unknown). */
+  outdated?: boolean;
+  /** ALB target health state as observed (`draining` while it is being retired; undefined when not registered). */
+  targetHealth?: string;
 }
 
 /** Judge each spot instance: healthy? being reclaimed (and why)? */
@@ -41,6 +49,8 @@ export function assessSpotMembers(
   facts: SpotInstanceFacts[],
   hints: EventHints,
   rebalanceCountsAsLost: boolean,
+  /** Current launch template version; members launched from another (known) version are outdated. */
+  templateVersion?: string,
 ): SpotMember[] {
   const interrupted = new Set(hints.interruptions);
   const rebalanced = new Set(hints.rebalances);
@@ -54,7 +64,8 @@ export function assessSpotMembers(
     else if (f.lifecycleState !== undefined && /^(Terminating|Detach|Standby|EnteringStandby)/.test(f.lifecycleState))
       reclaimReason = `lifecycle:${f.lifecycleState}`;
     const healthy = f.targetHealth === "healthy" && (f.state === undefined || f.state === "running");
-    return { instanceId: f.instanceId, healthy, reclaimReason };
+    const outdated = templateVersion !== undefined && f.templateVersion !== undefined && f.templateVersion !== templateVersion;
+    return { instanceId: f.instanceId, healthy, reclaimReason, ...(outdated ? { outdated } : {}), ...(f.targetHealth !== undefined ? { targetHealth: f.targetHealth } : {}) };
   });
 }
 
@@ -74,12 +85,24 @@ export interface Observation {
     instanceIds: string[];
     /** Value of the coverage tag ({@link COVERED_SINCE_TAG}) on the on-demand ASG, if present. */
     coveredTag?: string;
+    /** On-demand instances launched from an older launch template version (their instance refresh is still rolling). */
+    outdated?: number;
   };
+  /** Health check path the target group checks now (when the reconciler is told the wanted one). */
+  targetGroup?: { healthCheckPath?: string };
 }
 
 export interface DecideSettings {
   targetCapacity: number;
   stabilizationSeconds: number;
+  /**
+   * The reconciler rolls the spot source's outdated instances itself and retires its surplus (Spot
+   * Fleet: it never replaces running instances on a template change and, with `NoTermination`, never
+   * removes surplus on its own). False for the Spot ASG: its instance refresh rolls it.
+   */
+  rollSpot?: boolean;
+  /** Health check path the target group must check once every instance serves it (see rolling.ts). */
+  healthCheckPath?: string;
 }
 
 /**
@@ -97,7 +120,10 @@ export type Action =
   | { kind: "set-on-demand-desired"; from: number; to: number }
   | { kind: "set-spot-requested"; from: number; to: number }
   | { kind: "mark-covered"; tagValue: string }
-  | { kind: "clear-covered" };
+  | { kind: "clear-covered" }
+  | { kind: "retire-deregister"; instanceId: string }
+  | { kind: "retire-terminate"; instanceId: string }
+  | { kind: "set-health-check-path"; from: string; to: string };
 
 export interface Decision {
   action: Action;
@@ -168,10 +194,22 @@ export function decide(obs: Observation, s: DecideSettings): Decision {
   // could still see an unbroken "covered since" (a scale-up invalidates the tag by itself).
   if (!covered && obs.onDemand.coveredTag !== undefined) return out({ kind: "clear-covered" }, "spot below target: coverage tag cleared");
 
-  if (obs.spot.requested !== target && obs.spot.state !== "modifying")
-    return out({ kind: "set-spot-requested", from: obs.spot.requested, to: target }, "spot source asked for a capacity other than the target");
+  // While outdated spot instances are rolled, the spot source runs one extra instance (surge).
+  const requested = s.rollSpot ? spotRequested(obs, target) : target;
+  if (obs.spot.requested !== requested && obs.spot.state !== "modifying")
+    return out({ kind: "set-spot-requested", from: obs.spot.requested, to: requested },
+      requested > target ? "rolling: one extra spot instance while outdated ones are replaced" : "spot source asked for a capacity other than the target");
 
-  if (cur === wanted) return clearTagOr(cur === 0 ? "steady: on spot only" : "hold: on-demand covers the deficit");
+  const drained = drainedStep(obs, s);
+  if (drained) return out(drained.action, drained.reason);
+
+  if (cur === wanted) {
+    if (cur === 0 && obs.onDemand.coveredTag === undefined) { // steady on Spot: roll, then switch the health path
+      const step = rollingStep(obs, s) ?? healthPathStep(obs, s);
+      if (step) return out(step.action, step.reason);
+    }
+    return clearTagOr(cur === 0 ? "steady: on spot only" : "hold: on-demand covers the deficit");
+  }
 
   // cur > wanted from here on.
   if (!covered) return clearTagOr("hold: spot back only partly, waiting for the full target");

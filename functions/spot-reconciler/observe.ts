@@ -16,7 +16,7 @@ import {
   DescribeAutoScalingGroupsCommand,
   DescribeScalingActivitiesCommand,
 } from "@aws-sdk/client-auto-scaling";
-import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { DescribeTargetGroupsCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { ReconcilerConfig } from "./config";
 import { COVERED_SINCE_TAG, SpotInstanceFacts, SpotSourceState } from "./decide";
 
@@ -28,8 +28,12 @@ export interface AwsClients {
 
 export interface RawObservation {
   spot: { state: SpotSourceState; stateDetail: string; requested: number; facts: SpotInstanceFacts[] };
-  onDemand: { desired: number; max: number; instanceIds: string[]; inService: number; healthy: number; coveredTag?: string };
+  onDemand: { desired: number; max: number; instanceIds: string[]; inService: number; healthy: number; coveredTag?: string; outdated?: number };
+  targetGroup?: { healthCheckPath?: string };
 }
+
+/** Tag EC2 puts on every instance launched from a launch template. */
+export const TEMPLATE_VERSION_TAG = "aws:ec2launchtemplate:version";
 
 /** Filter values per request; keeps each request well under the API's limits. */
 const CHUNK = 200;
@@ -63,7 +67,7 @@ async function fleetSpot(c: AwsClients, fleetId: string) {
   let state: SpotSourceState = "steady";
   if (activity === "error" || st === "failed" || st.startsWith("cancelled")) state = "error";
   else if (st !== "active" || activity.startsWith("pending")) state = "modifying";
-  return { state, stateDetail: `${st}/${activity}`, requested: cfg.SpotFleetRequestConfig?.TargetCapacity ?? 0, ids, lifecycle: new Map<string, string>() };
+  return { state, stateDetail: `${st}/${activity}`, requested: cfg.SpotFleetRequestConfig?.TargetCapacity ?? 0, ids, lifecycle: new Map<string, string>(), versions: new Map<string, string>() };
 }
 
 async function asgSpot(c: AwsClients, group: AutoScalingGroup) {
@@ -81,12 +85,14 @@ async function asgSpot(c: AwsClients, group: AutoScalingGroup) {
     requested: group.DesiredCapacity ?? 0,
     ids: instances.map((i) => i.InstanceId ?? "").filter(Boolean),
     lifecycle: new Map(instances.map((i) => [i.InstanceId ?? "", i.LifecycleState ?? ""])),
+    versions: new Map(instances.map((i) => [i.InstanceId ?? "", i.LaunchTemplate?.Version ?? ""])),
   };
 }
 
 /** Instance state + spot request status for the given ids (filters, so vanished ids are no error). */
 async function instanceFacts(c: AwsClients, ids: string[]) {
   const state = new Map<string, string>();
+  const version = new Map<string, string>();
   const requestOf = new Map<string, string>();
   for (const part of chunks(ids)) {
     let NextToken: string | undefined;
@@ -96,6 +102,8 @@ async function instanceFacts(c: AwsClients, ids: string[]) {
         for (const i of res.Instances ?? []) {
           if (!i.InstanceId) continue;
           state.set(i.InstanceId, i.State?.Name ?? "unknown");
+          const v = i.Tags?.find((t) => t.Key === TEMPLATE_VERSION_TAG)?.Value;
+          if (v) version.set(i.InstanceId, v);
           if (i.SpotInstanceRequestId) requestOf.set(i.InstanceId, i.SpotInstanceRequestId);
         }
       NextToken = r.NextToken;
@@ -106,17 +114,19 @@ async function instanceFacts(c: AwsClients, ids: string[]) {
     const r = await c.ec2.send(new DescribeSpotInstanceRequestsCommand({ Filters: [{ Name: "spot-instance-request-id", Values: part }] }));
     for (const s of r.SpotInstanceRequests ?? []) if (s.InstanceId && s.Status?.Code) status.set(s.InstanceId, s.Status.Code);
   }
-  return { state, status };
+  return { state, status, version };
 }
 
 export async function observe(c: AwsClients, cfg: ReconcilerConfig): Promise<RawObservation> {
   const groupNames = cfg.spotSource === "asg" ? [cfg.onDemandAsgName, cfg.spotAsgName!] : [cfg.onDemandAsgName];
-  const [groups, health] = await Promise.all([
+  const [groups, health, tg] = await Promise.all([
     describeGroups(c, groupNames),
     c.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: cfg.targetGroupArn })),
+    cfg.healthCheckPath !== undefined ? c.elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [cfg.targetGroupArn] })) : undefined,
   ]);
   const spot = cfg.spotSource === "asg" ? await asgSpot(c, groups.get(cfg.spotAsgName!)!) : await fleetSpot(c, cfg.spotFleetRequestId!);
-  const { state, status } = spot.ids.length ? await instanceFacts(c, spot.ids) : { state: new Map<string, string>(), status: new Map<string, string>() };
+  const none = () => new Map<string, string>();
+  const { state, status, version } = spot.ids.length ? await instanceFacts(c, spot.ids) : { state: none(), status: none(), version: none() };
   const targetHealth = new Map<string, string>();
   for (const d of health.TargetHealthDescriptions ?? []) if (d.Target?.Id) targetHealth.set(d.Target.Id, d.TargetHealth?.State ?? "unknown");
 
@@ -133,6 +143,7 @@ export async function observe(c: AwsClients, cfg: ReconcilerConfig): Promise<Raw
         spotRequestStatus: status.get(id),
         targetHealth: targetHealth.get(id),
         lifecycleState: spot.lifecycle.get(id),
+        templateVersion: spot.versions.get(id) || version.get(id),
       })),
     },
     onDemand: {
@@ -142,6 +153,9 @@ export async function observe(c: AwsClients, cfg: ReconcilerConfig): Promise<Raw
       inService: odInstances.filter((i) => i.LifecycleState === "InService").length,
       healthy: odInstances.filter((i) => i.InstanceId && targetHealth.get(i.InstanceId) === "healthy").length,
       coveredTag: od.Tags?.find((t) => t.Key === COVERED_SINCE_TAG)?.Value,
+      ...(cfg.launchTemplateVersion !== undefined
+        ? { outdated: odInstances.filter((i) => i.LaunchTemplate?.Version && i.LaunchTemplate.Version !== cfg.launchTemplateVersion).length } : {}),
     },
+    ...(tg ? { targetGroup: { healthCheckPath: tg.TargetGroups?.[0]?.HealthCheckPath } } : {}),
   };
 }

@@ -55,13 +55,16 @@ export function createReconciler(deps: ReconcilerDeps): (event: unknown) => Prom
     }
 
     const raw = await observe(clients, config);
-    const members = assessSpotMembers(raw.spot.facts, hints, config.rebalanceCountsAsLost);
+    const members = assessSpotMembers(raw.spot.facts, hints, config.rebalanceCountsAsLost, config.launchTemplateVersion);
     if (wake.kind === "instance") {
       const mine = members.some((m) => m.instanceId === wake.instanceId) || raw.onDemand.instanceIds.includes(wake.instanceId);
       if (!mine) logger.info("event names an instance outside the spot and on-demand groups; hint not used", { instanceId: wake.instanceId, detailType: wake.detailType });
     }
-    const obs: Observation = { nowMs, spot: { state: raw.spot.state, requested: raw.spot.requested, members }, onDemand: raw.onDemand };
-    const decision = decide(obs, { targetCapacity: config.targetCapacity, stabilizationSeconds: config.stabilizationSeconds });
+    const obs: Observation = { nowMs, spot: { state: raw.spot.state, requested: raw.spot.requested, members }, onDemand: raw.onDemand, ...(raw.targetGroup ? { targetGroup: raw.targetGroup } : {}) };
+    const decision = decide(obs, {
+      targetCapacity: config.targetCapacity, stabilizationSeconds: config.stabilizationSeconds,
+      rollSpot: config.spotSource === "fleet", ...(config.healthCheckPath ? { healthCheckPath: config.healthCheckPath } : {}),
+    });
 
     const logFields = {
       wakeUp: wake.kind === "instance" ? `${wake.detailType} ${wake.instanceId}` : wake.kind,
@@ -74,6 +77,7 @@ export function createReconciler(deps: ReconcilerDeps): (event: unknown) => Prom
       onDemandDesired: decision.onDemandDesired,
       onDemandWanted: decision.onDemandWanted,
       onDemandHealthy: raw.onDemand.healthy,
+      ...(members.some((m) => m.outdated) || raw.onDemand.outdated ? { outdated: members.filter((m) => m.outdated).map((m) => m.instanceId), onDemandOutdated: raw.onDemand.outdated } : {}),
       ...(decision.coveredForSeconds !== undefined ? { coveredForSeconds: decision.coveredForSeconds } : {}),
     };
     try {
@@ -82,7 +86,7 @@ export function createReconciler(deps: ReconcilerDeps): (event: unknown) => Prom
       logger.error("write failed; the next reconcile retries from observed state", { ...logFields, error: String(err) });
       throw err;
     }
-    // Failover / hand-back moves are WARN so they stand out; everything else is INFO.
+    // Failover / hand-back moves are WARN so they stand out; everything else (rolling too) is INFO.
     (decision.action.kind === "set-on-demand-desired" ? logger.warn : logger.info).call(logger, "reconciled", logFields);
 
     metrics.addMetric("TargetCapacity", "Count", decision.target);

@@ -58,6 +58,26 @@ export const CLUSTER_SCRIPT =
   HELPERS +
   String.raw`
 REDISCLI_AUTH=$(cat /etc/redis/opsfleet-auth); export REDISCLI_AUTH
+if [ "${"$"}{MODE:-form}" = health ]; then
+  # Health gate of one host (LOCAL = its nodes, just provisioned or back on a new instance): the next
+  # host is (re)placed only after this passes. Nodes that know no cluster (first creation, when the
+  # cluster step forms the cluster after the last host; or a new host the cluster step adds) pass at once.
+  for a in $LOCAL; do wait_for 180 "$a to answer PING" pong "$a"; done
+  formed=""
+  for a in $LOCAL; do
+    info=$(cli_at "$a" cluster info)
+    if [ "$(echo "$info" | field cluster_known_nodes)" != 1 ] || [ "$(echo "$info" | field cluster_slots_assigned)" != 0 ]; then formed=1; fi
+  done
+  if [ -z "$formed" ]; then
+    echo "this host's nodes are in no cluster yet (first creation, or the cluster step adds them): nothing to wait for"
+    echo "opsfleet-redis-cluster: not-formed"
+    exit 0
+  fi
+  # the members as the cluster knows them (failed ones included: they must come back)
+  NODES=$(cli_at "${"$"}{LOCAL%% *}" cluster nodes | awk '$3 !~ /noaddr|handshake/ {split($2, a, "@"); print a[1]}' | sort | tr '\n' ' ')
+  NODES=${"$"}{NODES% }
+  echo "waiting until the cluster is healthy again ($(echo $NODES | wc -w) nodes: all slots covered, every replica in sync, one master per host)"
+fi
 n_nodes=$(echo $NODES | wc -w)
 n_masters=$((n_nodes / (REPLICAS + 1)))
 seed=${"$"}{NODES%% *}
@@ -105,6 +125,8 @@ all_settled() {
     settled "$a" || { why="$a: not settled (cluster_state or replication link)"; return 1; }
   done
   agreed "$seed" || { why="the nodes do not agree on roles and slots yet"; return 1; }
+  # a replica just added shows as an (empty) master until gossip catches up: never spread slots to it
+  [ -z "$fresh" ] || [ "$(masters | awk '$4 == "keep"' | wc -l)" = "$n_masters" ] || { why="not $n_masters listed masters yet"; return 1; }
 }
 healthy() { stable && balanced && { [ -z "$(fixes)" ] || { why="placement: $(fixes | head -n 1)"; return 1; }; }; }
 fail_with() { echo "$1${"$"}{why:+ ($why)}" >&2; view >&2; exit 1; }
@@ -131,7 +153,9 @@ open_slots() {
   done
   return 0
 }
-pick_master() { view | awk -v ip="$1" -v taken="$2" -v keep=" $NODES " "$PICK_MASTER_AWK"; }
+# pick_from VIEW IP TAKEN: the master for a replica at IP (see PICK_MASTER_AWK)
+pick_from() { echo "$1" | awk -v ip="$2" -v taken="$3" -v keep=" $NODES " "$PICK_MASTER_AWK"; }
+pick_master() { pick_from "$(view)" "$1" "$2"; }
 
 # 1. Which listed nodes are new (empty, alone) and which belong to a cluster.
 fresh=""; members=""
@@ -197,10 +221,11 @@ else
       wait_for 60 "$a to be known as a master" eval 'view | grep -q " $a@.* master "' || fail_with "$a did not join"
     done
     [ -z "$added_masters" ] || wait_for 120 "every node to know the new masters" views_agree "$seed" || fail_with "new masters not known everywhere"
-    taken=""
+    # picked from one snapshot: a replica just added shows as an empty master until gossip catches up
+    snapshot=$(view); taken=""
     for a in $fresh; do
       case " $added_masters " in *" $a "*) continue ;; esac
-      mid=$(pick_master "${"$"}{a%:*}" "$taken")
+      mid=$(pick_from "$snapshot" "${"$"}{a%:*}" "$taken")
       taken="$taken $mid"
       [ -n "$mid" ] || fail_with "no master on another host for $a"
       echo "adding $a as a replica of $mid"

@@ -9,7 +9,9 @@ import { PROFILES } from "../../provision/elasticsearch/profiles";
 const nodeGroup = (d: { count: number; instanceType: string; volumeSizeGb: number }, what: string) =>
   z
     .strictObject({
-      count: intBetween(1, 25).default(d.count).describe(`Number of ${what} nodes.`),
+      count: intBetween(1, 25).default(d.count).describe(what === "data"
+        ? "Number of data nodes. Change it on a running stack to scale: leaving nodes are drained of shards before they are deleted (docs/elk.md, Scaling data nodes)."
+        : `Number of ${what} nodes (not scaled by a count change on a running cluster: docs/elk.md).`),
       instanceType: instanceType.default(d.instanceType)
         .describe(`EC2 instance type of the ${what} nodes; must be in the memory table (heap = 50 % of its memory, at most 30g).`),
       volumeSizeGb: intBetween(8, 16384).default(d.volumeSizeGb).describe(`Size of each ${what} node's encrypted gp3 data volume (GiB).`),

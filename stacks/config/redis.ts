@@ -19,7 +19,7 @@ export const redisConfigSchema = z
   .strictObject({
     instanceType: instanceType.default("t3.small").describe("EC2 instance type of each Redis host (each runs two Redis instances)."),
     hostCount: intBetween(3, 15).default(3)
-      .describe("Hosts, each with one master (:7000) and one replica (:7001) of a master on another host. Spread round-robin over the private subnets."),
+      .describe("Hosts, each with one master (:7000) and one replica (:7001) of a master on another host. Spread round-robin over the private subnets. Change it on a running stack to scale out or in: slots are moved evenly, data kept (docs/redis.md, Scaling)."),
     maxmemoryMb: intBetween(32, 1_048_576).default(512)
       .describe("maxmemory of each Redis instance in MiB. Two instances per host, and a fork for AOF rewrite / replica sync can double memory: keep 2 x maxmemoryMb <= half the host's RAM."),
     maxmemoryPolicy: z.enum(MAXMEMORY_POLICIES).default("noeviction")

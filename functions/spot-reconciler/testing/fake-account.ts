@@ -10,13 +10,15 @@ export interface FakeInstance {
   state: "pending" | "running" | "shutting-down" | "terminated" | "stopping" | "stopped";
   launchMs: number;
   spotRequestId?: string;
+  /** Launch template version it was launched from (tag aws:ec2launchtemplate:version). */
+  templateVersion?: string;
 }
 export interface FakeGroup {
   name: string;
   desired: number;
   min: number;
   max: number;
-  instances: { id: string; lifecycle: string }[];
+  instances: { id: string; lifecycle: string; templateVersion?: string }[];
   tags: Map<string, string>;
   /** StatusCode of the latest scaling activity. */
   lastActivity?: string;
@@ -30,7 +32,10 @@ export interface FakeFleet {
   active: string[];
 }
 
-export const WRITE_COMMANDS = new Set(["SetDesiredCapacityCommand", "ModifySpotFleetRequestCommand", "CreateOrUpdateTagsCommand", "DeleteTagsCommand"]);
+export const WRITE_COMMANDS = new Set([
+  "SetDesiredCapacityCommand", "ModifySpotFleetRequestCommand", "CreateOrUpdateTagsCommand", "DeleteTagsCommand",
+  "DeregisterTargetsCommand", "TerminateInstancesCommand", "ModifyTargetGroupCommand",
+]);
 
 export class FakeAccount {
   readonly instances = new Map<string, FakeInstance>();
@@ -38,6 +43,10 @@ export class FakeAccount {
   readonly targetHealth = new Map<string, string>();
   readonly groups = new Map<string, FakeGroup>();
   fleet?: FakeFleet;
+  /** Health check path of the target group. */
+  healthCheckPath = "/health";
+  /** Instances deregistered from the target group (draining until the caller completes it). */
+  readonly deregistered = new Set<string>();
   /** Every call answered, in order. */
   readonly calls: { command: string; input: any }[] = [];
   private seq = 0;
@@ -49,9 +58,9 @@ export class FakeAccount {
   }
 
   /** Adds an instance; spot instances get a spot request with status `fulfilled`. */
-  addInstance(o: { spot: boolean; state?: FakeInstance["state"]; launchMs?: number; id?: string }): FakeInstance {
+  addInstance(o: { spot: boolean; state?: FakeInstance["state"]; launchMs?: number; id?: string; templateVersion?: string }): FakeInstance {
     const id = o.id ?? this.nextId("i");
-    const inst: FakeInstance = { id, state: o.state ?? "running", launchMs: o.launchMs ?? 0 };
+    const inst: FakeInstance = { id, state: o.state ?? "running", launchMs: o.launchMs ?? 0, ...(o.templateVersion ? { templateVersion: o.templateVersion } : {}) };
     if (o.spot) {
       inst.spotRequestId = this.nextId("sir");
       this.spotRequests.set(inst.spotRequestId, { instanceId: id, code: "fulfilled" });
@@ -93,6 +102,7 @@ export class FakeAccount {
     return {
       Reservations: [{ Instances: found.map((i) => ({
         InstanceId: i.id, State: { Name: i.state }, LaunchTime: new Date(i.launchMs),
+        ...(i.templateVersion ? { Tags: [{ Key: "aws:ec2launchtemplate:id", Value: "lt-0123456789abcdef0" }, { Key: "aws:ec2launchtemplate:version", Value: i.templateVersion }] } : {}),
         ...(i.spotRequestId ? { SpotInstanceRequestId: i.spotRequestId, InstanceLifecycle: "spot" } : {}),
       })) }],
     };
@@ -134,7 +144,10 @@ export class FakeAccount {
         const g = this.groups.get(n)!;
         return {
           AutoScalingGroupName: n, DesiredCapacity: g.desired, MinSize: g.min, MaxSize: g.max,
-          Instances: g.instances.map((i) => ({ InstanceId: i.id, LifecycleState: i.lifecycle, HealthStatus: "Healthy" })),
+          Instances: g.instances.map((i) => ({
+            InstanceId: i.id, LifecycleState: i.lifecycle, HealthStatus: "Healthy",
+            ...(i.templateVersion ? { LaunchTemplate: { LaunchTemplateId: "lt-0123456789abcdef0", Version: i.templateVersion } } : {}),
+          })),
           Tags: [...g.tags].map(([Key, Value]) => ({ Key, Value, ResourceId: n, ResourceType: "auto-scaling-group" })),
         };
       }),
@@ -150,6 +163,41 @@ export class FakeAccount {
   DescribeTargetHealth(input: any) {
     if (input.TargetGroupArn !== this.targetGroupArn) throw new Error(`TargetGroupNotFound: ${input.TargetGroupArn}`);
     return { TargetHealthDescriptions: [...this.targetHealth].map(([Id, State]) => ({ Target: { Id, Port: 80 }, TargetHealth: { State } })) };
+  }
+
+  DescribeTargetGroups(input: any) {
+    if (input.TargetGroupArns?.[0] !== this.targetGroupArn) throw new Error(`TargetGroupNotFound: ${input.TargetGroupArns}`);
+    return { TargetGroups: [{ TargetGroupArn: this.targetGroupArn, HealthCheckPath: this.healthCheckPath, Port: 80, Protocol: "HTTP" }] };
+  }
+
+  ModifyTargetGroup(input: any) {
+    if (input.TargetGroupArn !== this.targetGroupArn) throw new Error("TargetGroupNotFound");
+    if (input.HealthCheckPath !== undefined) this.healthCheckPath = input.HealthCheckPath;
+    return {};
+  }
+
+  /** Starts draining; the caller (test, simulation) ends it by deleting the target health entry. */
+  DeregisterTargets(input: any) {
+    if (input.TargetGroupArn !== this.targetGroupArn) throw new Error("TargetGroupNotFound");
+    for (const t of input.Targets) {
+      if (!this.targetHealth.has(t.Id)) continue; // AWS: deregistering an unregistered target is a no-op
+      this.targetHealth.set(t.Id, "draining");
+      this.deregistered.add(t.Id);
+    }
+    return {};
+  }
+
+  /** A Spot Fleet / ASG member leaves its group at once; the fleet (maintain) relaunches per the caller's dynamics. */
+  TerminateInstances(input: any) {
+    for (const id of input.InstanceIds) {
+      const i = this.instances.get(id);
+      if (!i) throw new Error(`InvalidInstanceID.NotFound: ${id}`);
+      i.state = "shutting-down";
+      this.targetHealth.delete(id);
+      if (this.fleet) this.fleet.active = this.fleet.active.filter((x) => x !== id);
+      for (const g of this.groups.values()) g.instances = g.instances.filter((x) => x.id !== id);
+    }
+    return { TerminatingInstances: input.InstanceIds.map((InstanceId: string) => ({ InstanceId, CurrentState: { Name: "shutting-down" } })) };
   }
 
   SetDesiredCapacity(input: any) {

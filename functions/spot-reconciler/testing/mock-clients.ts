@@ -11,13 +11,13 @@ import type { FakeAccount } from "./fake-account";
 
 const EC2_COMMANDS = [
   ec2.DescribeInstancesCommand, ec2.DescribeSpotInstanceRequestsCommand, ec2.DescribeSpotFleetRequestsCommand,
-  ec2.DescribeSpotFleetInstancesCommand, ec2.ModifySpotFleetRequestCommand,
+  ec2.DescribeSpotFleetInstancesCommand, ec2.ModifySpotFleetRequestCommand, ec2.TerminateInstancesCommand,
 ];
 const ASG_COMMANDS = [
   asg.DescribeAutoScalingGroupsCommand, asg.DescribeScalingActivitiesCommand, asg.SetDesiredCapacityCommand,
   asg.CreateOrUpdateTagsCommand, asg.DeleteTagsCommand,
 ];
-const ELB_COMMANDS = [elb.DescribeTargetHealthCommand];
+const ELB_COMMANDS = [elb.DescribeTargetHealthCommand, elb.DescribeTargetGroupsCommand, elb.ModifyTargetGroupCommand, elb.DeregisterTargetsCommand];
 
 /** Answers calls of these clients (instances, or client classes to catch every instance) from `account`. */
 export function wireFakeAccount(account: FakeAccount, targets: { ec2: any; autoscaling: any; elbv2: any }) {

@@ -1,0 +1,147 @@
+/**
+ * The host health checker: one bash script for every host, its sections switched on by the host's
+ * config file (see `renderHealthConf`). It needs only bash, coreutils, awk, python3 (JSON) and the
+ * Debian `awscli` package, plus each system's own client (redis-cli, curl, mariadb/mysql).
+ */
+import { ROTATED_TABLE_TYPES, SYSTEM_SCHEMAS, UNMOVABLE_TABLESPACE } from "../database/mariadb";
+
+const TEMPLATE = `#!/bin/bash
+# opsfleet host health checker (rendered by provision/monitoring; run every minute by a systemd
+# timer). Collects the values of the sections in $SECTIONS, prints them, then publishes them with
+# one \`aws cloudwatch put-metric-data\` call per 20 values. Secrets are read from root-only files
+# into the environment of the client that needs them (REDISCLI_AUTH, curl -K, --defaults-extra-file):
+# none is ever a command-line word.
+set -uo pipefail
+export LC_ALL=C
+CONF=\${1:-\${OPSFLEET_HEALTH_CONF:-/etc/opsfleet-health.conf}}
+# shellcheck source=/dev/null
+. "$CONF" || { echo "opsfleet-health: cannot read $CONF" >&2; exit 2; }
+AWS=\${AWS_CLI:-/usr/bin/aws}
+
+DATA=()
+# metric <name> <unit> <value> <dimension=value>...: Stack and (unless Cluster= is given) Host come first
+metric() {
+  local name=$1 unit=$2 value=$3 d dims
+  shift 3
+  case "$value" in ''|*[!0-9.]*) echo "opsfleet-health: $name: no value (\${value:-empty})" >&2; return 0;; esac
+  dims="{\\"Name\\":\\"Stack\\",\\"Value\\":\\"$STACK\\"}"
+  case " $* " in *" Cluster="*) ;; *) dims+=",{\\"Name\\":\\"Host\\",\\"Value\\":\\"$HOST\\"}";; esac
+  for d in "$@"; do dims+=",{\\"Name\\":\\"\${d%%=*}\\",\\"Value\\":\\"\${d#*=}\\"}"; done
+  DATA+=("{\\"MetricName\\":\\"$name\\",\\"Unit\\":\\"$unit\\",\\"Value\\":$value,\\"Dimensions\\":[$dims]}")
+  echo "$name $value $*"
+}
+percent() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", 100 * a / b }'; }
+field() { awk -F: -v k="$1" '$1 == k { sub(/\\r$/, "", $2); print $2; exit }'; }
+
+check_disk() {
+  local m pct
+  for m in $DISK_MOUNTS; do
+    [ -d "$m" ] || continue
+    pct=$(df -P "$m" | awk 'NR == 2 { sub(/%/, "", $5); print $5 }')
+    metric DiskUsedPercent Percent "$pct" "MountPoint=$m"
+  done
+}
+
+redis_q() { local port=$1; shift; timeout 5 redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning "$@" 2>/dev/null | tr -d '\\r'; }
+check_redis() {
+  local port view="" in_sync=0 unreplicated=0 info repl nodes used max myip
+  if [ -r "$REDIS_AUTH_FILE" ]; then REDISCLI_AUTH=$(cat "$REDIS_AUTH_FILE"); export REDISCLI_AUTH; fi
+  for port in $REDIS_PORTS; do
+    if [ "$(redis_q "$port" PING)" != PONG ]; then metric RedisNodeUp None 0 "Port=$port"; continue; fi
+    metric RedisNodeUp None 1 "Port=$port"
+    view=\${view:-$port}
+    info=$(redis_q "$port" INFO memory)
+    used=$(field used_memory <<<"$info"); max=$(field maxmemory <<<"$info")
+    [ "\${max:-0}" -gt 0 ] && metric RedisMemoryUsedPercent Percent "$(percent "$used" "$max")" "Port=$port"
+    repl=$(redis_q "$port" INFO replication)
+    if [ "$(field role <<<"$repl")" = slave ]; then
+      [ "$(field master_link_status <<<"$repl")" = up ] && in_sync=$((in_sync + 1))
+    elif redis_q "$port" CLUSTER NODES | awk '$3 ~ /myself/ && NF > 8 { found = 1 } END { exit !found }'; then
+      # a master serving slots needs a replica that is online (synced)
+      grep -q '^slave[0-9]*:.*state=online' <<<"$repl" || unreplicated=$((unreplicated + 1))
+    fi
+  done
+  metric RedisReplicasInSync Count "$in_sync"
+  # no local node answers: the other hosts report the cluster
+  [ -n "$view" ] || { unset REDISCLI_AUTH; return 0; }
+  nodes=$(redis_q "$view" CLUSTER NODES)
+  myip=$(awk '$3 ~ /myself/ { split($2, a, ":"); print a[1]; exit }' <<<"$nodes")
+  metric RedisMastersOnHost Count "$(awk -v ip="$myip" '$3 ~ /master/ && $3 !~ /fail/ { split($2, a, ":"); if (a[1] == ip) n++ } END { print n + 0 }' <<<"$nodes")"
+  info=$(redis_q "$view" CLUSTER INFO)
+  unset REDISCLI_AUTH
+  metric RedisClusterStateOk None "$([ "$(field cluster_state <<<"$info")" = ok ] && echo 1 || echo 0)" "Cluster=$REDIS_CLUSTER"
+  metric RedisSlotsAssigned Count "$(field cluster_slots_assigned <<<"$info")" "Cluster=$REDIS_CLUSTER"
+  metric RedisSlotsOk Count "$(field cluster_slots_ok <<<"$info")" "Cluster=$REDIS_CLUSTER"
+  metric RedisKnownNodes Count "$(field cluster_known_nodes <<<"$info")" "Cluster=$REDIS_CLUSTER"
+  metric RedisUnreplicatedMasters Count "$unreplicated" "Cluster=$REDIS_CLUSTER"
+}
+
+es_get() { curl -sS -g --fail --max-time 10 -K "$ES_CURLRC" "$ES_URL$1" 2>/dev/null; }
+json() { python3 -c "import json, sys; d = json.load(sys.stdin); print($1)"; }
+check_elasticsearch() {
+  local health stats
+  if ! health=$(es_get '/_cluster/health?timeout=5s'); then metric EsNodeUp None 0; return 0; fi
+  metric EsNodeUp None 1
+  metric EsClusterStatus None "$(json '{"green": 0, "yellow": 1, "red": 2}[d["status"]]' <<<"$health")" "Cluster=$ES_CLUSTER"
+  metric EsUnassignedShards Count "$(json 'd["unassigned_shards"]' <<<"$health")" "Cluster=$ES_CLUSTER"
+  stats=$(es_get '/_nodes/_local/stats/jvm,fs?filter_path=nodes.*.jvm.mem.heap_used_percent,nodes.*.fs.total') || return 0
+  metric EsHeapUsedPercent Percent "$(json 'list(d["nodes"].values())[0]["jvm"]["mem"]["heap_used_percent"]' <<<"$stats")"
+  metric EsDiskUsedPercent Percent "$(json '(lambda t: round(100 * (t["total_in_bytes"] - t["available_in_bytes"]) / t["total_in_bytes"], 1))(list(d["nodes"].values())[0]["fs"]["total"])' <<<"$stats")"
+}
+
+db_sql() {
+  local auth=()
+  [ -r "$DB_CLIENT_CNF" ] && auth=("--defaults-extra-file=$DB_CLIENT_CNF")
+  timeout 20 "$DB_CLIENT" "\${auth[@]}" --connect-timeout=5 --batch --skip-column-names -e "$1" 2>/dev/null
+}
+check_database() {
+  local up changed
+  up=$(db_sql 'SELECT 1') || up=0
+  metric DbUp None "\${up:-0}"
+  if [ "$up" = 1 ]; then
+    if [ "$DB_ENGINE" = mariadb ]; then
+      # the same definitions as the host's verify-encryption script (provision/database)
+      metric DbUnencryptedTables Count "$(db_sql "SELECT
+        (SELECT COUNT(*) FROM information_schema.INNODB_SYS_TABLESPACES s
+          LEFT JOIN information_schema.INNODB_TABLESPACES_ENCRYPTION e ON e.SPACE = s.SPACE
+          WHERE s.NAME <> 'innodb_temporary' AND COALESCE(e.ENCRYPTION_SCHEME, 0) <> 1)
+      + (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_TYPE IN (@@ROTATED_TABLE_TYPES@@)
+          AND ENGINE <> 'InnoDB' AND TABLE_SCHEMA NOT IN (@@SYSTEM_SCHEMAS@@))")"
+      metric DbTablespacesOnOldKey Count "$(db_sql "SELECT COUNT(*) FROM information_schema.INNODB_SYS_TABLESPACES s
+        JOIN information_schema.INNODB_TABLESPACES_ENCRYPTION e ON e.SPACE = s.SPACE
+        WHERE e.ENCRYPTION_SCHEME = 1 AND e.CURRENT_KEY_ID < @@innodb_default_encryption_key_id
+        AND s.NAME NOT REGEXP '@@UNMOVABLE_TABLESPACE@@'")"
+    else
+      metric DbUnencryptedTables Count "$(db_sql "SELECT
+        (SELECT COUNT(*) FROM information_schema.INNODB_TABLESPACES WHERE ENCRYPTION <> 'Y' AND NAME NOT LIKE 'innodb\\\\_%')
+      + (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' AND ENGINE <> 'InnoDB'
+          AND TABLE_SCHEMA NOT IN (@@SYSTEM_SCHEMAS@@))")"
+    fi
+  fi
+  # rotation rewrites the key file: its age is the current key's age
+  if changed=$(stat -c %Y "$DB_KEY_FILE" 2>/dev/null); then
+    metric DbKeyAgeDays Count "$(( ($(date +%s) - changed) / 86400 ))"
+  fi
+}
+
+for section in $SECTIONS; do "check_$section"; done
+
+[ "\${#DATA[@]}" -gt 0 ] || { echo "opsfleet-health: nothing to publish" >&2; exit 1; }
+tmp=$(mktemp); trap 'rm -f "$tmp"' EXIT
+rc=0
+for ((i = 0; i < \${#DATA[@]}; i += 20)); do
+  batch=("\${DATA[@]:i:20}")
+  (IFS=,; printf '[%s]\\n' "\${batch[*]}") > "$tmp"
+  "$AWS" cloudwatch put-metric-data --region "$REGION" \${ENDPOINT_URL:+--endpoint-url "$ENDPOINT_URL"} \\
+    --namespace "$NAMESPACE" --metric-data "file://$tmp" || rc=1
+done
+exit "$rc"
+`;
+
+const sqlList = (xs: readonly string[]) => xs.map((x) => `'${x}'`).join(", ");
+
+/** The checker with the database definitions shared with provision/database filled in. */
+export const HEALTH_CHECKER_SCRIPT = TEMPLATE
+  .replaceAll("@@ROTATED_TABLE_TYPES@@", sqlList(ROTATED_TABLE_TYPES))
+  .replaceAll("@@SYSTEM_SCHEMAS@@", sqlList(SYSTEM_SCHEMAS))
+  .replaceAll("@@UNMOVABLE_TABLESPACE@@", UNMOVABLE_TABLESPACE);
