@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { AmiSelection } from "./ami";
 import * as aws from "@pulumi/aws";
 import { clientEgress } from "./sg-rules";
 import { Host, type HostStepInput, type SshAccess } from "./host";
@@ -30,7 +31,7 @@ export interface EncryptedDatabaseArgs {
   /** Instance profile of the hosts (e.g. a HostRole's): what the host checkers may call. @default none */
   iamInstanceProfile?: pulumi.Input<string>;
   /** @default latest official Debian 12 AMI */
-  amiId?: pulumi.Input<string>;
+  amiId?: AmiSelection;
   /** Database root password (a Pulumi secret; it is made secret here in any case). */
   rootPassword: pulumi.Input<string>;
   /** Password of the application user (a Pulumi secret; it is made secret here in any case). */

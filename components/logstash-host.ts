@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { AmiSelection } from "./ami";
 import * as aws from "@pulumi/aws";
 import { clientEgress } from "./sg-rules";
 import { Host, type HostFileInput, type SshAccess } from "./host";
@@ -55,8 +56,8 @@ export interface LogstashHostArgs {
   keyName?: pulumi.Input<string>;
   /** Instance profile of the hosts (e.g. a HostRole's): what the host checkers may call. @default none */
   iamInstanceProfile?: pulumi.Input<string>;
-  /** @default latest official Debian 12 AMI for the instance type's architecture */
-  amiId?: pulumi.Input<string>;
+  /** @default latest official Debian 12 AMI for the instance type's architecture; or pinned: one AMI id, or one per architecture */
+  amiId?: AmiSelection;
   /** Protect the queue volume from deletion/replacement. @default false */
   protectVolumes?: boolean;
   /** Tags on every resource created. @default {} */

@@ -1,4 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
+import type { AmiSelection } from "../components/ami";
 import type { SshAccess } from "../components/host";
 import type { HostGroup, HostRoles } from "./host-roles";
 import type { HostInventory } from "./monitoring";
@@ -19,7 +20,7 @@ export interface StackContext {
   /** SSH to hosts is allowed only from this security group. */
   bastionSecurityGroupId: pulumi.Input<string>;
   /** Override of the Debian 12 AMI lookup. */
-  amiId?: pulumi.Input<string>;
+  amiId?: AmiSelection;
   tags: Record<string, string>;
   /** `opsfleet:protectData`: protect data and key volumes from deletion/replacement. */
   protectData: boolean;

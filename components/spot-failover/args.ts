@@ -3,6 +3,8 @@
  * runs before any resource is created.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { architectureProblem, classifyInstanceType, describeArchitectures } from "../instance-architecture";
+import type { AmiSelection } from "../ami";
 
 export type SpotSourceKind = "fleet" | "asg";
 export type FleetAllocationStrategy = "priceCapacityOptimized" | "lowestPrice" | "diversified" | "capacityOptimized" | "capacityOptimizedPrioritized";
@@ -45,7 +47,7 @@ export interface SpotFailoverArgs {
   /** Only for `spotSource: "fleet"`. @default {} (allocation strategy priceCapacityOptimized, no on-demand floor) */
   fleet?: SpotFleetOptions;
   /** @default latest official Debian 12 AMI for the first instance type's architecture */
-  amiId?: pulumi.Input<string>;
+  amiId?: AmiSelection;
   /** Instance profile (ARN) for the web instances. @default none */
   instanceProfileArn?: pulumi.Input<string>;
   /** EC2 key pair for the web instances. @default none (no SSH; instances are cattle) */
@@ -146,8 +148,12 @@ export function resolveArgs(name: string, a: SpotFailoverArgs, nowMs = Date.now(
   if (r.instanceTypes.length < 1) bad("instanceTypes", r.instanceTypes, "at least one EC2 instance type");
   for (const t of r.instanceTypes) if (!INSTANCE_TYPE.test(t)) bad("instanceTypes", t, "EC2 instance types such as t3.micro or m6i.large");
   if (new Set(r.instanceTypes).size !== r.instanceTypes.length) bad("instanceTypes", r.instanceTypes, "each type once");
-  const arches = new Set(r.instanceTypes.map((t) => (/^[a-z]+\d+g[a-z]*\./.test(t) ? "arm64" : "x86_64")));
-  if (arches.size > 1) bad("instanceTypes", r.instanceTypes, "types of one CPU architecture (one launch template, one AMI)");
+  for (const t of r.instanceTypes) {
+    const problem = architectureProblem(t);
+    if (problem) problems.push(`instanceTypes: ${JSON.stringify(t)} ${problem}`);
+  }
+  const arches = new Set(r.instanceTypes.map(classifyInstanceType).filter((a) => a !== undefined));
+  if (arches.size > 1) bad("instanceTypes", r.instanceTypes, `types of one CPU architecture (one launch template, one AMI); got ${describeArchitectures(r.instanceTypes)}`);
   if (r.spotSource !== "fleet" && r.spotSource !== "asg") bad("spotSource", r.spotSource, '"fleet" or "asg"');
   if (r.spotSource === "asg" && a.fleet !== undefined) bad("fleet", a.fleet, 'fleet options only with spotSource "fleet"');
   const f = r.fleet;

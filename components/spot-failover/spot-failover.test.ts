@@ -329,6 +329,8 @@ describe("bad arguments fail before anything is created, naming the argument", (
     [{ targetCapacity: 0 }, "targetCapacity: got 0"],
     [{ publicSubnetIds: ["subnet-a"] }, "publicSubnetIds"],
     [{ instanceTypes: ["t3.micro", "t4g.micro"] }, "one CPU architecture"],
+    [{ instanceTypes: ["a1.medium", "t3.micro"] }, "one CPU architecture"],
+    [{ instanceTypes: ["mac2.metal"] }, "EC2 Mac type"],
     [{ instanceTypes: ["huge"] }, 'instanceTypes: got "huge"'],
     [{ fleet: { allocationStrategy: "lowestPrice", instancePoolsToUseCount: 7 } }, "fleet.instancePoolsToUseCount: got 7; allowed: 1 to 6"],
     [{ fleet: { instancePoolsToUseCount: 2 } }, 'only with allocationStrategy "lowestPrice"'],

@@ -1,6 +1,7 @@
 /** Reusable zod validators for stack config sections. */
 import { z } from "zod";
 import { parseCidr } from "../../components/cidr";
+import { architectureProblem } from "../../components/instance-architecture";
 
 export const cidrBlock = z
   .string()
@@ -11,6 +12,11 @@ export const instanceType = z
   .string()
   .regex(/^[a-z][a-z0-9-]*\d[a-z0-9-]*\.(nano|micro|small|medium|large|metal|\d*xlarge)(-\d+xl)?$/, {
     message: "must be an EC2 instance type such as t3.medium or m5.2xlarge",
+  })
+  // the family decides the CPU architecture and so the AMI: an unknown family or a Mac is an error here
+  .superRefine((t, ctx) => {
+    const problem = architectureProblem(t);
+    if (problem) ctx.addIssue({ code: "custom", input: t, message: problem });
   });
 
 export const amiId = z.string().regex(/^ami-[0-9a-f]{8,17}$/, { message: "must be an AMI id such as ami-0123456789abcdef0" });

@@ -10,6 +10,8 @@ import { spotConfigSchema } from "./spot";
 import { redisConfigSchema } from "./redis";
 import { elkConfigSchema } from "./elk";
 import { databaseConfigSchema } from "./database";
+import { architecturesInUse } from "./architecture";
+import { ARCHITECTURES } from "../../components/instance-architecture";
 import { alertsConfigSchema } from "./alerts";
 import { backupConfigSchema } from "./backup";
 
@@ -62,13 +64,18 @@ export const networkConfigSchema = z
   }, { when: () => true })
   .describe("The VPC: created by opsfleet (default) or brought by you.");
 
+const sshPublicKey = z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( [^\n]*)?$/, {
+  message: "must be an OpenSSH public key line (ssh-ed25519 AAAA... comment)",
+});
+
 export const sshConfigSchema = z
   .strictObject({
     user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { message: "must be a Linux user name" }).default("admin")
       .describe("Login user of the AMI, with passwordless sudo (Debian: admin)."),
-    publicKey: z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( [^\n]*)?$/, {
-      message: "must be an OpenSSH public key line (ssh-ed25519 AAAA... comment)",
-    }).optional().describe("Public half of sshPrivateKey, registered as the EC2 key pair. Required when any host system is enabled."),
+    publicKey: sshPublicKey.optional()
+      .describe("Public half of sshPrivateKey: seeds new instances (EC2 key pair) and is authorized on every host. Changing it replaces no instance (see README: Rotating the SSH key). Required when any host system is enabled."),
+    additionalPublicKeys: z.array(sshPublicKey).default([])
+      .describe("More keys authorized for the login user on every host: the next key during a rotation, or operators' keys."),
   })
   .describe("SSH access for provisioning; the private key is the secret sshPrivateKey.");
 
@@ -101,7 +108,11 @@ export const configSchema = z
       .describe("CIDRs allowed to SSH to the bastion (operators, CI runners). Required when any host system is enabled; never 0.0.0.0/0."),
     ssh: sshConfigSchema.prefault({}),
     bastion: bastionConfigSchema.prefault({}),
-    amiId: amiId.optional().describe("AMI for every host instead of the latest official Debian 12 (pin it in prod to roll images deliberately)."),
+    amiIds: z.strictObject({
+      x86_64: amiId.optional().describe("AMI for the x86_64 (Intel/AMD) instance types."),
+      arm64: amiId.optional().describe("AMI for the arm64 (Graviton) instance types."),
+    }).optional().describe("Pinned AMIs, one per CPU architecture, instead of the latest official Debian 12 (pin them in prod to roll images deliberately). An AMI runs only on its architecture: pin one for every architecture the stack's instance types use."),
+    amiId: amiId.optional().describe("Removed: one AMI cannot serve x86_64 and arm64 hosts; use amiIds. Setting it is an error that says what to set instead."),
     protectData: z.boolean().default(false).describe("Protect data volumes (Redis, Elasticsearch, database, keys) from deletion; true in prod."),
     tags: z.record(z.string().regex(/^[\w .:/=+@-]{1,128}$/, { message: "tag keys use letters, digits, spaces and _.:/=+-@ (max 128)" }), z.string().max(256))
       .default({}).describe("Tags added to every resource that takes tags."),
@@ -139,6 +150,27 @@ export const configSchema = z
     if (features.database === true && typeof subnetIndex === "number" && privateSubnets !== undefined && subnetIndex >= privateSubnets) {
       ctx.addIssue({ code: "custom", path: ["database", "subnetIndex"], input: subnetIndex, message: `must be below the number of private subnets (${privateSubnets}): allowed 0 to ${privateSubnets - 1}` });
     }
+    // One AMI per architecture: a pinned set must cover every architecture the stack launches.
+    const inUse = architecturesInUse(c);
+    const describeUse = (a: string) => (inUse.get(a as never) ?? []).map((u) => `${NS}${u.key}=${u.type}`).join(", ");
+    if (c.amiId !== undefined) {
+      const wanted = [...inUse.keys()].map((a) => `${a}: <${a} AMI>`).join(", ");
+      ctx.addIssue({
+        code: "custom", path: ["amiId"], input: c.amiId,
+        message: `is replaced by ${NS}amiIds (one AMI per CPU architecture; an AMI runs only on its own); this stack uses ${[...inUse.keys()].map((a) => `${a} (${describeUse(a)})`).join(" and ") || "no hosts"}: set ${NS}amiIds: { ${wanted} } and remove ${NS}amiId`,
+      });
+    }
+    const amiIds = c.amiIds as Partial<Record<string, unknown>> | undefined;
+    if (amiIds !== undefined && amiIds !== null && typeof amiIds === "object") {
+      for (const a of ARCHITECTURES) {
+        if (inUse.has(a) && amiIds[a] === undefined) {
+          ctx.addIssue({
+            code: "custom", path: ["amiIds", a], input: undefined,
+            message: `no ${a} AMI pinned, but ${describeUse(a)} ${inUse.get(a)!.length > 1 ? "are" : "is"} ${a}; allowed: an ${a} AMI id here, or only ${Object.keys(amiIds).join("/") || "pinned"}-architecture instance types`,
+          });
+        }
+      }
+    }
     adminCidrs.forEach((a, i) => {
       if (a === "0.0.0.0/0") ctx.addIssue({ code: "custom", path: ["adminCidrs", i], input: a, message: "must not open SSH to the whole internet; list your office/VPN/CI ranges" });
       else if (typeof network.cidrBlock === "string" && typeof a === "string" && cidrsOverlap(a, network.cidrBlock)) {
@@ -148,3 +180,5 @@ export const configSchema = z
   }, { when: () => true });
 
 export type OpsfleetConfig = z.infer<typeof configSchema>;
+
+const NS = "opsfleet:";

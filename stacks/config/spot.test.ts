@@ -29,6 +29,7 @@ test.each<[unknown, string, RegExp]>([
   [{ instanceTypes: ["t3.micro", "large"] }, "instanceTypes.1", /instance type/],
   [{ instanceTypes: ["t3.micro", "t3.micro"] }, "instanceTypes", /twice/],
   [{ instanceTypes: ["t3.micro", "t4g.micro"] }, "instanceTypes", /one architecture/],
+  [{ instanceTypes: ["a1.medium", "t3.micro"] }, "instanceTypes", /a1.medium \(arm64\), t3.micro \(x86_64\).*one architecture/],
   [{ spotSource: "asg", fleet: { allocationStrategy: "lowestPrice" } }, "fleet", /only applies with spotSource: fleet/],
   [{ fleet: { allocationStrategy: "cheapest" } }, "fleet.allocationStrategy", /priceCapacityOptimized/],
   [{ fleet: { instancePoolsToUseCount: 2 } }, "fleet.instancePoolsToUseCount", /only applies with allocationStrategy lowestPrice/],

@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { cidrBlock, instanceType, intBetween } from "./common";
 import { FLEET_ALLOCATION_STRATEGIES, LOG_RETENTION_DAYS, VALID_UNTIL_ALLOWED, validUntilProblem } from "../../components/spot-failover/args";
-import { architectureOf } from "../../components/ami";
+import { classifyInstanceType, describeArchitectures } from "../../components/instance-architecture";
 
 export const spotFleetConfigSchema = z
   .strictObject({
@@ -58,8 +58,8 @@ export const spotConfigSchema = z
     const issue = (path: (string | number)[], input: unknown, message: string) => ctx.addIssue({ code: "custom", path, input, message });
     const dup = c.instanceTypes.find((t, i) => c.instanceTypes.indexOf(t) !== i);
     if (dup) issue(["instanceTypes"], dup, "lists a type twice; each type once");
-    const arches = new Set(c.instanceTypes.map(architectureOf));
-    if (arches.size > 1) issue(["instanceTypes"], c.instanceTypes, "mixes x86_64 and arm64 (Graviton) types; one launch template has one AMI, so use one architecture");
+    const arches = new Set(c.instanceTypes.map(classifyInstanceType).filter((a) => a === "x86_64" || a === "arm64"));
+    if (arches.size > 1) issue(["instanceTypes"], c.instanceTypes, `mixes CPU architectures (${describeArchitectures(c.instanceTypes)}); one launch template has one AMI, so use one architecture`);
     if (c.fleet === undefined) return;
     if (c.spotSource !== "fleet") return issue(["fleet"], c.fleet, 'only applies with spotSource: fleet; remove it or set spotSource: fleet');
     if (c.fleet.instancePoolsToUseCount !== undefined && c.fleet.allocationStrategy !== "lowestPrice")

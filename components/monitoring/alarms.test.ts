@@ -1,0 +1,63 @@
+import { planAlarms, KEY_MAX_AGE_DAYS, type MonitoredStack, type Thresholds } from "./alarms";
+import { dashboardBody } from "./dashboard";
+import { resolveThresholds } from "../../stacks/monitoring";
+import { alertsConfigSchema } from "../../stacks/config/alerts";
+import { databaseConfigSchema } from "../../stacks/config/database";
+
+const defaults = (): Thresholds => resolveThresholds({ alerts: alertsConfigSchema.parse({}), database: databaseConfigSchema.parse({}) });
+const stack: MonitoredStack = {
+  stack: "dev",
+  web: { onDemandAsgName: "dev-web-ondemand", functionName: "dev-web-reconciler", deadLetterQueueNames: { events: "dlq", reconcile: "rdlq" }, reconcileQueueName: "q", loadBalancerArnSuffix: "app/a/1", targetGroupArnSuffix: "targetgroup/t/1" },
+  redis: { cluster: "dev-redis", hosts: ["dev-redis-0", "dev-redis-1", "dev-redis-2"], ports: [7000, 7001] },
+  database: { host: "dev-db-host", engine: "mysql" },
+  hosts: [{ name: "dev-db-host", instanceId: "i-1", mounts: ["/", "/var/lib/mysql"], recover: true }],
+};
+const byName = (t: Thresholds, name: string) => planAlarms(stack, t).find((a) => a.name === name)!;
+
+test("thresholds come from the config; the key-age default follows the rotation schedule", () => {
+  const t = defaults();
+  expect(t.dbKeyMaxAgeDays).toBe(KEY_MAX_AGE_DAYS.monthly);
+  expect(resolveThresholds({ alerts: alertsConfigSchema.parse({}), database: databaseConfigSchema.parse({ keyRotationSchedule: "weekly" }) }).dbKeyMaxAgeDays).toBe(9);
+  expect(resolveThresholds({ alerts: alertsConfigSchema.parse({ thresholds: { dbKeyMaxAgeDays: 5 } }), database: databaseConfigSchema.parse({}) }).dbKeyMaxAgeDays).toBe(5);
+  const custom = { ...t, diskUsedPercent: 70, onDemandMaxMinutes: 90, redisMemoryUsedPercent: 75 };
+  expect(byName(custom, "dev-host-disk-full-db-host-var-lib-mysql")).toMatchObject({ threshold: 70, comparison: "GreaterThanThreshold" });
+  expect(byName(custom, "dev-web-on-demand-in-use")).toMatchObject({ period: 300, evaluationPeriods: 18, datapointsToAlarm: 18, threshold: 0 });
+  expect(byName(custom, "dev-redis-memory-high-redis-1-7001").metric!.dimensions).toEqual({ Stack: "dev", Host: "dev-redis-1", Port: "7001" });
+  expect(byName(custom, "dev-redis-memory-high-redis-1-7001").threshold).toBe(75);
+});
+
+test("capacity deficit: the reconciler's metric with its Powertools dimensions, above 0 for 3 minutes", () => {
+  expect(byName(defaults(), "dev-web-capacity-deficit")).toMatchObject({
+    metric: { namespace: "Opsfleet/SpotFailover", metricName: "CapacityDeficit", dimensions: { service: "spot-reconciler", OnDemandAsg: "dev-web-ondemand" }, statistic: "Maximum" },
+    period: 60, evaluationPeriods: 3, datapointsToAlarm: 3, threshold: 0, comparison: "GreaterThanThreshold",
+  });
+  expect(byName(defaults(), "dev-web-reconciler-not-invoked")).toMatchObject({ period: 300, threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching" });
+});
+
+test("data hosts recover on a failed system check; MySQL has no old-key alarm (master key rotation re-wraps every tablespace)", () => {
+  const sys = byName(defaults(), "dev-host-status-system-db-host");
+  expect(sys.extraAlarmActions!("eu-west-1")).toEqual(["arn:aws:automate:eu-west-1:ec2:recover"]);
+  expect(sys.metric).toMatchObject({ namespace: "AWS/EC2", metricName: "StatusCheckFailed_System", dimensions: { InstanceId: "i-1" } });
+  const kinds = planAlarms(stack, defaults()).map((a) => a.kind);
+  expect(kinds).not.toContain("db-old-key-tablespaces");
+  expect(planAlarms({ ...stack, database: { host: "dev-db-host", engine: "mariadb" } }, defaults()).map((a) => a.kind)).toContain("db-old-key-tablespaces");
+  // names are unique and within CloudWatch's 255 characters
+  const names = planAlarms(stack, defaults()).map((a) => a.name);
+  expect(new Set(names).size).toBe(names.length);
+  expect(names.every((n) => n.length <= 255)).toBe(true);
+});
+
+test("dashboard: one section per system the stack runs, widgets inside the 24-column grid, no overlap", () => {
+  const body = dashboardBody(stack, "eu-west-1");
+  const text = body.widgets.filter((w) => w.type === "text").map((w) => w.properties.markdown);
+  expect(text.map((t) => t!.split("\n")[0])).toEqual(["# opsfleet dev", "## Web tier (Spot with on-demand failover)", "## Redis Cluster dev-redis", "## Database dev-db-host (mysql)", "## Hosts"]);
+  const cells = new Set<string>();
+  for (const w of body.widgets) {
+    expect(w.x + w.width).toBeLessThanOrEqual(24);
+    for (let x = w.x; x < w.x + w.width; x++) for (let y = w.y; y < w.y + w.height; y++) {
+      expect(cells.has(`${x},${y}`)).toBe(false);
+      cells.add(`${x},${y}`);
+    }
+  }
+  expect(JSON.stringify(dashboardBody({ stack: "s", hosts: [] }, "eu-west-1").widgets.map((w) => w.type))).toBe('["text"]');
+});
