@@ -64,13 +64,18 @@ export const networkConfigSchema = z
   }, { when: () => true })
   .describe("The VPC: created by opsfleet (default) or brought by you.");
 
+const sshPublicKey = z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( [^\n]*)?$/, {
+  message: "must be an OpenSSH public key line (ssh-ed25519 AAAA... comment)",
+});
+
 export const sshConfigSchema = z
   .strictObject({
     user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { message: "must be a Linux user name" }).default("admin")
       .describe("Login user of the AMI, with passwordless sudo (Debian: admin)."),
-    publicKey: z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( [^\n]*)?$/, {
-      message: "must be an OpenSSH public key line (ssh-ed25519 AAAA... comment)",
-    }).optional().describe("Public half of sshPrivateKey, registered as the EC2 key pair. Required when any host system is enabled."),
+    publicKey: sshPublicKey.optional()
+      .describe("Public half of sshPrivateKey: seeds new instances (EC2 key pair) and is authorized on every host. Changing it replaces no instance (see README: Rotating the SSH key). Required when any host system is enabled."),
+    additionalPublicKeys: z.array(sshPublicKey).default([])
+      .describe("More keys authorized for the login user on every host: the next key during a rotation, or operators' keys."),
   })
   .describe("SSH access for provisioning; the private key is the secret sshPrivateKey.");
 
