@@ -19,4 +19,4 @@ test("Pulumi.yaml's main loads under ts-node (type-checked) and exports the stac
   const result = JSON.parse(out.trim().split("\n").pop()!);
   expect(result.outputs).toEqual(["backupBucket", "bastionPublicIp", "database", "elk", "monitoring", "privateSubnetIds", "publicSubnetIds", "redis", "vpcId", "web"]);
   expect(result.resources).toBeGreaterThan(150);
-}, 180_000);
+}, 300_000);
