@@ -16,7 +16,7 @@ export const END = "<!-- alarm-reference:end -->";
 /** A stack running every system, with the default thresholds (monthly key rotation). */
 export const SAMPLE: MonitoredStack = {
   stack: "<stack>",
-  web: { onDemandAsgName: "<asg>", functionName: "<fn>", deadLetterQueueName: "<dlq>", loadBalancerArnSuffix: "<alb>", targetGroupArnSuffix: "<tg>" },
+  web: { onDemandAsgName: "<asg>", functionName: "<fn>", deadLetterQueueNames: { events: "<dlq>", reconcile: "<dlq>" }, reconcileQueueName: "<queue>", loadBalancerArnSuffix: "<alb>", targetGroupArnSuffix: "<tg>" },
   redis: { cluster: "<stack>-redis", hosts: ["<host>"], ports: REDIS_PORTS },
   elasticsearch: { cluster: "<stack>-es", hosts: ["<host>"] },
   database: { host: "<host>", engine: "mariadb" },

@@ -49,6 +49,8 @@ describe("stack settings", () => {
     });
     fs.writeFileSync(path.join(dir, "Pulumi.bad.yaml"), "config:\n  opsfleet:elk:\n    index: { replicas: 5 }\n");
     expect(() => stackProfileOptions(dir, "bad")).toThrow(/opsfleet:elk.index.replicas: needs 6 data nodes/);
+    fs.writeFileSync(path.join(dir, "Pulumi.types.yaml"), "config:\n  opsfleet:elk:\n    index: { shards: two }\n    kibana: { enabled: maybe }\n");
+    expect(() => stackProfileOptions(dir, "types")).toThrow(/^opsfleet:elk.index.shards: .*\(got "two"\)\nopsfleet:elk.kibana.enabled: must be true or false \(got "maybe"\)$/);
     expect(() => stackProfileOptions(dir, "nope")).toThrow(/no stack file/);
   });
 

@@ -18,6 +18,7 @@ import * as path from "node:path";
 import { Client } from "@elastic/elasticsearch";
 import { readYamlFile, StackFileError } from "./stack-file";
 import { elkConfigSchema } from "../stacks/config/elk";
+import { describeSectionIssues } from "../stacks/config/load";
 import { isIndexProfile, PROFILES, profileRequests, type IndexProfile, type ProfileOptions } from "../provision/elasticsearch/profiles";
 import { requestUrlPath } from "../provision/elasticsearch/es-requests";
 import { applyRequests } from "../provision/elasticsearch/apply-requests";
@@ -87,10 +88,9 @@ export function stackProfileOptions(root: string, stack: string): { options: Pro
   } catch (e) {
     throw e instanceof StackFileError ? new UsageError(e.message) : e;
   }
-  const parsed = elkConfigSchema.safeParse(doc.config?.["opsfleet:elk"] ?? {});
-  if (!parsed.success) {
-    throw new UsageError(parsed.error.issues.map((i) => `opsfleet:elk.${i.path.join(".")}: ${i.message}`).join("\n"));
-  }
+  const elk = doc.config?.["opsfleet:elk"] ?? {};
+  const parsed = elkConfigSchema.safeParse(elk, { reportInput: true });
+  if (!parsed.success) throw new UsageError(describeSectionIssues("elk", parsed.error.issues, elk).join("\n"));
   const idx = parsed.data.index;
   return {
     options: { indexPattern: `${idx.prefix}-*`, templateName: `opsfleet-${idx.prefix}`, shards: idx.shards, replicas: idx.replicas, greenTimeoutMinutes: idx.greenTimeoutMinutes },

@@ -216,7 +216,7 @@ describe("README agrees with the plans", () => {
       ec2: "EC2", vpc: "EC2", ebs: "EBS", lb: "Elastic Load Balancing", autoscaling: "Auto Scaling", iam: "IAM", lambda: "Lambda",
       "cloudwatch/eventRule": "EventBridge", "cloudwatch/eventTarget": "EventBridge", "cloudwatch/logGroup": "CloudWatch Logs",
       "cloudwatch/metricAlarm": "CloudWatch alarms", "cloudwatch/dashboard": "CloudWatch dashboards",
-      sqs: "SQS", sns: "SNS", route53: "Route53", acm: "ACM", s3: "S3", dlm: "DLM", kms: "KMS",
+      sqs: "SQS", sns: "SNS", route53: "Route53", acm: "ACM", s3: "S3", dlm: "DLM", kms: "KMS", ssm: "SSM",
     };
     const needed = new Set<string>();
     for (const p of shipped()) {
@@ -250,7 +250,7 @@ test("human-readable plan shows the tree, counts and host files", async () => {
   expect(r.stdout).toMatch(/Counts by type:[\s\S]*aws:ec2\/instance:Instance/);
   expect(r.stdout).toMatch(/Hosts:[\s\S]*cloud-init ->/);
   expect(r.stdout).toContain("Security check: no violations");
-}, 60_000);
+}, 180_000);
 
 function inCidr(ip: string, cidr: string): boolean {
   const num = (a: string) => a.split(".").reduce((n, o) => n * 256 + Number(o), 0);
@@ -287,7 +287,7 @@ describe("invalid configuration", () => {
       expect.stringMatching(/^error: opsfleet:redsi: unknown key/),
       expect.stringMatching(/^error: opsfleet:ssh.publicKey: is required/),
     ]));
-  }, 60_000);
+  }, 180_000);
 
   test("--strict-secrets reports secrets missing from the stack file, as pulumi up would", async () => {
     fs.writeFileSync(path.join(dir, "Pulumi.nosecrets.yaml"), fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml")));
@@ -295,14 +295,14 @@ describe("invalid configuration", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/error: opsfleet:sshPrivateKey: missing secret/);
     expect(r.stderr).toMatch(/error: opsfleet:dbAppPassword: missing secret/);
-  }, 60_000);
+  }, 180_000);
 
   test("a duplicated YAML key names the file, the line and the key, without a stack trace", async () => {
     fs.writeFileSync(path.join(dir, "Pulumi.dup.yaml"), "config:\n  aws:region: eu-west-1\n  opsfleet:redis: { hostCount: 3 }\n  opsfleet:redis: { hostCount: 6 }\n");
     const r = await runPlan(["--stack", "dup"], dir);
     expect(r).toMatchObject({ code: 1, stdout: "" });
     expect(r.stderr).toBe('error: Pulumi.dup.yaml:4:3: Map keys must be unique ("opsfleet:redis" is set twice; keep one)\n');
-  }, 60_000);
+  }, 180_000);
 
   test("a reader that closes the pipe early (| head) ends the plan quietly", async () => {
     fs.writeFileSync(path.join(dir, "Pulumi.web.yaml"), "config:\n  aws:region: eu-west-1\n  opsfleet:features: { redis: false, elk: false, database: false }\n");
@@ -315,11 +315,11 @@ describe("invalid configuration", () => {
     });
     expect(r.stderr).not.toMatch(/EPIPE|Error|at /);
     expect(r.code).toBe(0);
-  }, 60_000);
+  }, 180_000);
 
   test("an unknown stack names the stacks that exist", async () => {
     const r = await runPlan(["--stack", "no-such-stack"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`no stack file Pulumi.no-such-stack.yaml; stacks here: ${STACKS.join(", ")}`);
-  }, 60_000);
+  }, 180_000);
 });

@@ -4,7 +4,7 @@
  * (decide.test.ts) and the fault simulation can drive it exhaustively.
  */
 
-import { healthPathStep, rollingStep, spotRequested } from "./rolling";
+import { drainedStep, healthPathStep, rollingStep, spotRequested } from "./rolling";
 
 /** Spot request status codes meaning "this instance's capacity is going away". */
 const RECLAIM_STATUS_PREFIXES = ["marked-for-", "instance-terminated-", "instance-stopped-"];
@@ -199,6 +199,9 @@ export function decide(obs: Observation, s: DecideSettings): Decision {
   if (obs.spot.requested !== requested && obs.spot.state !== "modifying")
     return out({ kind: "set-spot-requested", from: obs.spot.requested, to: requested },
       requested > target ? "rolling: one extra spot instance while outdated ones are replaced" : "spot source asked for a capacity other than the target");
+
+  const drained = drainedStep(obs, s);
+  if (drained) return out(drained.action, drained.reason);
 
   if (cur === wanted) {
     if (cur === 0 && obs.onDemand.coveredTag === undefined) { // steady on Spot: roll, then switch the health path

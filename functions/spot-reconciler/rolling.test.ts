@@ -153,6 +153,7 @@ describe("rolling decisions (pure)", () => {
     ["...then it is terminated as surplus, no replacement launched", obs([m("a", { outdated: true, healthy: false, targetHealth: undefined }), m("c"), m("d"), m("e")], 3), { kind: "retire-terminate", instanceId: "a" }],
     ["surplus on the new version: retired gracefully", obs([m("b"), m("c"), m("d"), m("e")], 3), { kind: "retire-deregister", instanceId: "b" }],
     ["fleet still fulfilling: wait", obs([m("a", { outdated: true }), m("b"), m("c"), m("d")], 4, { spot: { state: "modifying", requested: 4, members: [m("a", { outdated: true }), m("b"), m("c"), m("d")] } }), { kind: "none" }],
+    ["a failover started while one drained: it is terminated anyway (it serves nothing)", obs([m("a", { outdated: true, healthy: false, targetHealth: undefined }), m("b", { outdated: true }), m("c"), m("d", { healthy: false, targetHealth: "unhealthy" })], 4, { onDemand: { desired: 1, max: 3, instanceIds: ["i-od"] } }), { kind: "retire-terminate", instanceId: "a" }],
     ["failover in progress (on-demand up): no roll", obs([m("a", { outdated: true }), m("b"), m("c"), m("d")], 4, { onDemand: { desired: 1, max: 3, instanceIds: ["i-od"] } }), { kind: "mark-covered" }],
   ])("%s", (_what, o, action) => {
     expect(decide(o, s).action).toMatchObject(action);

@@ -41,6 +41,19 @@ export function spotRequested(o: Observation, target: number): number {
 const byCost = (a: SpotMember, b: SpotMember) =>
   Number(!a.outdated) - Number(!b.outdated) || Number(a.healthy) - Number(b.healthy) || a.instanceId.localeCompare(b.instanceId);
 
+/**
+ * A retired member that has left the target group serves nothing: terminate it whatever else is going
+ * on (a failover may have started while it drained; keeping it would hold the fleet's slot forever).
+ */
+export function drainedStep(o: Observation, s: DecideSettings): Step | undefined {
+  if (!s.rollSpot) return undefined;
+  const members = live(o);
+  const surplus = members.length - o.spot.requested;
+  const x = (surplus > 0 ? members : outdatedLive(o)).slice().sort(byCost).find(notRegistered);
+  if (!x || (!x.outdated && surplus <= 0)) return undefined;
+  return { action: { kind: "retire-terminate", instanceId: x.instanceId }, reason: `rolling: terminate ${x.instanceId}, ${x.outdated ? "outdated" : "surplus"}, out of the target group` };
+}
+
 export function rollingStep(o: Observation, s: DecideSettings): Step | undefined {
   if (!s.rollSpot || o.spot.state !== "steady") return undefined;
   const members = live(o);

@@ -5,7 +5,9 @@
  * - on-demand desired covers the spot deficit (target − healthy spot not being reclaimed, up to max);
  * - at most one write per reconcile;
  * - no scale-down before spot covered the target for the whole window, no flapping;
- * - after the faults stop, on-demand goes back to 0 (and the fleet's capacity is back at the target).
+ * - after the faults stop, on-demand goes back to 0 (and the fleet's capacity is back at the target);
+ * - a launch-template change (half the fleet sequences) rolls every fleet instance to the new version,
+ *   and rolling never takes a healthy instance out while that leaves fewer than the target serving.
  * A failure prints the seed and scenario: rerun one with `runSimulation(randomScenario(seed))`.
  */
 import { randomScenario, runSimulation, SimResult } from "./testing/simulation";
@@ -31,6 +33,10 @@ test("the sequences really exercised failover, hand-back and the faults", () => 
   expect(sum((r) => r.scaleDowns)).toBeGreaterThan(SEQUENCES);
   expect(sum((r) => r.ignoredEvents)).toBeGreaterThan(SEQUENCES);
   expect(sum((r) => r.spotCapacityRepairs)).toBeGreaterThan(10);
+  const changed = results.filter((r) => r.scenario.templateChangeAtSeconds !== undefined);
+  expect(changed.length).toBeGreaterThan(SEQUENCES / 5);
+  // Most rolls drain old instances; in the rest, reclaims replaced them first (the fleet relaunches on the new version).
+  expect(changed.filter((r) => r.retirements >= 1).length).toBeGreaterThan(changed.length * 0.7);
   expect(new Set(results.map((r) => `${r.scenario.source}/${r.scenario.windowSeconds}/${r.scenario.target}`)).size).toBe(2 * 5 * 5);
 });
 

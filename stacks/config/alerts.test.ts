@@ -32,7 +32,7 @@ describe("opsfleet:alerts config", () => {
     [{ thresholds: { onDemandMaxMinutes: 2 } }, "opsfleet:alerts.thresholds.onDemandMaxMinutes: must be a whole number from 5 to 1440 (got 2)"],
     [{ thresholds: { alb5xxPercent: 0 } }, "opsfleet:alerts.thresholds.alb5xxPercent: must be a number from 0.1 to 100 (got 0)"],
     [{ thresholds: { dbKeyMaxAgeDays: "30" } }, 'opsfleet:alerts.thresholds.dbKeyMaxAgeDays: must be a whole number from 1 to 3650 (got "30")'],
-    [{ thresholds: { cpuPercent: 80 } }, "opsfleet:alerts.thresholds.cpuPercent: unknown key; check the spelling against the config reference in README.md"],
+    [{ thresholds: { cpuPercent: 80 } }, "opsfleet:alerts.thresholds.cpuPercent: unknown key (got 80); allowed keys here: diskUsedPercent, redisMemoryUsedPercent, esHeapUsedPercent, esDiskUsedPercent, esUnassignedShardsMinutes, dbKeyMaxAgeDays, onDemandMaxMinutes, alb5xxPercent (see the config reference in README.md)"],
   ])("rejects %j naming the key, the value and what is allowed", (alerts, message) => {
     expect(problems(alerts)).toEqual([message]);
   });

@@ -104,6 +104,14 @@ export function validateConfig(raw: RawConfig): { ok: true; config: OpsfleetConf
   return { ok: true, config: parsed.data };
 }
 
+/**
+ * zod issues of one config section (e.g. `elk`, validated on its own by a CLI) as the loader words them:
+ * one line per problem, naming the key, the value given and what is allowed.
+ */
+export function describeSectionIssues(section: string, issues: z.core.$ZodIssue[], value: unknown): string[] {
+  return issues.flatMap((i) => formatIssue({ ...i, path: [section, ...i.path] } as z.core.$ZodIssue, { [section]: value }));
+}
+
 /** One line per problem: the key, the value given and what is allowed. */
 function formatIssue(issue: z.core.$ZodIssue, input: Record<string, unknown>): string[] {
   const path = issue.path.map(String);

@@ -65,15 +65,20 @@ export const networkConfigSchema = z
   }, { when: () => true })
   .describe("The VPC: created by opsfleet (default) or brought by you.");
 
+// parsed, not pattern-matched: the base64 key must decode to a key of the type it names
+const sshPublicKey = z.string().superRefine((k, ctx) => {
+  const problem = sshPublicKeyProblem(k);
+  if (problem) ctx.addIssue({ code: "custom", input: k, message: `is not an OpenSSH public key: ${problem}` });
+});
+
 export const sshConfigSchema = z
   .strictObject({
     user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { message: "must be a Linux user name" }).default("admin")
       .describe("Login user of the AMI, with passwordless sudo (Debian: admin)."),
-    // parsed, not pattern-matched: the base64 key must decode to a key of the type it names
-    publicKey: z.string().superRefine((k, ctx) => {
-      const problem = sshPublicKeyProblem(k);
-      if (problem) ctx.addIssue({ code: "custom", input: k, message: `is not an OpenSSH public key: ${problem}` });
-    }).optional().describe("Public half of sshPrivateKey, registered as the EC2 key pair. Required when any host system is enabled."),
+    publicKey: sshPublicKey.optional()
+      .describe("Public half of sshPrivateKey: seeds new instances (EC2 key pair) and is authorized on every host. Changing it replaces no instance (see README: Rotating the SSH key). Required when any host system is enabled."),
+    additionalPublicKeys: z.array(sshPublicKey).default([])
+      .describe("More keys authorized for the login user on every host: the next key during a rotation, or operators' keys."),
   })
   .describe("SSH access for provisioning; the private key is the secret sshPrivateKey.");
 

@@ -57,7 +57,7 @@ describe("README's deploy steps", () => {
     const step = deployStep(4);
     expect(step).toContain("aws:region");
     const keys = [...new Set(["dev", "staging", "prod"].flatMap((s) => replaceKeys(`Pulumi.${s}.yaml`)))];
-    expect(keys).toEqual(expect.arrayContaining(["adminCidrs", "ssh.publicKey", "amiId", "spot.certificateArn", "spot.dns", "network.vpcId"]));
+    expect(keys).toEqual(expect.arrayContaining(["adminCidrs", "ssh.publicKey", "spot.certificateArn", "spot.dns", "network.vpcId"]));
     for (const k of keys) expect([k, step.includes(`\`${k}\``)]).toEqual([k, true]);
   });
 });

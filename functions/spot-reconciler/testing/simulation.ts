@@ -28,6 +28,8 @@ export interface SimScenario {
   lateProb: number;
   blipPerTick: number;
   rebalanceCountsAsLost: boolean;
+  /** Fleet only: a launch-template change (new version) at this second of the faulty phase; the reconciler rolls the fleet. */
+  templateChangeAtSeconds?: number;
 }
 
 export interface SimResult {
@@ -48,6 +50,8 @@ export interface SimResult {
   idealOnDemandInstanceSeconds: number;
   /** Seconds from the end of faults until on-demand desired is 0 again. */
   handBackSeconds: number;
+  /** Fleet instances drained and terminated by the reconciler (rolling replacement, surplus). */
+  retirements: number;
   violations: string[];
 }
 
@@ -71,7 +75,7 @@ export function prng(seed: number): () => number {
 export function randomScenario(seed: number): SimScenario {
   const r = prng(seed ^ 0x5eed);
   const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)];
-  return {
+  const sc: SimScenario = {
     seed,
     source: r() < 0.5 ? "fleet" : "asg",
     target: 1 + Math.floor(r() * 5),
@@ -84,11 +88,14 @@ export function randomScenario(seed: number): SimScenario {
     lateProb: pick([0, 0.05, 0.15]),
     blipPerTick: pick([0, 0.002, 0.01]),
     rebalanceCountsAsLost: r() < 0.3,
+    ...(r() < 0.5 ? {} : { templateChangeAtSeconds: pick([300, 900, 1500]) }), // drawn last: earlier fields keep their values per seed
   };
+  if (sc.source !== "fleet") delete sc.templateChangeAtSeconds;
+  return sc;
 }
 
 interface Pending { deliverAt: number; seq: number; event: unknown }
-interface Meta { kind: "spot" | "od"; readyAt: number; terminateAt?: number; goneAt?: number; blipUntil?: number }
+interface Meta { kind: "spot" | "od"; readyAt: number; terminateAt?: number; goneAt?: number; blipUntil?: number; drainUntil?: number }
 
 export async function runSimulation(s: SimScenario, trace?: (line: string) => void): Promise<SimResult> {
   const rnd = prng(s.seed);
@@ -100,16 +107,21 @@ export async function runSimulation(s: SimScenario, trace?: (line: string) => vo
   if (s.source === "fleet") account.fleet = { id: FLEET_ID, state: "active", activity: "fulfilled", target: s.target, active: [] };
   const foreign = Array.from({ length: 20 }, () => account.addInstance({ spot: rnd() < 0.5 }).id);
 
-  const config: ReconcilerConfig = {
-    spotSource: s.source, ...(s.source === "fleet" ? { spotFleetRequestId: FLEET_ID } : { spotAsgName: "web-spot" }),
-    onDemandAsgName: "web-ondemand", targetGroupArn: TG, targetCapacity: s.target, stabilizationSeconds: s.windowSeconds,
-    rebalanceCountsAsLost: s.rebalanceCountsAsLost, maxHintAgeSeconds: 180,
+  // The launch template's default version; new instances get it. A change updates the Lambda's environment (a new reconciler).
+  let templateVersion = "1";
+  const reconcilerFor = (version: string) => {
+    const config: ReconcilerConfig = {
+      spotSource: s.source, ...(s.source === "fleet" ? { spotFleetRequestId: FLEET_ID } : { spotAsgName: "web-spot" }),
+      onDemandAsgName: "web-ondemand", targetGroupArn: TG, targetCapacity: s.target, stabilizationSeconds: s.windowSeconds,
+      rebalanceCountsAsLost: s.rebalanceCountsAsLost, maxHintAgeSeconds: 180, launchTemplateVersion: version,
+    };
+    const silent = { info() {}, warn() {}, error() {} } as any;
+    return createReconciler({ clients: directClients(account), config, logger: silent, metrics: { addMetric() {}, publishStoredMetrics() {} }, now: () => now });
   };
-  const silent = { info() {}, warn() {}, error() {} } as any;
-  const reconcile = createReconciler({ clients: directClients(account), config, logger: silent, metrics: { addMetric() {}, publishStoredMetrics() {} }, now: () => now });
+  let reconcile = reconcilerFor(templateVersion);
 
   const res: SimResult = {
-    scenario: s, reconciles: 0, ignoredEvents: 0, writes: 0, spotCapacityRepairs: 0, interruptions: 0, scaleUps: 0, scaleDowns: 0,
+    scenario: s, reconciles: 0, ignoredEvents: 0, writes: 0, spotCapacityRepairs: 0, retirements: 0, interruptions: 0, scaleUps: 0, scaleDowns: 0,
     secondsBelowTarget: 0, onDemandInstanceSeconds: 0, idealOnDemandInstanceSeconds: 0, handBackSeconds: 0, violations: [],
   };
   const violation = (what: string) => { if (res.violations.length < 20) res.violations.push(`t=${(now - start) / 1000}s ${what}`); };
@@ -135,7 +147,7 @@ export async function runSimulation(s: SimScenario, trace?: (line: string) => vo
   // --- instances
   const spotIds = () => (s.source === "fleet" ? account.fleet!.active : spotAsg!.instances.map((i) => i.id));
   const launch = (kind: "spot" | "od") => {
-    const inst = account.addInstance({ spot: kind === "spot", state: "pending", launchMs: now });
+    const inst = account.addInstance({ spot: kind === "spot", state: "pending", launchMs: now, templateVersion });
     meta.set(inst.id, { kind, readyAt: now + 60_000 + rnd() * 90_000 });
     account.targetHealth.set(inst.id, "initial");
     if (kind === "od") {
@@ -176,6 +188,15 @@ export async function runSimulation(s: SimScenario, trace?: (line: string) => vo
         if (now >= m.goneAt && inst.state !== "terminated") { inst.state = "terminated"; account.targetHealth.delete(id); instanceEvent("EC2 Instance State-change Notification", id, { state: "terminated" }); }
         continue;
       }
+      if (m.terminateAt === undefined && inst.state === "shutting-down") { // terminated by the reconciler (already out of its group)
+        m.goneAt = now + 30_000;
+        continue;
+      }
+      if (m.terminateAt === undefined && account.deregistered.has(id)) { // deregistered by the reconciler: drains 30 s, then out of the target group
+        m.drainUntil ??= now + 30_000;
+        if (now >= m.drainUntil) account.targetHealth.delete(id);
+        continue;
+      }
       if (m.terminateAt !== undefined && now >= m.terminateAt) {
         inst.state = "shutting-down"; account.targetHealth.set(id, "draining"); m.goneAt = now + 30_000; removeFromGroups(id);
         instanceEvent("EC2 Instance State-change Notification", id, { state: "shutting-down" });
@@ -202,7 +223,7 @@ export async function runSimulation(s: SimScenario, trace?: (line: string) => vo
     if (s.source === "fleet") {
       const f = account.fleet!;
       if (f.state === "modifying" && rnd() < 0.5) f.state = "active";
-      if (f.active.length > f.target) reclaim(f.active[f.active.length - 1], "marked-for-termination"); // scale-in also sends a warning
+      // excessCapacityTerminationPolicy NoTermination: a lowered target removes nothing; the reconciler retires surplus.
       f.activity = !spotAvailable && active < wanted ? (rnd() < 0.5 ? "error" : "pending_fulfillment") : active < wanted ? "pending_fulfillment" : "fulfilled";
       if (!calm && rnd() < 0.0005) f.target = Math.max(0, f.target - 1); // operator drift: the reconciler must put it back
     } else {
@@ -237,7 +258,8 @@ export async function runSimulation(s: SimScenario, trace?: (line: string) => vo
       const { event } = queue.shift()!;
       const before = od.desired;
       const callsBefore = account.calls.length;
-      const { covering } = truth();
+      const { covering, serving } = truth();
+      const healthyBefore = new Set(spotIds().filter((id) => account.targetHealth.get(id) === "healthy"));
       let r;
       try { r = await reconcile(event); } catch (e) { violation(`reconcile threw: ${String(e)}`); continue; }
       if (!r.reconciled) { // ignored event: nothing observed, nothing written
@@ -253,6 +275,11 @@ export async function runSimulation(s: SimScenario, trace?: (line: string) => vo
       res.writes += writes;
       if (written.some((w) => w.command === "ModifySpotFleetRequestCommand" || w.input.AutoScalingGroupName === "web-spot")) res.spotCapacityRepairs++;
       if (writes > 1) violation(`${writes} writes in one reconcile`);
+      for (const w of written.filter((x) => x.command === "DeregisterTargetsCommand")) {
+        res.retirements++;
+        const wasHealthy = w.input.Targets.some((t: { Id: string }) => healthyBefore.has(t.Id));
+        if (wasHealthy && serving - 1 < s.target) violation(`rolling took a healthy instance out with ${serving} serving (target ${s.target})`);
+      }
       const need = Math.min(Math.max(0, s.target - covering), od.max);
       if (od.desired < need) violation(`on-demand ${od.desired} does not cover the deficit ${need} (spot covering ${covering}/${s.target})`);
       if (od.desired > before) { res.scaleUps++; lastScaleUpAt = now; }
@@ -265,7 +292,9 @@ export async function runSimulation(s: SimScenario, trace?: (line: string) => vo
   };
 
   const end = start + s.faultySeconds * 1000;
+  const changeAt = s.templateChangeAtSeconds !== undefined ? start + s.templateChangeAtSeconds * 1000 : Infinity;
   for (; now < end; now += TICK) {
+    if (now === changeAt) { templateVersion = "2"; reconcile = reconcilerFor(templateVersion); } // pulumi up: new template version + Lambda env
     step();
     await deliver();
     const { covering, serving } = truth();
@@ -277,13 +306,16 @@ export async function runSimulation(s: SimScenario, trace?: (line: string) => vo
   calm = true;
   outageUntil = 0;
   if (account.fleet) account.fleet.state = "active";
-  const deadline = now + (s.windowSeconds + 900) * 1000;
-  for (; now < deadline && !(od.desired === 0 && now - end > 60_000 && !od.tags.has(COVERED_SINCE_TAG)); now += TICK) {
+  const rolled = () => s.source !== "fleet" || (account.fleet!.active.length === s.target && account.fleet!.active.every((id) => account.instances.get(id)!.templateVersion === templateVersion));
+  // Rolling: about 5 minutes per instance (surge boot, drain, terminate, relaunch).
+  const deadline = now + (s.windowSeconds + 900 + (changeAt < Infinity ? 300 * s.target : 0)) * 1000;
+  for (; now < deadline && !(od.desired === 0 && now - end > 60_000 && !od.tags.has(COVERED_SINCE_TAG) && rolled()); now += TICK) {
     step();
     await deliver();
   }
   res.handBackSeconds = (now - end) / 1000;
   if (od.desired !== 0) violation(`on-demand still at ${od.desired} ${(s.windowSeconds + 900)}s after faults stopped (spot covering ${truth().covering}/${s.target})`);
   if (s.source === "fleet" && account.fleet!.target !== s.target) violation(`fleet target left at ${account.fleet!.target}, not ${s.target}`);
+  if (!rolled()) violation(`fleet not rolled to template version ${templateVersion}: ${account.fleet!.active.map((id) => account.instances.get(id)!.templateVersion).join(",")} (target ${s.target})`);
   return res;
 }
