@@ -10,6 +10,8 @@ import { clientEgress } from "./sg-rules";
 import type * as command from "@pulumi/command";
 import { Host, RollingGates, type SshAccess } from "./host";
 import { liftFiles } from "./lift-files";
+import { REDIS_BACKUP_PATHS, renderRedisBackupStep } from "../provision/backup/redis";
+import type { IntervalSchedule } from "../provision/backup/schedule";
 import { BUS_PORT_OFFSET, MAXMEMORY_POLICIES, REDIS_PORTS, type MaxmemoryPolicy } from "../provision/redis/conf";
 import {
   redisClusterNodeOrder, renderRedisClusterStep, renderRedisHealthStep, renderRedisInstallStep, renderRedisNodesStep, renderRedisOsTuningStep,
@@ -49,6 +51,17 @@ export interface RedisClusterArgs {
   protectVolumes?: boolean;
   /** Tags on every resource created. @default {} */
   tags?: Record<string, string>;
+  /** RDB snapshots of every master to the backup bucket, and the restore script on every host. @default none */
+  backup?: RedisBackupArgs;
+}
+
+/** Where and when the Redis hosts back up (see provision/backup/redis.ts). */
+export interface RedisBackupArgs {
+  bucket: pulumi.Input<string>;
+  /** The cluster's prefix in the bucket, e.g. "redis/dev-redis" (shared by its hosts: a restore needs every master's snapshot). */
+  prefix: string;
+  region: string;
+  schedule: IntervalSchedule;
 }
 
 /** Defaults, applied in one place. */
@@ -182,6 +195,23 @@ export class RedisCluster extends pulumi.ComponentResource {
       script: this.privateIps.apply((ips) => renderRedisClusterStep({ hostIps: ips, ports }).script),
       dependsOn: this.hosts.slice(1).map((h) => h.lastStep), // host 0's own steps come first anyway
     }, { timeout: "20m" });
+
+    if (args.backup) {
+      const b = args.backup;
+      const render = (hostLabel: string, ip: string, bucket: string) =>
+        renderRedisBackupStep({ target: { bucket, prefix: b.prefix, region: b.region, hostLabel }, privateIp: ip, schedule: b.schedule });
+      this.hosts.forEach((host, i) => {
+        const shape = render(`${name}-${i}`, SHAPE_IP, "shape-bucket");
+        const actual = pulumi.all([host.privateIp, b.bucket]).apply(([ip, bucket]) => render(`${name}-${i}`, ip, bucket));
+        host.addStep({
+          name: shape.name,
+          description: `RDB snapshots of this host's masters to the stack's bucket under ${b.prefix}/ every ${b.schedule.intervalHours} h from ${b.schedule.startTime} UTC; restore: ${REDIS_BACKUP_PATHS.restore}`,
+          files: liftFiles(shape.files, actual.apply((s) => s.files)),
+          script: actual.apply((s) => s.script),
+          dependsOn: [this.clusterStep],
+        });
+      });
+    }
 
     this.nodeEndpoints = this.privateIps.apply((ips) => redisClusterNodeOrder(ips, ports));
     this.seedList = this.privateIps.apply((ips) => ips.map((ip) => `${ip}:${ports[0]}`).join(","));
