@@ -77,10 +77,10 @@ interface StackFiles {
 
 /**
  * `ciphertext`: the stack file's `secure:` value; its fingerprint makes a rotated secret visible to a change
- * preview (`<secret:redisPassword#1a2b3c4d>`) without revealing anything.
+ * preview (`<secret:redisPassword@1a2b3c4d>`, still an acceptable password) without revealing anything.
  */
 export function secretPlaceholder(key: string, ciphertext?: string): string {
-  const id = ciphertext ? `${key}#${createHash("sha256").update(ciphertext).digest("hex").slice(0, 8)}` : key;
+  const id = ciphertext ? `${key}@${createHash("sha256").update(ciphertext).digest("hex").slice(0, 8)}` : key;
   // The SSH key placeholder keeps the PEM frame so the same validation as `pulumi up` applies.
   return key === "sshPrivateKey"
     ? `-----BEGIN OPENSSH PRIVATE KEY-----\n<secret:${id}>\n-----END OPENSSH PRIVATE KEY-----\n`
@@ -130,7 +130,9 @@ export function readStackFiles(root: string, stack: string, strictSecrets: boole
 
 /** Resolves an Input without leaking unknowns (the mocks run with preview=false, so everything resolves). */
 function resolve<T>(v: pulumi.Input<T>): Promise<T> {
-  return new Promise((res) => pulumi.output(v).apply((x) => { res(x as T); return x; }));
+  // The apply returns nothing: returning the value would make the SDK walk it for unknowns, and a
+  // resource (dependsOn, parent) leads through the whole resource graph.
+  return new Promise((res) => pulumi.output(v).apply((x) => { res(x as T); return undefined; }));
 }
 
 async function resourcesOf(x: unknown): Promise<pulumi.Resource[]> {
@@ -150,6 +152,8 @@ export interface BuildPlanOptions {
    * addresses, replaced ones get new ids, changed launch templates their next version (tools/change/state.ts).
    */
   prior?: Plan;
+  /** Answers data sources before the canned mocks do (e.g. Debian publishing a new image); undefined falls through. */
+  invoke?: (token: string, inputs: Record<string, any>) => Record<string, unknown> | undefined;
 }
 
 export async function buildPlan(o: BuildPlanOptions): Promise<Plan> {
@@ -159,13 +163,16 @@ export async function buildPlan(o: BuildPlanOptions): Promise<Plan> {
   if (process.env.OPSFLEET_PLAN_STACKS === "1") return buildPlanNow(o);
   const limit = Error.stackTraceLimit;
   const sourceMaps = process.sourceMapsEnabled;
+  const prepare = Error.prepareStackTrace; // jest installs a source-mapping one
   Error.stackTraceLimit = 1;
   process.setSourceMapsEnabled(false);
+  Error.prepareStackTrace = (e: Error) => `${e.name}: ${e.message}`;
   try {
     return await buildPlanNow(o);
   } finally {
     Error.stackTraceLimit = limit;
     process.setSourceMapsEnabled(sourceMaps);
+    Error.prepareStackTrace = prepare;
   }
 }
 
@@ -208,7 +215,7 @@ async function buildPlanNow(o: BuildPlanOptions): Promise<Plan> {
         return { id: got.id, state: { ...a.inputs, ...got.outputs } };
       },
       call(a) {
-        return mockInvoke(a.token, a.inputs);
+        return o.invoke?.(a.token, a.inputs) ?? mockInvoke(a.token, a.inputs);
       },
     },
     files.project,

@@ -86,6 +86,7 @@ main().then(
       for (const p of err.problems) console.error(`error: ${p}`);
     } else {
       console.error(err instanceof Error ? err.stack ?? err.message : String(err));
+      if (process.env.OPSFLEET_PLAN_STACKS !== "1") console.error("(set OPSFLEET_PLAN_STACKS=1 for full stack traces)");
     }
     process.exit(1);
   },

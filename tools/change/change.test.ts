@@ -8,6 +8,8 @@ import { changedLeaves, diffResource, normalizePath, ruleFor } from "./rules";
 import { answer, mockUrn, priorStateOf, type StateResource } from "./state";
 import { diffPlans, type PlanLike } from "./diff";
 import { renderChanges } from "./render";
+import { SAFETY_ROWS } from "./safety-rows";
+import { readmeWithTable } from "./safety-table";
 
 const FLEET = "aws:ec2/spotFleetRequest:SpotFleetRequest";
 const INSTANCE = "aws:ec2/instance:Instance";
@@ -184,9 +186,22 @@ describe("plan diff (tools/change/diff.ts)", () => {
     expect(cs.replacementWaves).toEqual([["a"], ["b"], ["c"]]);
     const parallel = diffPlans(before, plan([host("a"), i("a", "2"), step("a", "cfg", "x"), host("b"), i("b", "2"), step("b", "cfg", "x"), host("c"), i("c", "1"), step("c", "cfg", "y")], hosts));
     expect(parallel.replacementWaves).toEqual([["a", "b"]]);
-    expect(parallel.stepRuns).toEqual([{ host: "c", instance: "same", steps: [{ step: "cfg", resource: "c-cfg", op: "update", why: "update: stdin" }] }]);
+    expect(parallel.stepRuns).toEqual([{ host: "c", instance: "same", steps: [{ step: "cfg", resource: "c-cfg", op: "update", runs: "create", why: "update: stdin" }] }]);
+    // a command with its own `update` (e.g. a no-op for a new connection) runs that, not the step again
+    const withUpdate = (n: string, stdin: string) => ({ ...step(n, "cfg", stdin), inputs: { stdin, create: "bash -s", update: "true" } });
+    const own = diffPlans(plan([host("c"), i("c", "1"), withUpdate("c", "x")], hosts), plan([host("c"), i("c", "1"), withUpdate("c", "y")], hosts));
+    expect(own.stepRuns[0].steps[0]).toMatchObject({ op: "update", runs: "update" });
+    expect(renderChanges(own, { stack: "s", against: "x" })).toMatch(/runs the update command of cfg/);
     const text = renderChanges(parallel, { stack: "s", against: "x" });
     expect(text.indexOf("Replacements")).toBeLessThan(text.indexOf("Provisioning steps that run"));
     expect(text).toMatch(/c:\n\s+re-runs cfg\s+\(update: stdin\)/);
+  });
+});
+
+describe("README's change-safety table", () => {
+  test("is generated from the rows the tests prove (npm run docs:changes)", () => {
+    const readme = fs.readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8");
+    expect(readme).toBe(readmeWithTable(readme));
+    for (const r of SAFETY_ROWS) expect(readme).toContain(`| ${r.change.replace(/\|/g, "\\|")} | ${r.stack} |`);
   });
 });

@@ -27,6 +27,11 @@ export interface StepRun {
   /** The command resource. */
   resource: string;
   op: ChangeOp;
+  /**
+   * What runs on the host: `create` (the step's script, first run or again) or `update` (the command's own
+   * `update`, e.g. a no-op for a new connection: pulumi-command runs `update` if set, else `create`).
+   */
+  runs: "create" | "update";
   /** Why it runs: "new host", "instance replaced", or the changed inputs of the command. */
   why: string;
 }
@@ -126,8 +131,11 @@ function stepRuns(before: PlanLike, after: PlanLike, changes: ResourceChange[]):
     const at = hostOfStep.get(c.name) ?? { host: "(no host)", step: c.name };
     const inst = instanceOp.get(at.host) ?? "same";
     const why = inst === "create" ? "new host" : inst === "replace" ? "instance replaced" : c.op === "create" ? "new step" : c.op === "replace" ? `replace: ${c.replaceReasons.join(", ")}` : `update: ${summarizePaths(c.changedInputs)}`;
+    const inputs = after.resources.find((r) => r.urn === c.urn)?.inputs ?? {};
+    const ownUpdate = inputs.update !== undefined && inputs.update !== null && JSON.stringify(inputs.update) !== JSON.stringify(inputs.create);
+    const runs = c.op === "update" && ownUpdate ? "update" : "create";
     const h = out.get(at.host) ?? { host: at.host, instance: inst, steps: [] };
-    h.steps.push({ step: at.step, resource: c.name, op: c.op, why });
+    h.steps.push({ step: at.step, resource: c.name, op: c.op, runs, why });
     out.set(at.host, h);
   }
   return [...out.values()].sort((a, b) => a.host.localeCompare(b.host));

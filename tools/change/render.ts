@@ -33,7 +33,10 @@ export function renderChanges(cs: ChangeSet, o: { stack: string; against: string
         continue;
       }
       out.push(`  ${h.host}:`);
-      for (const st of h.steps) out.push(`    ${st.op === "create" ? "runs" : "re-runs"} ${st.step}  (${st.why})`);
+      for (const st of h.steps) {
+        const verb = st.op === "create" ? "runs" : st.runs === "update" ? "runs the update command of" : "re-runs";
+        out.push(`    ${verb} ${st.step}  (${st.why})`);
+      }
     }
   }
   if (cs.notes.length) {

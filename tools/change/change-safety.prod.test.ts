@@ -1,0 +1,49 @@
+/**
+ * Change-safety table, prod rows (tools/change/safety-rows.ts): each row plans the shipped prod stack,
+ * then the changed one against it, and asserts what `pulumi up` would do.
+ */
+import { commandsCarrying, describeSafetyRows, noInstanceReplaced, opsOf, type RowContext } from "../../test/harness/change-safety";
+
+const INSTANCE = "aws:ec2/instance:Instance";
+
+/** `derived`: steps that carry a secret derived from this one (the Logstash user's password from the elastic one). */
+function rotation(key: string, derived: string[] = []) {
+  return (c: RowContext) => {
+    noInstanceReplaced(c);
+    const carrying = commandsCarrying(c, key);
+    expect(carrying.length).toBeGreaterThan(0);
+    expect(c.rerunsOnKeptHosts()).toEqual([...new Set([...carrying, ...derived])].sort());
+    expect(c.after.changes.filter((x) => x.op !== "same" && x.type !== "command:remote:Command").map((x) => `${x.name}: ${x.op}`)).toEqual([]);
+  };
+}
+
+describeSafetyRows("prod", {
+  "redis-password": rotation("redisPassword"),
+  "elastic-password": rotation("elasticPassword", ["prod-logstash/logstash-config"]),
+  "db-password": rotation("dbAppPassword"),
+  "tag-added-prod": (c) => {
+    expect(c.after.changeSummary).toMatchObject({ replace: 0, delete: 0 });
+    expect(c.change("prod", "aws:ec2/vpc:Vpc")).toMatchObject({ op: "update", changedInputs: ["tags.team"] });
+  },
+  "redis-scale-out": (c) => {
+    expect(c.after.changeSummary.delete).toBe(0);
+    // a re-run may be a replaced command (new triggers); nothing else is replaced
+    expect(c.after.changes.filter((x) => x.op === "replace" && x.type !== "command:remote:Command").map((x) => x.name)).toEqual([]);
+    expect(opsOf(c, INSTANCE)["prod-redis-3"]).toBe("create");
+    expect(c.ofType(INSTANCE).filter((x) => x.op === "create").map((x) => x.name)).toEqual(["prod-redis-3"]);
+    expect(c.rerunsOnKeptHosts()).toEqual(["prod-redis-0/redis-cluster"]);
+  },
+  "es-data-scale-out": (c) => {
+    expect(c.after.changeSummary.delete).toBe(0);
+    expect(c.after.changes.filter((x) => x.op === "replace" && x.type !== "command:remote:Command").map((x) => x.name)).toEqual([]);
+    expect(c.ofType(INSTANCE).filter((x) => x.op === "create").map((x) => x.name)).toEqual(["prod-es-data-3"]);
+    // Masters untouched: nothing of a master host changes except cluster-wide steps, which run from the
+    // first master only (waits for all nodes, users, data-node settings; no restart) and must see the new node.
+    const masters = c.after.hosts.filter((h) => h.host.startsWith("prod-es-master"));
+    const nodeLevel = masters[0].steps.map((s) => s.name).filter((n) => masters.every((m) => m.steps.some((s) => s.name === n)));
+    expect(nodeLevel).toEqual(expect.arrayContaining(["elasticsearch-install", "elasticsearch-config"]));
+    const masterChanges = c.after.changes.filter((x) => x.name.startsWith("prod-es-master") && x.op !== "same").map((x) => x.name);
+    const clusterWide = (name: string) => masters.some((m) => m.steps.some((s) => s.resource === name && !nodeLevel.includes(s.name)));
+    expect(masterChanges.filter((n) => !clusterWide(n))).toEqual([]);
+  },
+});
