@@ -78,7 +78,9 @@ test("the pull-request comment script previews the stacks against the base revis
   expect(r.code).toBe(0);
   const md = fs.readFileSync(out, "utf8");
   expect(md).toMatch(/^<!-- opsfleet-change-preview -->\n### Offline change preview against `HEAD`/);
-  expect(md).toMatch(new RegExp(`\\| dev \\| 0 \\| 0 \\| 0 \\| ${viaGit.changeSummary.update} \\| ${viaGit.changeSummary.same} \\|`));
+  const sm = viaGit.changeSummary;
+  const bold = (n: number) => (n ? `**${n}**` : "0");
+  expect(md).toContain(`| dev | ${bold(sm.replace)} | ${bold(sm.delete)} | ${sm.create} | ${sm.update} | ${sm.same} |`);
   expect(md).toContain("opsfleet change preview: stack dev against git HEAD");
 }, 180_000);
 
