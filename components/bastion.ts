@@ -20,6 +20,10 @@ export interface BastionArgs {
   instanceType?: pulumi.Input<string>;
   /** @default latest official Debian 12 AMI */
   amiId?: AmiSelection;
+  /** Public keys for the login user's authorized_keys (see `SshAccess.authorizedKeys`). @default the key pair's key */
+  authorizedKeys?: string[];
+  /** The VPC's internet gateway: the Elastic IP is associated after it exists. @default none (bring-your-own VPC) */
+  internetGateway?: pulumi.Resource;
   /**
    * TCP ports besides SSH the bastion may open into the VPC, for SSH tunnels (e.g. Kibana's 5601).
    * The bastion's egress is inline, so services admitting it cannot add egress rules to it. @default []
@@ -37,7 +41,12 @@ export class Bastion extends pulumi.ComponentResource {
   public readonly securityGroup: aws.ec2.SecurityGroup;
   public readonly securityGroupId: pulumi.Output<string>;
   public readonly host: Host;
+  /** The Elastic IP: stable across stop/start and replacement of the bastion instance. */
   public readonly publicIp: pulumi.Output<string>;
+  /** The bastion's pinned SSH host key (`ssh-ed25519 ...`). */
+  public readonly hostPublicKey: pulumi.Output<string>;
+  /** The proxy hop for `SshAccess.bastion`: the stable address, the login user and the pinned host key. */
+  public readonly proxy: { host: pulumi.Output<string>; user: string; hostKey: pulumi.Output<string> };
 
   constructor(name: string, args: BastionArgs, opts?: pulumi.ComponentResourceOptions) {
     super("opsfleet:index:Bastion", name, {}, opts);
@@ -66,13 +75,17 @@ export class Bastion extends pulumi.ComponentResource {
       amiId: args.amiId,
       securityGroupIds: [this.securityGroup.id],
       keyName: args.keyName,
+      // an Elastic IP: remote commands through the bastion keep the same proxy address for good
       associatePublicIp: true,
+      publicIpDependsOn: args.internetGateway ? [args.internetGateway] : [],
       rootVolumeSizeGb: 8,
       tags,
-      ssh: { user: args.sshUser, privateKey: args.sshPrivateKey },
+      ssh: { user: args.sshUser, privateKey: args.sshPrivateKey, authorizedKeys: args.authorizedKeys },
       steps: [renderSshdHardening()],
     }, { parent: this });
-    this.publicIp = this.host.instance.publicIp;
-    this.registerOutputs({ publicIp: this.publicIp, securityGroupId: this.securityGroupId });
+    this.publicIp = this.host.publicIp as pulumi.Output<string>;
+    this.hostPublicKey = this.host.hostPublicKey;
+    this.proxy = { host: this.publicIp, user: args.sshUser, hostKey: this.hostPublicKey };
+    this.registerOutputs({ publicIp: this.publicIp, hostPublicKey: this.hostPublicKey, securityGroupId: this.securityGroupId });
   }
 }

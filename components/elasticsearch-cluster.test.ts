@@ -7,7 +7,7 @@ import { ElasticsearchCluster, type ElasticsearchClusterArgs } from "./elasticse
 import type { HostManifest } from "./host";
 import { computedOutputs, mockId, mockInvoke } from "../test/harness/mock-data";
 
-const ssh = { user: "admin", privateKey: pulumi.secret("PRIVATE-KEY"), bastion: { host: "198.51.100.7", user: "admin" } };
+const ssh = { user: "admin", privateKey: pulumi.secret("PRIVATE-KEY"), bastion: { host: "198.51.100.7", user: "admin", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBastionHostKeyForTests0000000000000000000 bastion" } };
 const base: ElasticsearchClusterArgs = {
   vpcId: "vpc-1",
   subnetIds: ["subnet-a", "subnet-b", "subnet-c"],
@@ -33,11 +33,11 @@ describe("ElasticsearchCluster (defaults: 3 masters, 2 data nodes)", () => {
     const hosts = [...es.masters, ...es.dataNodes];
     await settle(es, ...hosts, ...hosts.flatMap((h) => h.steps));
     manifests = Object.fromEntries(await Promise.all(hosts.map(async (h) => { const m = await valueOf(h.manifest()); return [m.host, m] as const; })));
-  });
+    }, 120_000); // 5 hosts, each with its interface, host key, steps and health gate
 
   test("5 hosts: t3.medium masters, m5.2xlarge data nodes, round-robin over the AZ subnets", () => {
     const inst = ofType("aws:ec2/instance:Instance");
-    expect(inst.map((i) => [i.name, i.inputs.instanceType, i.inputs.subnetId])).toEqual([
+    expect(inst.map((i) => [i.name, i.inputs.instanceType, byName(i.name, "aws:ec2/networkInterface:NetworkInterface").inputs.subnetId])).toEqual([
       ["es-master-1", "t3.medium", "subnet-a"], ["es-master-2", "t3.medium", "subnet-b"], ["es-master-3", "t3.medium", "subnet-c"],
       ["es-data-1", "m5.2xlarge", "subnet-a"], ["es-data-2", "m5.2xlarge", "subnet-b"],
     ]);
@@ -65,15 +65,34 @@ describe("ElasticsearchCluster (defaults: 3 masters, 2 data nodes)", () => {
 
   test("steps in order; cluster-wide steps on the first master after every node's config", () => {
     expect(manifests["es-master-1"].steps.map((s) => s.name)).toEqual([
-      "cloud-init", "volumes", "elasticsearch-install", "elasticsearch-os", "elasticsearch-config",
+      "cloud-init", "volumes", "elasticsearch-install", "elasticsearch-os", "elasticsearch-config", "elasticsearch-healthy",
       "elasticsearch-cluster-security", "elasticsearch-forget-bootstrap", "elasticsearch-data-nodes", "elasticsearch-index-profile",
     ]);
-    expect(manifests["es-master-2"].steps.map((s) => s.name).slice(4)).toEqual(["elasticsearch-config", "elasticsearch-forget-bootstrap"]);
-    expect(manifests["es-data-2"].steps.map((s) => s.name).slice(4)).toEqual(["elasticsearch-config"]);
+    expect(manifests["es-master-2"].steps.map((s) => s.name).slice(4)).toEqual(["elasticsearch-config", "elasticsearch-healthy", "elasticsearch-forget-bootstrap"]);
+    expect(manifests["es-data-2"].steps.map((s) => s.name).slice(4)).toEqual(["elasticsearch-config", "elasticsearch-healthy"]);
     const secDeps = rec.optionsOf("es-master-1-elasticsearch-cluster-security").dependsOn as pulumi.Resource[];
-    for (const n of NAMES) expect(secDeps).toContain(rec.resourceOf(`${n}-elasticsearch-config`));
+    // every node's config, through its health gate (which follows it)
+    for (const n of NAMES) expect(secDeps).toContain(rec.resourceOf(`${n}-elasticsearch-healthy`));
+    for (const n of NAMES) expect(rec.optionsOf(`${n}-elasticsearch-healthy`).dependsOn).toContain(rec.resourceOf(`${n}-elasticsearch-config`));
     expect(rec.optionsOf("es-master-3-elasticsearch-forget-bootstrap").dependsOn).toContain(rec.resourceOf("es-master-1-elasticsearch-cluster-security"));
     expect(es.usersReady).toBe(rec.resourceOf("es-master-1-elasticsearch-cluster-security"));
+  });
+
+  test("nodes are created and replaced one at a time, masters first: each instance waits for the previous node's health gate", async () => {
+    const deps = async (n: string) => {
+      const o = rec.seen.find((x) => x.name === n && x.type === "aws:ec2/instance:Instance")!.opts as pulumi.CustomResourceOptions;
+      expect(o.deleteBeforeReplace).toBe(true);
+      return valueOf(o.dependsOn as pulumi.Input<pulumi.Resource[]>);
+    };
+    expect(await deps(NAMES[0])).toEqual([]);
+    for (let i = 1; i < NAMES.length; i++) expect(await deps(NAMES[i])).toEqual([rec.resourceOf(`${NAMES[i - 1]}-elasticsearch-healthy`)]);
+    const ips = Object.fromEntries(Object.values(manifests).map((m) => [m.host, m.privateIp]));
+    const gate = manifests["es-data-1"].steps.find((s) => s.name === "elasticsearch-healthy")!;
+    expect(gate.script).toContain(`"https://${ips["es-data-1"]}:9200$1"`); // its own node
+    expect(gate.script).toContain("'/_cluster/health?wait_for_status=green&timeout=50s'");
+    expect(gate.script).toContain("grep -qx 'es-data-1'"); // and it waits for its own node to have joined
+    // the security step marks the cluster formed: from then on the gates wait for green
+    expect(manifests["es-master-1"].steps.find((s) => s.name === "elasticsearch-cluster-security")!.script).toContain('"cluster.metadata.opsfleet_formed":"true"');
   });
 
   test("every node's elasticsearch.yml: its own IP, seed hosts = the masters' IPs; initial masters = master names", async () => {
@@ -179,7 +198,7 @@ describe("ElasticsearchCluster validation and variants", () => {
     const bodies = m.files.filter((f) => f.step === "elasticsearch-index-profile").map((f) => JSON.parse(f.content));
     expect(bodies[1]).toEqual({ index: { number_of_replicas: 0, refresh_interval: "300s", translog: { durability: "async" } } });
     expect(m.steps.find((s) => s.name === "elasticsearch-index-profile")!.script).not.toContain("wait_for_status=green");
-    expect(ofType("aws:ec2/instance:Instance").map((i) => [i.inputs.instanceType, i.inputs.subnetId])).toEqual([["t3.small", "subnet-a"], ["t3.large", "subnet-b"]]);
+    expect(ofType("aws:ec2/instance:Instance").map((i) => [i.inputs.instanceType, byName(i.name, "aws:ec2/networkInterface:NetworkInterface").inputs.subnetId])).toEqual([["t3.small", "subnet-a"], ["t3.large", "subnet-b"]]);
   });
 });
 
@@ -191,7 +210,7 @@ describe("ElasticsearchCluster data-node count change", () => {
       newResource(args) {
         registered.push(args);
         const state = { ...args.inputs, ...computedOutputs(args) };
-        if (args.type === "aws:ec2/instance:Instance") {
+        if (args.type === "aws:ec2/networkInterface:NetworkInterface") { // a host's address is its interface's
           if (!ipOf.has(args.name)) ipOf.set(args.name, `10.0.9.${10 + ipOf.size}`);
           state.privateIp = ipOf.get(args.name);
         }

@@ -3,7 +3,8 @@ import type { AmiSelection } from "./ami";
 import * as aws from "@pulumi/aws";
 import { clientEgress } from "./sg-rules";
 import * as tls from "@pulumi/tls";
-import { Host, type SshAccess } from "./host";
+import { Host, RollingGates, type SshAccess } from "./host";
+import { elasticsearchHealthStep } from "../provision/elasticsearch/health";
 import { liftFiles } from "./lift-files";
 import { DEFAULT_ELASTIC_VERSION, elasticInstallStep, checkElasticVersion } from "../provision/elasticsearch/apt";
 import { elasticsearchHeap } from "../provision/elasticsearch/heap";
@@ -177,6 +178,9 @@ export class ElasticsearchCluster extends pulumi.ComponentResource {
 
     // Hosts: install + OS tuning now; the config needs every node's IP, so it is added once all exist.
     const nodeName = (role: EsRole, i: number) => `${name}-${role}-${i + 1}`;
+    // Nodes are created, and replaced (a pinned-AMI bump), one at a time, masters first: each waits
+    // for the previous node's health gate (green again; or a cluster not formed yet on the first `up`).
+    const gates = new RollingGates(`ElasticsearchCluster ${name}`, masters.count + data.count);
     const makeGroup = (role: EsRole, g: typeof masters, offset: number) =>
       Array.from({ length: g.count }, (_, i) =>
         new Host(nodeName(role, i), {
@@ -191,6 +195,7 @@ export class ElasticsearchCluster extends pulumi.ComponentResource {
           tags: { ...tags, "opsfleet:es-cluster": args.clusterName, "opsfleet:es-role": role },
           ssh: args.ssh,
           steps: [elasticInstallStep("elasticsearch", version), elasticsearchOsStep()],
+          waitFor: gates.before(offset + i),
         }, { parent: this }));
     // Data nodes continue the round-robin after the masters (1 master + 1 data in dev: two AZs).
     this.masters = makeGroup("master", masters, 0);
@@ -243,6 +248,14 @@ export class ElasticsearchCluster extends pulumi.ComponentResource {
         ],
         script: layout.apply(renderConfigScript),
       });
+      const healthShape = elasticsearchHealthStep(placeholderLayout, n.name);
+      gates.open(i, n.h.addStep({
+        name: healthShape.name,
+        description: healthShape.description,
+        files: [],
+        script: layout.apply((l) => elasticsearchHealthStep(l, n.name).script),
+        health: true,
+      }, { timeout: "40m" }));
     });
 
     // Cluster-wide steps on the first master, once every node has its config.

@@ -6,7 +6,7 @@ import { renderDatabaseSteps, renderUsersStep, SCRIPT_PATHS } from "../provision
 
 const ROOT_PW = "root-Secret-0123456789";
 const APP_PW = "app-Secret-9876543210";
-const ssh = { user: "admin", privateKey: pulumi.secret("PRIVATE-KEY"), bastion: { host: "198.51.100.7", user: "admin" } };
+const ssh = { user: "admin", privateKey: pulumi.secret("PRIVATE-KEY"), bastion: { host: "198.51.100.7", user: "admin", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBastionHostKeyForTests0000000000000000000 bastion" } };
 const base: EncryptedDatabaseArgs = {
   vpcId: "vpc-1",
   subnetId: "subnet-priv-a",
@@ -41,7 +41,7 @@ describe.each(["mariadb", "mysql"] as const)("EncryptedDatabase (%s)", (engine) 
     expect(egress.sort()).toEqual([
       ["dev-db-sg-id", 443, "0.0.0.0/0"], ["dev-db-sg-id", 80, "0.0.0.0/0"], ["sg-web", 3306, "dev-db-sg-id"], ["sg-worker", 3306, "dev-db-sg-id"],
     ].sort());
-    expect(byName("dev-db-host", "aws:ec2/instance:Instance").inputs.vpcSecurityGroupIds).toEqual(["dev-db-sg-id"]);
+    expect(byName("dev-db-host", "aws:ec2/networkInterface:NetworkInterface").inputs.securityGroups).toEqual(["dev-db-sg-id"]);
   });
 
   test("data and key material on two separate encrypted, protected EBS volumes", () => {

@@ -2,9 +2,12 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AmiSelection } from "./ami";
 import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
+import * as tls from "@pulumi/tls";
 import { debianAmiId } from "./ami";
 import { contentHash, renderStepScript } from "../provision/common/step-script";
 import { renderMountScript, WAIT_FOR_CLOUD_INIT } from "../provision/common/volumes";
+import { combineUserData, renderHostKeyCloudConfig } from "../provision/common/cloud-init";
+import { renderAuthorizedKeysStep } from "../provision/common/ssh-keys";
 
 /** How remote commands reach a host: directly, or through the bastion (`proxy`). */
 export interface SshAccess {
@@ -12,8 +15,18 @@ export interface SshAccess {
   user: string;
   /** Private key of the EC2 key pair; keep it a secret Output. */
   privateKey: pulumi.Input<string>;
-  /** Jump host for hosts in private subnets. @default none (direct SSH to the private IP) */
-  bastion?: { host: pulumi.Input<string>; user: string };
+  /**
+   * Jump host for hosts in private subnets: a stable address (the bastion's Elastic IP) and its
+   * pinned SSH host key (`ssh-ed25519 ...`, `Bastion.proxy` gives all three).
+   * @default none (direct SSH to the private IP)
+   */
+  bastion?: { host: pulumi.Input<string>; user: string; hostKey: pulumi.Input<string> };
+  /**
+   * Public keys the login user's `authorized_keys` holds on every host, written by a step (the first
+   * must be the public half of `privateKey`): how a key is rotated without replacing instances.
+   * @default the EC2 key pair's key only, as the image installed it
+   */
+  authorizedKeys?: string[];
 }
 
 /** A file a step writes onto the host. Secret content stays secret (it travels on stdin). */
@@ -44,6 +57,12 @@ export interface HostStepInput {
    * @default false
    */
   secret?: boolean;
+  /**
+   * A health gate: it also re-runs when the instance is stopped and started in place (instance type
+   * change), and other hosts' `waitFor` point at it.
+   * @default false
+   */
+  health?: boolean;
 }
 
 /** An extra encrypted gp3 EBS volume, formatted on first use and mounted by a generated step. */
@@ -65,8 +84,13 @@ export interface HostVolumeInput {
 export interface HostArgs {
   subnetId: pulumi.Input<string>;
   instanceType: pulumi.Input<string>;
+  /** Security groups of the host's network interface (changed in place). */
   securityGroupIds: pulumi.Input<string>[];
-  /** EC2 key pair whose private key is `ssh.privateKey`. @default none (the AMI must accept `ssh.privateKey` otherwise, e.g. via `userData`) */
+  /**
+   * EC2 key pair whose private key is `ssh.privateKey`: only seeds a new instance. Give a name that
+   * never changes (a changed key name replaces the instance); rotate keys with `ssh.authorizedKeys`.
+   * @default none (the AMI must accept `ssh.privateKey` otherwise, e.g. via `userData`)
+   */
   keyName?: pulumi.Input<string>;
   /** @default latest official Debian 12 AMI for the instance type's architecture */
   amiId?: AmiSelection;
@@ -76,9 +100,14 @@ export interface HostArgs {
   volumes?: HostVolumeInput[];
   /** Instance profile (role) of the instance. @default none */
   iamInstanceProfile?: pulumi.Input<string>;
-  /** Give the instance a public IP (bastion-style hosts in public subnets only). @default false */
+  /**
+   * Give the host a public address: an Elastic IP on its network interface, which survives stop/start
+   * and instance replacement (bastion-style hosts in public subnets only). @default false
+   */
   associatePublicIp?: boolean;
-  /** cloud-init user data. @default none (the AMI's defaults) */
+  /** What the Elastic IP's association waits for (the VPC's internet gateway). @default [] */
+  publicIpDependsOn?: pulumi.Resource[];
+  /** More user data (`#cloud-config` or a `#!` script), run next to the host-key cloud-config. @default none */
   userData?: pulumi.Input<string>;
   /** Tags on the instance and its volumes (`Name` is the host's name). @default {} */
   tags?: Record<string, string>;
@@ -87,6 +116,12 @@ export interface HostArgs {
   steps: HostStepInput[];
   /** Protect the data volumes from `pulumi destroy` / replacement. @default false */
   protectVolumes?: boolean;
+  /**
+   * What creating or replacing the instance waits for: in a cluster, the previous host's health step
+   * (`addStep({ health: true })`), so hosts are (re)placed one at a time, each after its predecessor
+   * is back and the cluster healthy. A promise when that step is created later. @default []
+   */
+  waitFor?: pulumi.Input<pulumi.Resource[]>;
 }
 
 /** What the offline plan shows for a host. */
@@ -115,9 +150,16 @@ interface StepRecord {
  */
 export class Host extends pulumi.ComponentResource {
   public readonly instance: aws.ec2.Instance;
+  /** The primary network interface: created apart from the instance, so the private IP (and an Elastic IP) survive a replacement. */
+  public readonly networkInterface: aws.ec2.NetworkInterface;
+  /** Stable private IP (the network interface's). */
   public readonly privateIp: pulumi.Output<string>;
   public readonly availabilityZone: pulumi.Output<string>;
   public readonly volumes: aws.ebs.Volume[];
+  /** The Elastic IP's address when `associatePublicIp`. */
+  public readonly publicIp?: pulumi.Output<string>;
+  /** The host's SSH host key (`ssh-ed25519 ...`), generated here and installed by cloud-init: pin it. */
+  public readonly hostPublicKey: pulumi.Output<string>;
   /** Provisioning commands in order; [0] waits for cloud-init. */
   public readonly steps: command.remote.Command[] = [];
   private readonly records: StepRecord[] = [];
@@ -127,6 +169,7 @@ export class Host extends pulumi.ComponentResource {
   public readonly hostName: string;
   /** Mount points of the data volumes, in order. */
   public readonly mountPoints: string[];
+  private volumesReady: pulumi.Resource[] = [];
 
   constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("opsfleet:index:Host", name, {}, opts);
@@ -134,36 +177,67 @@ export class Host extends pulumi.ComponentResource {
     this.mountPoints = (args.volumes ?? []).map((v) => v.mountPoint);
     const tags = { Name: name, ...(args.tags ?? {}) };
 
+    // Private IP and security groups live on an interface of their own: a replaced instance gets the
+    // same address, so no other host's config, certificate or connection changes with it.
+    this.networkInterface = new aws.ec2.NetworkInterface(name, {
+      subnetId: args.subnetId,
+      securityGroups: args.securityGroupIds,
+      description: `opsfleet ${name}: primary interface, kept across instance replacements`,
+      tags,
+    }, { parent: this });
+    this.privateIp = this.networkInterface.privateIp;
+    // From the subnet, never from the instance: a volume whose AZ input came from a replaced instance
+    // would itself be planned for replacement (availabilityZone forces a new volume).
+    this.availabilityZone = aws.ec2.getSubnetOutput({ id: args.subnetId }, { parent: this }).availabilityZone;
+    if (args.associatePublicIp) {
+      const eip = new aws.ec2.Eip(name, { domain: "vpc", networkInterface: this.networkInterface.id, tags }, {
+        parent: this, dependsOn: args.publicIpDependsOn ?? [],
+      });
+      this.publicIp = eip.publicIp;
+    }
+
+    // The SSH host key, known before the first connection: installed by cloud-init, pinned below.
+    // Its user data is secret (it holds the private key); the key lives as long as this resource, so
+    // a stop/start or a replacement keeps the same pinned key.
+    const hostKey = new tls.PrivateKey(`${name}-ssh-host`, { algorithm: "ED25519" }, { parent: this, additionalSecretOutputs: ["privateKeyOpenssh", "privateKeyPem"] });
+    this.hostPublicKey = hostKey.publicKeyOpenssh.apply((k) => k.trim());
+    const userData = pulumi.secret(
+      pulumi.all([hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh, args.userData ?? ""]).apply(([priv, pub, extra]) =>
+        combineUserData([renderHostKeyCloudConfig({ privateKeyOpenssh: priv, publicKeyOpenssh: pub }), ...(extra ? [extra] : [])])),
+    );
+
     this.instance = new aws.ec2.Instance(
       name,
       {
         ami: debianAmiId(args.instanceType, args.amiId, this),
         instanceType: args.instanceType,
-        subnetId: args.subnetId,
-        vpcSecurityGroupIds: args.securityGroupIds,
+        primaryNetworkInterface: { networkInterfaceId: this.networkInterface.id },
         keyName: args.keyName,
         iamInstanceProfile: args.iamInstanceProfile,
-        associatePublicIpAddress: args.associatePublicIp ?? false,
-        userData: args.userData,
+        userData,
         metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
         rootBlockDevice: { volumeType: "gp3", volumeSize: args.rootVolumeSizeGb ?? 16, encrypted: true, deleteOnTermination: true },
         tags,
       },
-      // A newer Debian AMI must not replace a running data host; pin `amiId` to roll images deliberately.
-      { parent: this, ignoreChanges: args.amiId === undefined ? ["ami"] : [] },
+      {
+        parent: this,
+        // A newer Debian AMI must not replace a running data host; pin `amiId` to roll images deliberately.
+        ignoreChanges: args.amiId === undefined ? ["ami"] : [],
+        // The old instance must let go of the interface and the data volumes first (else
+        // InvalidNetworkInterface.InUse / VolumeInUse, pulumi/pulumi-aws#2769).
+        deleteBeforeReplace: true,
+        dependsOn: args.waitFor ?? [],
+      },
     );
-    this.privateIp = this.instance.privateIp;
-    this.availabilityZone = this.instance.availabilityZone;
 
+    const hop = { user: args.ssh.user, privateKey: pulumi.secret(args.ssh.privateKey), dialErrorLimit: 60, perDialTimeout: 10 };
     this.connection = {
-      host: this.instance.privateIp,
-      user: args.ssh.user,
-      privateKey: pulumi.secret(args.ssh.privateKey),
-      proxy: args.ssh.bastion
-        ? { host: args.ssh.bastion.host, user: args.ssh.bastion.user, privateKey: pulumi.secret(args.ssh.privateKey) }
-        : undefined,
-      dialErrorLimit: 60,
-      perDialTimeout: 10,
+      ...hop,
+      // a host with a public address (the bastion) is reached directly there
+      host: this.publicIp && !args.ssh.bastion ? this.publicIp : this.privateIp,
+      hostKey: this.hostPublicKey,
+      // the proxy hop is pinned and retries like the target hop (the bastion may be booting too)
+      proxy: args.ssh.bastion ? { ...hop, host: args.ssh.bastion.host, user: args.ssh.bastion.user, hostKey: args.ssh.bastion.hostKey } : undefined,
     };
     this.createCommand = args.ssh.user === "root" ? "bash -s" : "sudo bash -s";
 
@@ -172,15 +246,17 @@ export class Host extends pulumi.ComponentResource {
       { name: "cloud-init", description: "wait until cloud-init has finished", files: [], script: WAIT_FOR_CLOUD_INIT },
       { dialErrorLimit: -1, timeout: "20m" },
     );
+    if (args.ssh.authorizedKeys) this.addStep(renderAuthorizedKeysStep(args.ssh.user, args.ssh.authorizedKeys));
 
-    // 2. Data volumes: encrypted gp3, attached, then formatted once and mounted by UUID.
+    // 2. Data volumes: encrypted gp3, attached, then formatted once and mounted by UUID. A replaced
+    //    instance gets them back: the attachment goes first (stopping the old instance), the volume stays.
     const devices = "fghijklmnop";
     this.volumes = (args.volumes ?? []).map((v, i) => {
       if (i >= devices.length) throw new Error(`host ${name}: at most ${devices.length} volumes`);
       const volume = new aws.ebs.Volume(
         `${name}-${v.name}`,
         {
-          availabilityZone: this.instance.availabilityZone,
+          availabilityZone: this.availabilityZone,
           size: v.sizeGb,
           type: "gp3",
           iops: v.iops ?? 3000,
@@ -191,11 +267,11 @@ export class Host extends pulumi.ComponentResource {
         },
         { parent: this, protect: args.protectVolumes ?? false },
       );
-      new aws.ec2.VolumeAttachment(
+      this.volumesReady.push(new aws.ec2.VolumeAttachment(
         `${name}-${v.name}`,
         { deviceName: `/dev/sd${devices[i]}`, volumeId: volume.id, instanceId: this.instance.id, stopInstanceBeforeDetaching: true },
-        { parent: this },
-      );
+        { parent: this, deleteBeforeReplace: true },
+      ));
       return volume;
     });
     if (this.volumes.length > 0) {
@@ -212,13 +288,13 @@ export class Host extends pulumi.ComponentResource {
             })),
           ),
         );
-      this.addStep({ name: "volumes", description: "format (first use) and mount the data volumes", files: [], script: mounts });
+      this.addStep({ name: "volumes", description: "format (first use) and mount the data volumes", files: [], script: mounts, dependsOn: this.volumesReady });
     }
 
     // 3. The caller's steps, in order.
     for (const step of args.steps) this.addStep(step);
 
-    this.registerOutputs({ instanceId: this.instance.id, privateIp: this.privateIp });
+    this.registerOutputs({ instanceId: this.instance.id, privateIp: this.privateIp, publicIp: this.publicIp, hostPublicKey: this.hostPublicKey });
   }
 
   /** The last provisioning command so far: depend on it to run after this host is ready. */
@@ -247,14 +323,29 @@ export class Host extends pulumi.ComponentResource {
       ? pulumi.output<"none">("none")
       : pulumi.output(pulumi.isSecret(stdin)).apply((s) => (s ? "none" : "stdoutAndStderr"));
     const dependsOn = [...(this.steps.length ? [this.lastStep] : []), ...(step.dependsOn ?? [])];
+    const dial = conn.dialErrorLimit;
+    const connection = dial === undefined ? this.connection : {
+      ...this.connection,
+      dialErrorLimit: dial,
+      proxy: this.connection.proxy ? pulumi.output(this.connection.proxy).apply((p) => ({ ...p, dialErrorLimit: dial })) : undefined,
+    };
     const cmd = new command.remote.Command(
       resourceName,
       {
-        connection: conn.dialErrorLimit !== undefined ? { ...this.connection, dialErrorLimit: conn.dialErrorLimit } : this.connection,
+        connection,
         create: this.createCommand,
+        // Any other input change (a new connection: key, proxy address) is an update, which would run
+        // `create` again; what a step does is in `triggers`, so an update only proves the connection.
+        update: "true",
         stdin,
-        // A changed rendered file or script replaces (re-runs) the step; the hash of a secret stays secret.
-        triggers: [stdin.apply((s) => contentHash(s))],
+        // A changed rendered file or script replaces (re-runs) the step, and so does a new instance
+        // (the steps run again on the replacement); the hash of a secret stays secret.
+        triggers: [
+          stdin.apply((s) => contentHash(s)),
+          this.instance.id,
+          // a health gate also re-checks after an in-place stop/start
+          ...(step.health ? [this.instance.instanceType] : []),
+        ],
         logging,
         addPreviousOutputInEnv: false,
       },
@@ -306,5 +397,32 @@ export class Host extends pulumi.ComponentResource {
           script: scripts[i],
         })),
       }));
+  }
+}
+
+/**
+ * The order in which the hosts of a cluster are created and replaced: host i's instance waits for
+ * host i-1's health gate (`before(i)` goes into `HostArgs.waitFor`; `open(i-1, step)` once that step
+ * exists). A gate left unopened would hang the program, so `open` checks the order.
+ */
+export class RollingGates {
+  private readonly resolvers: ((r: pulumi.Resource[]) => void)[] = [];
+  private readonly promises: Promise<pulumi.Resource[]>[] = [];
+  private opened = 0;
+
+  constructor(private readonly owner: string, private readonly count: number) {
+    for (let i = 0; i < count; i++) this.promises.push(new Promise((res) => this.resolvers.push(res)));
+  }
+
+  /** What host i waits for: nothing for the first host, else the previous host's gate. */
+  before(i: number): pulumi.Input<pulumi.Resource[]> {
+    return i === 0 ? [] : this.promises[i - 1];
+  }
+
+  /** Host i's health step exists: host i+1 may go after it. */
+  open(i: number, healthStep: pulumi.Resource): void {
+    if (i !== this.opened || i >= this.count) throw new Error(`${this.owner}: health gate ${i} opened out of order (expected ${this.opened})`);
+    this.opened++;
+    this.resolvers[i]([healthStep]);
   }
 }

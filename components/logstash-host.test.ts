@@ -10,7 +10,7 @@ class Marker extends pulumi.CustomResource {
   constructor(name: string) { super("test:index:Marker", name, {}); }
 }
 
-const ssh = { user: "admin", privateKey: pulumi.secret("PRIVATE-KEY"), bastion: { host: "198.51.100.7", user: "admin" } };
+const ssh = { user: "admin", privateKey: pulumi.secret("PRIVATE-KEY"), bastion: { host: "198.51.100.7", user: "admin", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBastionHostKeyForTests0000000000000000000 bastion" } };
 
 function args(over: Partial<LogstashHostArgs> = {}, ready?: pulumi.Resource): LogstashHostArgs {
   return {

@@ -40,6 +40,8 @@ export class Network extends pulumi.ComponentResource {
   public readonly privateSubnetIds: pulumi.Output<string>[];
   public readonly availabilityZones: pulumi.Output<string>[];
   public readonly natGatewayIds: pulumi.Output<string>[];
+  /** What public addresses (Elastic IPs on interfaces) must wait for. */
+  public readonly internetGateway: aws.ec2.InternetGateway;
 
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("opsfleet:index:Network", name, {}, opts);
@@ -67,6 +69,7 @@ export class Network extends pulumi.ComponentResource {
     this.vpc = new aws.ec2.Vpc(name, { cidrBlock, enableDnsHostnames: true, enableDnsSupport: true, tags: { ...tags, Name: name } }, { parent: this });
     this.vpcId = this.vpc.id;
     const igw = new aws.ec2.InternetGateway(name, { vpcId: this.vpc.id, tags: { ...tags, Name: name } }, { parent: this.vpc });
+    this.internetGateway = igw;
 
     const publicRt = new aws.ec2.RouteTable(`${name}-public`, {
       vpcId: this.vpc.id,

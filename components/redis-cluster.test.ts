@@ -3,10 +3,10 @@ import { byName, expectUniqueNames, isSecretInput, ofType, OptionsRecorder, regi
 import { RedisCluster, type RedisClusterArgs } from "./redis-cluster";
 import { computedOutputs, mockId, mockInvoke } from "../test/harness/mock-data";
 import { renderStepScript } from "../provision/common/step-script";
-import { renderRedisClusterStep, renderRedisInstallStep, renderRedisNodesStep, renderRedisOsTuningStep } from "../provision/redis/steps";
+import { renderRedisClusterStep, renderRedisHealthStep, renderRedisInstallStep, renderRedisNodesStep, renderRedisOsTuningStep } from "../provision/redis/steps";
 
 const PASSWORD = "redis-Secret-0123456789";
-const ssh = { user: "admin", privateKey: pulumi.secret("PRIVATE-KEY"), bastion: { host: "198.51.100.7", user: "admin" } };
+const ssh = { user: "admin", privateKey: pulumi.secret("PRIVATE-KEY"), bastion: { host: "198.51.100.7", user: "admin", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBastionHostKeyForTests0000000000000000000 bastion" } };
 const base: RedisClusterArgs = {
   vpcId: "vpc-1",
   subnetIds: ["subnet-a", "subnet-b", "subnet-c"],
@@ -17,6 +17,7 @@ const base: RedisClusterArgs = {
   keyName: "ops",
 };
 
+const ENI = "aws:ec2/networkInterface:NetworkInterface";
 const cmd = (name: string) => byName(name, "command:remote:Command").inputs;
 const stdinOf = (name: string) => unsecret(cmd(name).stdin) as string;
 
@@ -33,11 +34,11 @@ describe("RedisCluster", () => {
   });
 
   test("three hosts, one per subnet, each with an encrypted, protected gp3 volume on /var/lib/redis", () => {
-    const instances = ofType("aws:ec2/instance:Instance").map((r) => [r.name, r.inputs.subnetId, r.inputs.instanceType]);
+    const instances = ofType("aws:ec2/instance:Instance").map((r) => [r.name, byName(r.name, ENI).inputs.subnetId, r.inputs.instanceType]);
     expect(instances).toEqual([["dev-redis-0", "subnet-a", "t3.small"], ["dev-redis-1", "subnet-b", "t3.small"], ["dev-redis-2", "subnet-c", "t3.small"]]);
     for (let i = 0; i < 3; i++) {
       expect(byName(`dev-redis-${i}-data`, "aws:ebs/volume:Volume").inputs).toMatchObject({ encrypted: true, type: "gp3", size: 20 });
-      expect(rec.optionsOf(`dev-redis-${i}-data`).protect).toBe(true);
+      expect(rec.seen.find((x) => x.name === `dev-redis-${i}-data` && x.type === "aws:ebs/volume:Volume")?.opts.protect).toBe(true);
       expect(stdinOf(`dev-redis-${i}-volumes`)).toContain("'/var/lib/redis'");
     }
     expect(new Set(ips).size).toBe(3);
@@ -55,13 +56,13 @@ describe("RedisCluster", () => {
       ["dev-redis-sg-id", 17000, 17001, "dev-redis-sg-id"], ["dev-redis-sg-id", 443, 443, "0.0.0.0/0"], ["dev-redis-sg-id", 7000, 7001, "dev-redis-sg-id"],
       ["dev-redis-sg-id", 80, 80, "0.0.0.0/0"], ["sg-web", 7000, 7001, "dev-redis-sg-id"],
     ].sort());
-    for (const i of [0, 1, 2]) expect(byName(`dev-redis-${i}`, "aws:ec2/instance:Instance").inputs.vpcSecurityGroupIds).toEqual(["dev-redis-sg-id"]);
+    for (const i of [0, 1, 2]) expect(byName(`dev-redis-${i}`, ENI).inputs.securityGroups).toEqual(["dev-redis-sg-id"]);
   });
 
   test("each host runs the rendered steps byte for byte, in order", () => {
     for (let i = 0; i < 3; i++) {
       const names = rc.hosts[i].steps.map((s) => registered.find((r) => r.type === "command:remote:Command" && rec.resourceOf(r.name) === s)?.name);
-      const expected = ["cloud-init", "volumes", "redis-install", "redis-os", "redis-nodes", ...(i === 0 ? ["redis-cluster"] : [])];
+      const expected = ["cloud-init", "volumes", "redis-install", "redis-os", "redis-nodes", "redis-healthy", ...(i === 0 ? ["redis-cluster"] : [])];
       expect(names).toEqual(expected.map((s) => `dev-redis-${i}-${s}`));
       expect(stdinOf(`dev-redis-${i}-redis-install`)).toBe(renderStepScript(renderRedisInstallStep()));
       expect(stdinOf(`dev-redis-${i}-redis-os`)).toBe(renderStepScript(renderRedisOsTuningStep()));
@@ -70,13 +71,34 @@ describe("RedisCluster", () => {
       );
     }
     expect(stdinOf("dev-redis-0-redis-cluster")).toBe(renderStepScript(renderRedisClusterStep({ hostIps: ips })));
+    for (let i = 0; i < 3; i++) expect(stdinOf(`dev-redis-${i}-redis-healthy`)).toBe(renderStepScript(renderRedisHealthStep({ hostIp: ips[i] })));
+  });
+
+  test("hosts are created and replaced one at a time: each instance waits for the previous host's health gate", async () => {
+    const instanceDeps = async (i: number) => {
+      const o = rec.seen.find((x) => x.name === `dev-redis-${i}` && x.type === "aws:ec2/instance:Instance")!.opts as pulumi.CustomResourceOptions;
+      expect(o.deleteBeforeReplace).toBe(true);
+      return valueOf(o.dependsOn as pulumi.Input<pulumi.Resource[]>);
+    };
+    expect(await instanceDeps(0)).toEqual([]);
+    expect(await instanceDeps(1)).toEqual([rec.resourceOf("dev-redis-0-redis-healthy")]);
+    expect(await instanceDeps(2)).toEqual([rec.resourceOf("dev-redis-1-redis-healthy")]);
+    // the gate re-runs on a new instance and after a stop/start (instance type change)
+    for (const i of [0, 1, 2]) expect(unsecret(cmd(`dev-redis-${i}-redis-healthy`).triggers).slice(1)).toEqual([`dev-redis-${i}-id`, "t3.small"]);
+    // no deadlock on the first `up`: the gates come before the cluster step, which waits for all of them
+    const gates = [0, 1, 2].map((i) => rec.resourceOf(`dev-redis-${i}-redis-healthy`));
+    expect(rec.optionsOf("dev-redis-0-redis-cluster").dependsOn).toEqual(expect.arrayContaining(gates.slice(1)));
+    expect(rec.optionsOf("dev-redis-0-redis-cluster").dependsOn).toContain(gates[0]);
   });
 
   test("hosts reconfigure one after another, and the cluster is formed after every host's nodes are up", () => {
     const nodes = [0, 1, 2].map((i) => rec.resourceOf(`dev-redis-${i}-redis-nodes`));
-    expect(rec.optionsOf("dev-redis-1-redis-nodes").dependsOn).toContain(nodes[0]);
-    expect(rec.optionsOf("dev-redis-2-redis-nodes").dependsOn).toContain(nodes[1]);
-    expect(rec.optionsOf("dev-redis-0-redis-cluster").dependsOn).toEqual(expect.arrayContaining(nodes));
+    // each host's nodes step waits for the previous host's health gate, which follows that host's nodes step
+    const gates = [0, 1, 2].map((i) => rec.resourceOf(`dev-redis-${i}-redis-healthy`));
+    expect(rec.optionsOf("dev-redis-1-redis-nodes").dependsOn).toContain(gates[0]);
+    expect(rec.optionsOf("dev-redis-2-redis-nodes").dependsOn).toContain(gates[1]);
+    for (const i of [0, 1, 2]) expect(rec.optionsOf(`dev-redis-${i}-redis-healthy`).dependsOn).toContain(nodes[i]);
+    expect(rec.optionsOf("dev-redis-0-redis-cluster").dependsOn).toEqual(expect.arrayContaining(gates));
     expect(rc.clusterStep).toBe(rec.resourceOf("dev-redis-0-redis-cluster"));
   });
 
@@ -111,7 +133,7 @@ describe("RedisCluster with more hosts than subnets", () => {
     await useMocks();
     const rc = new RedisCluster("stg-redis", { ...base, subnetIds: ["subnet-a", "subnet-b"], hostCount: 4 });
     await settle(rc, ...rc.hosts);
-    expect(ofType("aws:ec2/instance:Instance").map((r) => r.inputs.subnetId)).toEqual(["subnet-a", "subnet-b", "subnet-a", "subnet-b"]);
+    expect(ofType(ENI).map((r) => r.inputs.subnetId)).toEqual(["subnet-a", "subnet-b", "subnet-a", "subnet-b"]);
     expect((await valueOf(rc.nodeEndpoints)).length).toBe(8);
   });
 });
@@ -141,7 +163,7 @@ describe("RedisCluster host count change (scale-out / scale-in)", () => {
       newResource(args) {
         registered.push(args);
         const state = { ...args.inputs, ...computedOutputs(args) };
-        if (args.type === "aws:ec2/instance:Instance") state.privateIp = `10.0.9.${10 + Number(/-(\d+)$/.exec(args.name)![1])}`;
+        if (args.type === "aws:ec2/networkInterface:NetworkInterface") state.privateIp = `10.0.9.${10 + Number(/-(\d+)$/.exec(args.name)![1])}`;
         return { id: mockId(args), state };
       },
       call: (a) => mockInvoke(a.token, a.inputs),

@@ -8,11 +8,14 @@ import type { AmiSelection } from "./ami";
 import * as aws from "@pulumi/aws";
 import { clientEgress } from "./sg-rules";
 import type * as command from "@pulumi/command";
-import { Host, type SshAccess } from "./host";
+import { Host, RollingGates, type SshAccess } from "./host";
 import { liftFiles } from "./lift-files";
+import { REDIS_BACKUP_PATHS, renderRedisBackupStep } from "../provision/backup/redis";
+import type { IntervalSchedule } from "../provision/backup/schedule";
 import { BUS_PORT_OFFSET, MAXMEMORY_POLICIES, REDIS_PORTS, type MaxmemoryPolicy } from "../provision/redis/conf";
 import {
-  redisClusterNodeOrder, renderRedisClusterStep, renderRedisInstallStep, renderRedisNodesStep, renderRedisOsTuningStep, type RedisHostParams,
+  redisClusterNodeOrder, renderRedisClusterStep, renderRedisHealthStep, renderRedisInstallStep, renderRedisNodesStep, renderRedisOsTuningStep,
+  type RedisHostParams,
 } from "../provision/redis/steps";
 
 export interface RedisClusterArgs {
@@ -48,6 +51,17 @@ export interface RedisClusterArgs {
   protectVolumes?: boolean;
   /** Tags on every resource created. @default {} */
   tags?: Record<string, string>;
+  /** RDB snapshots of every master to the backup bucket, and the restore script on every host. @default none */
+  backup?: RedisBackupArgs;
+}
+
+/** Where and when the Redis hosts back up (see provision/backup/redis.ts). */
+export interface RedisBackupArgs {
+  bucket: pulumi.Input<string>;
+  /** The cluster's prefix in the bucket, e.g. "redis/dev-redis" (shared by its hosts: a restore needs every master's snapshot). */
+  prefix: string;
+  region: string;
+  schedule: IntervalSchedule;
 }
 
 /** Defaults, applied in one place. */
@@ -124,6 +138,10 @@ export class RedisCluster extends pulumi.ComponentResource {
     });
     const password = pulumi.secret(args.password);
 
+    // Hosts are created, and later replaced (a pinned-AMI bump), one at a time: each instance waits for
+    // the previous host's health gate, which passes once the cluster is healthy again (or was never
+    // formed yet: the first `up` creates the hosts one after another, then forms the cluster).
+    const gates = new RollingGates(`RedisCluster ${name}`, o.hostCount);
     this.hosts = [];
     for (let i = 0; i < o.hostCount; i++) {
       const install = renderRedisInstallStep();
@@ -133,13 +151,14 @@ export class RedisCluster extends pulumi.ComponentResource {
         instanceType: o.instanceType,
         securityGroupIds: [sg.id],
         keyName: args.keyName,
-      iamInstanceProfile: args.iamInstanceProfile,
+        iamInstanceProfile: args.iamInstanceProfile,
         amiId: args.amiId,
         volumes: [{ name: "data", sizeGb: o.dataVolumeSizeGb, mountPoint: "/var/lib/redis", owner: "redis" }],
         protectVolumes: args.protectVolumes ?? false,
         tags,
         ssh: args.ssh,
         steps: [install, os],
+        waitFor: gates.before(i),
       }, { parent: this });
 
       // The config binds the host's own IP, known only once the instance exists: added after it.
@@ -155,6 +174,15 @@ export class RedisCluster extends pulumi.ComponentResource {
         dependsOn: i > 0 ? [this.hosts[i - 1].lastStep] : [],
         secret: true,
       });
+      // The health gate names only this host's nodes: a host-count change leaves it alone.
+      const shapeHealth = renderRedisHealthStep({ hostIp: SHAPE_IP, ports });
+      gates.open(i, host.addStep({
+        name: shapeHealth.name,
+        description: shapeHealth.description.replace(SHAPE_IP, "<private ip>"),
+        files: [],
+        script: host.privateIp.apply((ip) => renderRedisHealthStep({ hostIp: ip, ports }).script),
+        health: true,
+      }, { timeout: "20m" }));
       this.hosts.push(host);
     }
 
@@ -167,6 +195,23 @@ export class RedisCluster extends pulumi.ComponentResource {
       script: this.privateIps.apply((ips) => renderRedisClusterStep({ hostIps: ips, ports }).script),
       dependsOn: this.hosts.slice(1).map((h) => h.lastStep), // host 0's own steps come first anyway
     }, { timeout: "20m" });
+
+    if (args.backup) {
+      const b = args.backup;
+      const render = (hostLabel: string, ip: string, bucket: string) =>
+        renderRedisBackupStep({ target: { bucket, prefix: b.prefix, region: b.region, hostLabel }, privateIp: ip, schedule: b.schedule });
+      this.hosts.forEach((host, i) => {
+        const shape = render(`${name}-${i}`, SHAPE_IP, "shape-bucket");
+        const actual = pulumi.all([host.privateIp, b.bucket]).apply(([ip, bucket]) => render(`${name}-${i}`, ip, bucket));
+        host.addStep({
+          name: shape.name,
+          description: `RDB snapshots of this host's masters to the stack's bucket under ${b.prefix}/ every ${b.schedule.intervalHours} h from ${b.schedule.startTime} UTC; restore: ${REDIS_BACKUP_PATHS.restore}`,
+          files: liftFiles(shape.files, actual.apply((s) => s.files)),
+          script: actual.apply((s) => s.script),
+          dependsOn: [this.clusterStep],
+        });
+      });
+    }
 
     this.nodeEndpoints = this.privateIps.apply((ips) => redisClusterNodeOrder(ips, ports));
     this.seedList = this.privateIps.apply((ips) => ips.map((ip) => `${ip}:${ports[0]}`).join(","));

@@ -17,7 +17,7 @@ const redis = new RedisCluster("cache", {
   subnetIds: net.privateSubnetIds,                 // hosts round-robin over these
   password: cfg.requireSecret("redisPassword"),
   bastionSecurityGroupId: bastion.securityGroupId,
-  ssh: { user: "admin", privateKey, bastion: { host: bastion.publicIp, user: "admin" } },
+  ssh: { user: "admin", privateKey, bastion: bastion.proxy },
   keyName: keyPair.keyName,
   clientSecurityGroupIds: [/* your app's security group */],
 });

@@ -29,7 +29,8 @@ describe("composeDatabase", () => {
     await settle();
     expect(await valueOf(out.endpoint)).toMatch(/:3306$/);
     expect(out).toMatchObject({ engine: "mysql", databaseName: "app", appUser: "app", keyDir: "/var/lib/mysql-keyring" });
-    expect(byName("dev-db-host", "aws:ec2/instance:Instance").inputs).toMatchObject({ subnetId: "subnet-priv-b", tags: { env: "dev", Name: "dev-db-host" } });
+    expect(byName("dev-db-host", "aws:ec2/instance:Instance").inputs).toMatchObject({ tags: { env: "dev", Name: "dev-db-host" } });
+    expect(byName("dev-db-host", "aws:ec2/networkInterface:NetworkInterface").inputs.subnetId).toBe("subnet-priv-b");
     expect(byName("dev-db-host-data", "aws:ebs/volume:Volume").inputs.size).toBe(100);
     expect(rec.optionsOf("dev-db-host-data").protect).toBe(true);
     expect(rec.optionsOf("dev-db-host-keys").protect).toBe(true);

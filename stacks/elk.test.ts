@@ -16,7 +16,7 @@ function ctx(rec: OptionsRecorder, elasticPassword?: pulumi.Output<string>): Sta
     vpcId: "vpc-1",
     publicSubnetIds: ["subnet-p1", "subnet-p2", "subnet-p3"],
     privateSubnetIds: ["subnet-a", "subnet-b", "subnet-c"],
-    ssh: { user: "admin", privateKey: pulumi.secret("KEY"), bastion: { host: "198.51.100.7", user: "admin" } },
+    ssh: { user: "admin", privateKey: pulumi.secret("KEY"), bastion: { host: "198.51.100.7", user: "admin", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBastionHostKeyForTests0000000000000000000 bastion" } },
     keyName: "ops",
     bastionSecurityGroupId: "sg-bastion",
     tags: { "opsfleet:stack": "dev" },
@@ -28,6 +28,7 @@ function ctx(rec: OptionsRecorder, elasticPassword?: pulumi.Output<string>): Sta
 }
 
 describe("composeElk", () => {
+  jest.setTimeout(120_000); // 6 hosts with host keys and health gates: many registrations on a shared 2-core box
   beforeEach(() => useMocks());
 
   test("defaults: 5 Elasticsearch hosts + Logstash; outputs; Logstash as a least-privilege user with a derived secret password", async () => {

@@ -55,7 +55,7 @@ const reconcilerPublishes = new Set(readdirSync(RECONCILER_DIR).filter((f) => f.
 /** What AWS services publish for the resources opsfleet creates (CloudWatch docs per service): name -> dimension set. */
 const AWS_PUBLISHED: Record<string, Record<string, string[]>> = {
   "AWS/Lambda": { Invocations: ["FunctionName"], Errors: ["FunctionName"], Throttles: ["FunctionName"] },
-  "AWS/SQS": { ApproximateNumberOfMessagesVisible: ["QueueName"] },
+  "AWS/SQS": { ApproximateNumberOfMessagesVisible: ["QueueName"], ApproximateAgeOfOldestMessage: ["QueueName"] },
   "AWS/ApplicationELB": {
     HealthyHostCount: ["TargetGroup", "LoadBalancer"], UnHealthyHostCount: ["TargetGroup", "LoadBalancer"],
     HTTPCode_ELB_5XX_Count: ["LoadBalancer"], HTTPCode_Target_5XX_Count: ["LoadBalancer"], RequestCount: ["LoadBalancer"],

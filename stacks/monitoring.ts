@@ -32,6 +32,9 @@ export interface MonitoringOutputs {
   alarmNames: string[];
 }
 
+/** CloudWatch's QueueName: the last part of the queue URL. */
+const queueName = (url: pulumi.Output<string>) => url.apply((u) => u.split("/").pop() ?? u);
+
 export const clusterNames = (prefix: string) => ({ redis: `${prefix}-redis`, elasticsearch: `${prefix}-es` });
 
 /** Thresholds with the defaults that depend on other settings (pure). */
@@ -77,7 +80,8 @@ export function composeMonitoring(
       web: {
         onDemandAsgName: areas.web.onDemandAsgName,
         functionName: areas.web.reconcilerFunctionName,
-        deadLetterQueueName: areas.web.deadLetterQueueUrl.apply((u) => u.split("/").pop() ?? u),
+        deadLetterQueueNames: { events: queueName(areas.web.deadLetterQueueUrl), reconcile: queueName(areas.web.reconcileDeadLetterQueueUrl) },
+        reconcileQueueName: queueName(areas.web.reconcileQueueUrl),
         loadBalancerArnSuffix: areas.web.albArnSuffix,
         targetGroupArnSuffix: areas.web.targetGroupArnSuffix,
       },

@@ -47,6 +47,7 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
   let publicSubnetIds: pulumi.Input<string>[];
   let privateSubnetIds: pulumi.Input<string>[];
   let vpcCidrBlock: pulumi.Input<string>;
+  let internetGateway: pulumi.Resource | undefined;
   if (c.network.vpcId !== undefined) {
     vpcId = c.network.vpcId;
     publicSubnetIds = c.network.publicSubnetIds ?? [];
@@ -63,6 +64,7 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
     publicSubnetIds = network.publicSubnetIds;
     privateSubnetIds = network.privateSubnetIds;
     vpcCidrBlock = network.cidrBlock;
+    internetGateway = network.internetGateway;
   }
 
   const outputs: Omit<OpsfleetOutputs, "monitoring"> & Partial<OpsfleetOutputs> = { vpcId, publicSubnetIds, privateSubnetIds };
@@ -95,7 +97,14 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
     // Validation guarantees these when a host system is enabled.
     const publicKey = c.ssh.publicKey as string;
     const privateKey = secrets.sshPrivateKey as pulumi.Output<string>;
-    const keyPair = new aws.ec2.KeyPair(`${prefix}-ops`, { publicKey, tags }, opts);
+    // A fixed key name: a new publicKey replaces the key pair (old one deleted first: same name), and
+    // the name the instances launched with stays the same, so no instance is replaced. Running hosts
+    // get keys through the authorized-keys step; the key pair only seeds new instances.
+    const keyName = `${prefix}-ops`;
+    const keyPair = new aws.ec2.KeyPair(`${prefix}-ops`, { keyName, publicKey, tags }, { ...opts, deleteBeforeReplace: true });
+    // Known at preview (a URN always is) and ordered after the key pair: never an unknown key name.
+    const instanceKeyName = keyPair.urn.apply(() => keyName);
+    const authorizedKeys = [publicKey, ...c.ssh.additionalPublicKeys];
     const bastion = new Bastion(`${prefix}-bastion`, {
       vpcId,
       subnetId: publicSubnetIds[0],
@@ -103,7 +112,9 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
       adminCidrs: c.adminCidrs,
       sshUser: c.ssh.user,
       sshPrivateKey: privateKey,
-      keyName: keyPair.keyName,
+      keyName: instanceKeyName,
+      authorizedKeys,
+      internetGateway,
       instanceType: c.bastion.instanceType,
       amiId: c.amiIds,
       // Kibana is reached through an SSH tunnel over the bastion
@@ -113,8 +124,8 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
     Object.defineProperties(ctx, {
       // each host group's role may only publish its health metrics, until an area adds a concern
       hostRoles: { value: new HostRoles(prefix, { metrics: [hostMetricsStatement()] }, tags, opts) },
-      ssh: { value: { user: c.ssh.user, privateKey, bastion: { host: bastion.publicIp, user: c.ssh.user } } },
-      keyName: { value: keyPair.keyName },
+      ssh: { value: { user: c.ssh.user, privateKey, bastion: bastion.proxy, authorizedKeys } },
+      keyName: { value: instanceKeyName },
       bastionSecurityGroupId: { value: bastion.securityGroupId },
     });
     outputs.bastionPublicIp = bastion.publicIp;

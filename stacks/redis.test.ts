@@ -33,7 +33,7 @@ describe("composeRedis", () => {
     expect(await valueOf(out.seedList)).toBe(ips.map((ip) => `${ip}:7000`).join(","));
     expect(await valueOf(out.nodeEndpoints)).toHaveLength(6);
     expect(await valueOf(out.securityGroupId)).toBe("dev-redis-sg-id");
-    expect(ofType("aws:ec2/instance:Instance").map((r) => [r.inputs.subnetId, r.inputs.instanceType, r.inputs.tags.env])).toEqual([
+    expect(ofType("aws:ec2/instance:Instance").map((r) => [byName(r.name, "aws:ec2/networkInterface:NetworkInterface").inputs.subnetId, r.inputs.instanceType, r.inputs.tags.env])).toEqual([
       ["subnet-priv-a", "r6g.large", "dev"], ["subnet-priv-b", "r6g.large", "dev"], ["subnet-priv-c", "r6g.large", "dev"],
     ]);
     expect(byName("dev-redis-1-data", "aws:ebs/volume:Volume").inputs.size).toBe(50);

@@ -1,6 +1,7 @@
 /** Composes the Redis area from `opsfleet:redis`: one RedisCluster in the private subnets. */
 import type * as pulumi from "@pulumi/pulumi";
-import { RedisCluster } from "../components/redis-cluster";
+import { RedisCluster, type RedisBackupArgs } from "../components/redis-cluster";
+import type { BackupContext } from "./backup";
 import type { RedisConfig } from "./config/redis";
 import { hostAccessArgs, type StackContext } from "./context";
 
@@ -13,6 +14,13 @@ export interface RedisOutputs {
   privateIps: pulumi.Output<string[]>;
   /** The cluster's security group (members, client SGs on 7000-7001, bastion on 22). */
   securityGroupId: pulumi.Output<string>;
+}
+
+/** The role's "backup" concern (the cluster's prefix) and the schedule. */
+function redisBackup(b: BackupContext, ctx: StackContext): RedisBackupArgs {
+  const prefix = b.prefix("redis", `${ctx.prefix}-redis`);
+  ctx.hostRoles?.for("redis").allow("backup", b.store.hostStatements({ prefix, region: b.region }));
+  return { bucket: b.store.bucketName, prefix, region: b.region, schedule: { intervalHours: b.config.redis.intervalHours, startTime: b.config.redis.startTime } };
 }
 
 export function composeRedis(cfg: RedisConfig, ctx: StackContext): RedisOutputs {
@@ -31,6 +39,7 @@ export function composeRedis(cfg: RedisConfig, ctx: StackContext): RedisOutputs 
     nodeTimeoutMs: cfg.nodeTimeoutMs,
     dataVolumeSizeGb: cfg.dataVolumeSizeGb,
     clientSecurityGroupIds: ctx.clientSecurityGroupIds,
+    backup: ctx.backup ? redisBackup(ctx.backup, ctx) : undefined,
   }, ctx.opts);
   ctx.inventory?.add("redis", cluster.hosts);
 

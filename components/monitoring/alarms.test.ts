@@ -7,7 +7,7 @@ import { databaseConfigSchema } from "../../stacks/config/database";
 const defaults = (): Thresholds => resolveThresholds({ alerts: alertsConfigSchema.parse({}), database: databaseConfigSchema.parse({}) });
 const stack: MonitoredStack = {
   stack: "dev",
-  web: { onDemandAsgName: "dev-web-ondemand", functionName: "dev-web-reconciler", deadLetterQueueName: "dlq", loadBalancerArnSuffix: "app/a/1", targetGroupArnSuffix: "targetgroup/t/1" },
+  web: { onDemandAsgName: "dev-web-ondemand", functionName: "dev-web-reconciler", deadLetterQueueNames: { events: "dlq", reconcile: "rdlq" }, reconcileQueueName: "q", loadBalancerArnSuffix: "app/a/1", targetGroupArnSuffix: "targetgroup/t/1" },
   redis: { cluster: "dev-redis", hosts: ["dev-redis-0", "dev-redis-1", "dev-redis-2"], ports: [7000, 7001] },
   database: { host: "dev-db-host", engine: "mysql" },
   hosts: [{ name: "dev-db-host", instanceId: "i-1", mounts: ["/", "/var/lib/mysql"], recover: true }],

@@ -25,7 +25,10 @@ export interface MonitoredStack {
   web?: {
     onDemandAsgName: Dim;
     functionName: Dim;
-    deadLetterQueueName: Dim;
+    /** Dead-letter queues by what lands there: `events` (EventBridge could not deliver), `reconcile` (reconciles that kept failing). */
+    deadLetterQueueNames: Record<string, Dim>;
+    /** The FIFO queue the reconciler consumes. */
+    reconcileQueueName: Dim;
     loadBalancerArnSuffix: Dim;
     targetGroupArnSuffix: Dim;
   };
@@ -113,8 +116,13 @@ export const ALARM_KINDS = {
   },
   "web-dlq-not-empty": {
     system: "web", title: "Reconciler dead-letter queue not empty",
-    meaning: "Events the reconciler could not process are waiting in its dead-letter queue.",
+    meaning: "Wake-ups are waiting in a dead-letter queue: events EventBridge could not deliver to the reconcile queue (`-events`), or reconciles that failed repeatedly (`-reconcile`).",
     action: "Read the messages (why they failed), fix the cause, then purge the queue; the every-minute reconcile already corrects the capacity.",
+  },
+  "web-reconcile-queue-stalled": {
+    system: "web", title: "Reconcile queue not consumed",
+    meaning: "A wake-up waited more than 5 minutes in the reconciler's FIFO queue: the Lambda is not consuming it (event source mapping disabled, function failing or throttled).",
+    action: "Check the event source mapping (state, last processing result) and the reconciler's log group; the reconciler errors/throttles alarms say which.",
   },
   "web-unhealthy-hosts": {
     system: "web", title: "ALB unhealthy targets",
@@ -262,9 +270,15 @@ export function planAlarms(s: MonitoredStack, t: Thresholds): AlarmSpec[] {
     add("web-reconciler-errors", undefined, { metric: { ...lambda("Errors"), statistic: "Sum" }, period: 300, evaluationPeriods: 1, datapointsToAlarm: 1, threshold: 0, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching" });
     add("web-reconciler-throttles", undefined, { metric: { ...lambda("Throttles"), statistic: "Sum" }, period: 300, evaluationPeriods: 1, datapointsToAlarm: 1, threshold: 0, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching" });
     add("web-reconciler-not-invoked", undefined, { metric: { ...lambda("Invocations"), statistic: "Sum" }, period: 300, evaluationPeriods: 1, datapointsToAlarm: 1, threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching" });
-    add("web-dlq-not-empty", undefined, {
-      metric: { namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: { QueueName: w.deadLetterQueueName }, statistic: "Maximum" },
-      period: 300, evaluationPeriods: 1, datapointsToAlarm: 1, threshold: 0, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching",
+    for (const [which, queue] of Object.entries(w.deadLetterQueueNames)) {
+      add("web-dlq-not-empty", which, {
+        metric: { namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: { QueueName: queue }, statistic: "Maximum" },
+        period: 300, evaluationPeriods: 1, datapointsToAlarm: 1, threshold: 0, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching",
+      });
+    }
+    add("web-reconcile-queue-stalled", undefined, {
+      metric: { namespace: "AWS/SQS", metricName: "ApproximateAgeOfOldestMessage", dimensions: { QueueName: w.reconcileQueueName }, statistic: "Maximum" },
+      period: 300, evaluationPeriods: 1, datapointsToAlarm: 1, threshold: 300, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching",
     });
     const alb = { LoadBalancer: w.loadBalancerArnSuffix };
     add("web-unhealthy-hosts", undefined, {

@@ -64,7 +64,8 @@ export function dashboardBody(s: MonitoredStack, region: string): { widgets: Wid
       ["AWS/Lambda", "Invocations", "FunctionName", w.functionName, { stat: "Sum" }],
       ["AWS/Lambda", "Errors", "FunctionName", w.functionName, { stat: "Sum" }],
       ["AWS/Lambda", "Throttles", "FunctionName", w.functionName, { stat: "Sum" }],
-      ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", w.deadLetterQueueName, { stat: "Maximum", label: "dead letters" }],
+      ...Object.entries(w.deadLetterQueueNames).map(([which, q]): MetricLine => ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", q, { stat: "Maximum", label: `dead letters (${which})` }]),
+      ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", w.reconcileQueueName, { stat: "Maximum", label: "oldest wake-up (s)", yAxis: "right" }],
     ]);
     graph("ALB targets and 5xx", [
       ["AWS/ApplicationELB", "HealthyHostCount", "TargetGroup", w.targetGroupArnSuffix, "LoadBalancer", w.loadBalancerArnSuffix, { stat: "Minimum" }],

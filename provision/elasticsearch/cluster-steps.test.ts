@@ -113,7 +113,9 @@ describe("security script against a local server that authenticates like Elastic
       "PUT /_security/role/logstash_writer",
       "PUT /_security/user/logstash_internal",
       "POST /_security/user/kibana_system/_password",
+      "PUT /_cluster/settings", // the mark the node health gates look for
     ]);
+    expect(seen[seen.length - 1].body).toEqual({ persistent: { "cluster.metadata.opsfleet_formed": "true" } });
     expect(seen[2].body).toEqual({ password: "ls-Pa55word-derived", roles: ["logstash_writer"], full_name: "Logstash (opsfleet)" });
     expect(r.applied).toBe('user = "elastic:elastic-Pa55word!!"\n');
     expect(r.stdout).not.toMatch(/Pa55word/);

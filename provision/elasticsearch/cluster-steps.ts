@@ -1,3 +1,4 @@
+import { markFormedScript } from "./health";
 import type { RenderedFile, RenderedStep } from "../common/types";
 import { renderCurlScript, type EsRequest } from "./es-requests";
 import { ES_HTTP_PORT, ES_OPS, ES_SHELL_PRELUDE, type EsClusterLayout, masters } from "./node-config";
@@ -83,7 +84,8 @@ done
 if [ "$ok" != yes ]; then echo "cluster did not form with ${l.nodes.length} nodes in 25 minutes (last HTTP $code)" >&2; exit 1; fi
 install -m 0600 ${CURLRC} ${APPLIED_CURLRC}
 echo "cluster formed; elastic password verified"
-${calls.script}`.trimStart();
+${calls.script}
+${markFormedScript(url, CURLRC)}`.trimStart();
 }
 
 export function clusterSecurityStep(l: EsClusterLayout, elasticPassword: string, users: ServiceUsers): RenderedStep {

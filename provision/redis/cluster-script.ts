@@ -58,6 +58,26 @@ export const CLUSTER_SCRIPT =
   HELPERS +
   String.raw`
 REDISCLI_AUTH=$(cat /etc/redis/opsfleet-auth); export REDISCLI_AUTH
+if [ "${"$"}{MODE:-form}" = health ]; then
+  # Health gate of one host (LOCAL = its nodes, just provisioned or back on a new instance): the next
+  # host is (re)placed only after this passes. Nodes that know no cluster (first creation, when the
+  # cluster step forms the cluster after the last host; or a new host the cluster step adds) pass at once.
+  for a in $LOCAL; do wait_for 180 "$a to answer PING" pong "$a"; done
+  formed=""
+  for a in $LOCAL; do
+    info=$(cli_at "$a" cluster info)
+    if [ "$(echo "$info" | field cluster_known_nodes)" != 1 ] || [ "$(echo "$info" | field cluster_slots_assigned)" != 0 ]; then formed=1; fi
+  done
+  if [ -z "$formed" ]; then
+    echo "this host's nodes are in no cluster yet (first creation, or the cluster step adds them): nothing to wait for"
+    echo "opsfleet-redis-cluster: not-formed"
+    exit 0
+  fi
+  # the members as the cluster knows them (failed ones included: they must come back)
+  NODES=$(cli_at "${"$"}{LOCAL%% *}" cluster nodes | awk '$3 !~ /noaddr|handshake/ {split($2, a, "@"); print a[1]}' | sort | tr '\n' ' ')
+  NODES=${"$"}{NODES% }
+  echo "waiting until the cluster is healthy again ($(echo $NODES | wc -w) nodes: all slots covered, every replica in sync, one master per host)"
+fi
 n_nodes=$(echo $NODES | wc -w)
 n_masters=$((n_nodes / (REPLICAS + 1)))
 seed=${"$"}{NODES%% *}

@@ -114,6 +114,35 @@ export function renderRedisClusterStep(p: RedisClusterParams): RenderedStep {
   };
 }
 
+/**
+ * A host's health gate, after its own nodes are up: passes when its nodes are in no cluster yet
+ * (first creation: the cluster step forms the cluster after the last host); otherwise it does what
+ * the cluster step does for an existing cluster (restores one master per host) and waits until the
+ * cluster, as its members know it, is healthy: every member answers and is not failed, all 16384
+ * slots ok, every replica's link up. The next host of the cluster is (re)placed only after it passes.
+ * It names only this host's nodes, so a host-count change leaves it untouched.
+ * Last line: `opsfleet-redis-cluster: not-formed|unchanged|placement-fixed`.
+ */
+export function renderRedisHealthStep(p: { hostIp: string; ports?: readonly number[] }): RenderedStep {
+  const ports = p.ports ?? REDIS_PORTS;
+  if (ports.length < 2) throw new Error(`redis health ports: got [${ports.join(", ")}]; allowed: a master and at least one replica port`);
+  validateRedisNodeConfig({ port: ports[0], bindIp: p.hostIp, password: "x".repeat(16), maxmemoryMb: 32 });
+  return {
+    name: "redis-healthy",
+    description: `wait until the Redis Cluster is healthy with ${p.hostIp}'s nodes back (passes before the cluster is first formed)`,
+    files: [],
+    script: [
+      `MODE=health`,
+      `LOCAL=${q(ports.map((port) => `${p.hostIp}:${port}`).join(" "))}`,
+      `NODES=''`,
+      `REPLICAS=${ports.length - 1}`,
+      `PLACEMENT_AWK=${q(PLACEMENT_AWK.trim())}`,
+      `PICK_MASTER_AWK=${q(PICK_MASTER_AWK.trim())}`,
+      CLUSTER_SCRIPT.trim(),
+    ].join("\n"),
+  };
+}
+
 /** The per-host steps in order. */
 export function renderRedisHostSteps(p: RedisHostParams): RenderedStep[] {
   return [renderRedisInstallStep(), renderRedisOsTuningStep(), renderRedisNodesStep(p)];

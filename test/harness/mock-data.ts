@@ -3,6 +3,7 @@
  * what AWS would compute for a resource (ids, ARNs, IPs) and the answers to the data sources the
  * program calls. Unknown invokes throw: a new lookup must be added here deliberately.
  */
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 
 const ACCOUNT = "123456789012";
@@ -18,6 +19,7 @@ function region(): string {
 export function resetMockData(): void {
   subnets.clear();
   nextHost.clear();
+  interfaces.clear();
 }
 
 function arn(service: string, resource: string): string {
@@ -36,6 +38,8 @@ const ALB_ZONE_IDS: Record<string, string> = { "us-east-1": "Z35SXDOTRQ7X7K", "e
 /** Subnets created so far (mock id -> CIDR, AZ): instances get addresses from their subnet's range. */
 const subnets = new Map<string, { cidr: string; az?: string }>();
 const nextHost = new Map<string, number>();
+/** Network interfaces created so far (mock id -> address, subnet). */
+const interfaces = new Map<string, { privateIp: string; subnetId: string }>();
 
 /** The next free address of a CIDR, after the 4 AWS reserves at the start (and a few more, like DHCP'd hosts). */
 function nextAddress(cidr: string): string {
@@ -62,16 +66,24 @@ export function computedOutputs(a: pulumi.runtime.MockResourceArgs): Record<stri
   const REGION = region();
   switch (a.type) {
     case "aws:ec2/instance:Instance": {
-      const subnet = subnets.get(a.inputs.subnetId);
-      const privateIp = nextAddress(subnet?.cidr ?? EXISTING_VPC_CIDR);
+      // an instance on its own network interface (components/host.ts) has that interface's address
+      const eni = interfaces.get(a.inputs.primaryNetworkInterface?.networkInterfaceId);
+      const subnet = subnets.get(eni?.subnetId ?? a.inputs.subnetId);
+      const privateIp = eni?.privateIp ?? nextAddress(subnet?.cidr ?? EXISTING_VPC_CIDR);
       const az = a.inputs.availabilityZone ?? subnet?.az ?? `${REGION}a`;
       return {
         privateIp,
         publicIp: a.inputs.associatePublicIpAddress ? `203.0.113.${Number(privateIp.split(".")[3]) % 250 + 2}` : "",
         availabilityZone: az,
         arn: arn("ec2", `instance/i-${a.name}`),
-        primaryNetworkInterfaceId: `eni-${a.name}`,
+        primaryNetworkInterfaceId: a.inputs.primaryNetworkInterface?.networkInterfaceId ?? `eni-${a.name}`,
       };
+    }
+    case "aws:ec2/networkInterface:NetworkInterface": {
+      const subnet = subnets.get(a.inputs.subnetId);
+      const privateIp = nextAddress(subnet?.cidr ?? EXISTING_VPC_CIDR);
+      interfaces.set(mockId(a), { privateIp, subnetId: a.inputs.subnetId });
+      return { privateIp, arn: arn("ec2", `network-interface/eni-${a.name}`) };
     }
     case "aws:ec2/vpc:Vpc":
       return { arn: arn("ec2", `vpc/${id}`), defaultSecurityGroupId: `sg-default-${a.name}` };
@@ -122,7 +134,13 @@ export function computedOutputs(a: pulumi.runtime.MockResourceArgs): Record<stri
     case "command:remote:Command":
       return { stdout: "", stderr: "" };
     case "tls:index/privateKey:PrivateKey":
-      return { privateKeyPem: `<secret:tls-private-key:${a.name}>`, publicKeyPem: `<tls-public-key:${a.name}>` };
+      return {
+        privateKeyPem: `<secret:tls-private-key:${a.name}>`,
+        publicKeyPem: `<tls-public-key:${a.name}>`,
+        // OpenSSH shapes (what cloud-init and the SSH host key pin read); the key material is a stand-in
+        privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\n<secret:tls-private-key:${a.name}>\n-----END OPENSSH PRIVATE KEY-----\n`,
+        publicKeyOpenssh: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5${createHash("sha256").update(a.name).digest("base64").replace(/=+$/, "")}\n`,
+      };
     case "tls:index/selfSignedCert:SelfSignedCert":
       return { certPem: `<tls-certificate:${a.name}>` };
     case "tls:index/certRequest:CertRequest":
@@ -153,6 +171,10 @@ export function mockInvoke(token: string, inputs: Record<string, any>): Record<s
       return { name: REGION, region: REGION, id: REGION };
     case "aws:index/getPartition:getPartition":
       return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+    case "aws:ec2/getSubnet:getSubnet": {
+      const subnet = subnets.get(inputs.id);
+      return { id: inputs.id, availabilityZone: subnet?.az ?? `${REGION}a`, cidrBlock: subnet?.cidr ?? EXISTING_VPC_CIDR };
+    }
     case "aws:ec2/getVpc:getVpc":
       return { id: inputs.id ?? "vpc-existing", cidrBlock: EXISTING_VPC_CIDR };
     case "aws:iam/getPolicyDocument:getPolicyDocument":

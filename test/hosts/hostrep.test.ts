@@ -1,0 +1,100 @@
+/**
+ * Host replacement and host keys, for real on lab "hostrep" (10.78.13.0/24):
+ * - the cloud-config's `ssh_keys` entry is a host key sshd serves, and a client pinned to the
+ *   program's public key connects with StrictHostKeyChecking (and refuses any other key);
+ * - the Redis health gate that orders host replacements: passes before the cluster is first formed,
+ *   blocks while a node is down, passes once it is back (and one master per host is restored).
+ */
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
+import { describeOnHosts } from "./guard";
+import { run, startLab, type Lab } from "./lab";
+import { renderHostKeyCloudConfig } from "../../provision/common/cloud-init";
+import { renderRedisHealthStep, renderRedisNodesStep } from "../../provision/redis/steps";
+import { clusterNodes, clusterProblem, provisionRedisHosts, redisPid, runClusterStep, allNodeAddrs } from "./redis-lab";
+
+const HOSTS = [1, 2, 3].map((i) => ({ name: `rep${i}`, ip: `10.78.13.1${i}` }));
+const PASSWORD = `hostrep-${Date.now()}-secret`;
+
+describeOnHosts("host replacement gates and pinned host keys on test hosts", () => {
+  let lab: Lab;
+  let tmp: string;
+
+  beforeAll(async () => {
+    lab = await startLab({ name: "hostrep", hosts: HOSTS });
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "opsfleet-hostrep-"));
+  }, 60_000);
+  afterAll(async () => {
+    await lab?.stop();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  }, 60_000);
+
+  test("sshd serves the host key the cloud-config installs; the pinned key is accepted, any other refused", async () => {
+    // an ed25519 key in the OpenSSH format @pulumi/tls emits (privateKeyOpenssh / publicKeyOpenssh)
+    const keyFile = path.join(tmp, "host");
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", keyFile]);
+    const pair = { privateKeyOpenssh: fs.readFileSync(keyFile, "utf8"), publicKeyOpenssh: fs.readFileSync(`${keyFile}.pub`, "utf8") };
+    const cc = parseYaml(renderHostKeyCloudConfig(pair));
+    // what cloud-init's ssh module writes to /etc/ssh/cloud_config_ed25519_key{,.pub}: the values as they
+    // are (here beside it: the lab's sshd re-reads its own key on every connection)
+    const write = (p: string, content: string, mode: string) =>
+      lab.ssh("rep1", `umask 077; cat > ${p} && chmod ${mode} ${p}`, content);
+    expect((await write("/etc/ssh/cloud_config_ed25519_key", cc.ssh_keys.ed25519_private, "600")).code).toBe(0);
+    expect((await write("/etc/ssh/cloud_config_ed25519_key.pub", cc.ssh_keys.ed25519_public + "\n", "644")).code).toBe(0);
+    // a second sshd on :2222 with only that key (the lab's own sshd keeps serving the lab)
+    const started = await lab.ssh("rep1", "/usr/sbin/sshd -t -h /etc/ssh/cloud_config_ed25519_key && /usr/sbin/sshd -p 2222 -h /etc/ssh/cloud_config_ed25519_key -o PidFile=/run/sshd-2222.pid");
+    expect(started).toMatchObject({ code: 0 });
+
+    const connect = async (pinned: string) => {
+      const known = path.join(tmp, `known-${Math.random().toString(36).slice(2)}`);
+      fs.writeFileSync(known, `[${HOSTS[0].ip}]:2222 ${pinned.trim()}\n`);
+      return run("ssh", ["-F", lab.sshConfig, "-p", "2222", "-o", `UserKnownHostsFile=${known}`, "-o", "StrictHostKeyChecking=yes", `root@${HOSTS[0].ip}`, "echo pinned-ok"], undefined, { timeoutMs: 20_000 });
+    };
+    const ok = await connect(cc.ssh_keys.ed25519_public);
+    expect(ok.stderr).toBe("");
+    expect(ok).toMatchObject({ code: 0, stdout: "pinned-ok\n" });
+
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", `${keyFile}-other`]);
+    const other = await connect(fs.readFileSync(`${keyFile}-other.pub`, "utf8"));
+    expect(other.code).not.toBe(0);
+    expect(other.stderr).toMatch(/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
+    await lab.ssh("rep1", "kill $(cat /run/sshd-2222.pid)");
+  }, 60_000);
+
+  test("Redis health gate: passes before the cluster is formed; blocks while a node is down; passes once it is back", async () => {
+    const hostIps = HOSTS.map((h) => h.ip);
+    const gate = (i: number) => renderRedisHealthStep({ hostIp: HOSTS[i].ip });
+    const result = (stdout: string) => /opsfleet-redis-cluster: (\S+)\s*$/.exec(stdout)?.[1];
+
+    // first creation: nodes up, no cluster yet (the hosts after this one do not even exist on EC2)
+    await provisionRedisHosts(lab, { password: PASSWORD, maxmemoryMb: 64 }, [HOSTS[0]]);
+    let t0 = Date.now();
+    expect(result((await lab.runStep("rep1", gate(0), { timeoutMs: 60_000 })).stdout)).toBe("not-formed");
+    console.log(`health gate, cluster not formed, two hosts absent: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    await provisionRedisHosts(lab, { password: PASSWORD, maxmemoryMb: 64 }, HOSTS.slice(1));
+    expect((await runClusterStep(lab)).action).toBe("created");
+    expect(result((await lab.runStep("rep2", gate(1))).stdout)).toBe("unchanged");
+
+    // rep3's master goes down (as when its instance is stopped for replacement)
+    const victim = `${HOSTS[2].ip}:7000`;
+    expect((await lab.exec("rep3", ["kill", "-9", String(await redisPid(lab, "rep3", 7000))])).code).toBe(0);
+    t0 = Date.now();
+    let settled = false;
+    const gated = lab.runStep("rep1", gate(0), { timeoutMs: 240_000 }).finally(() => { settled = true; });
+    await new Promise((r) => setTimeout(r, 12_000));
+    expect(settled).toBe(false); // the next host would not be touched now
+
+    // back (the replacement's provisioning starts it again): the gate passes, one master per host again
+    await lab.runStep("rep3", renderRedisNodesStep({ privateIp: HOSTS[2].ip, password: PASSWORD, maxmemoryMb: 64 }));
+    const out = await gated;
+    console.log(`health gate: blocked while ${victim} was down, passed ${((Date.now() - t0) / 1000).toFixed(1)} s after the kill`);
+    expect(out.stdout).toContain(`waiting for ${victim} to answer PING`);
+    expect(result(out.stdout)).toBe("placement-fixed");
+    expect(await clusterProblem(allNodeAddrs(lab), PASSWORD)).toBeNull();
+    const masters = (await clusterNodes(allNodeAddrs(lab)[0], PASSWORD)).filter((n) => n.flags.includes("master"));
+    expect(masters.map((m) => m.ip).sort()).toEqual(hostIps);
+  }, 300_000);
+}, { requires: ["redis-server", "redis-cli"] });
