@@ -30,7 +30,7 @@ test("plan with opsfleet:redis.hostCount 6: six Redis hosts and the cluster step
     const cluster = hosts[0].steps.find((s) => s.name === "redis-cluster")!;
     expect(cluster.script).toContain(`NODES='${[...ips.map((ip) => `${ip}:7000`), ...ips.map((ip) => `${ip}:7001`)].join(" ")}'`);
     // it runs after every host's nodes are up
-    for (const h of hosts.slice(1)) expect(cluster.dependsOn).toContain(h.steps.at(-1)!.resource);
+    for (const h of hosts.slice(1)) expect(cluster.dependsOn).toContain(h.steps.find((s) => s.name === "redis-nodes")!.resource);
     for (const h of hosts.slice(1)) expect(h.steps.map((s) => s.name)).not.toContain("redis-cluster");
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
