@@ -19,6 +19,8 @@ import { scenarioAccount, scenarioConfig } from "../functions/spot-reconciler/te
 import { randomScenario, runSimulation, SimResult } from "../functions/spot-reconciler/testing/simulation";
 
 const ACCOUNT_SIZES = [10, 100, 1_000, 10_000];
+/** What the component always sets in the Lambda's environment (health path, template version: one more read). */
+const DEPLOYED = { healthCheckPath: "/health", launchTemplateVersion: "1" };
 const SIM_SEQUENCES = 400;
 const INIT_RUNS = 7;
 
@@ -41,7 +43,7 @@ function growFleet(a: FakeAccount, source: "fleet" | "asg", n: number) {
 async function callsPerReconcile(source: "fleet" | "asg", foreign: number, extraMembers = 0) {
   const account = scenarioAccount(source, foreign);
   growFleet(account, source, extraMembers);
-  const reconcile = createReconciler({ clients: directClients(account), config: scenarioConfig(source), logger: silent, metrics: noMetrics, now: () => Date.parse(schedule.time) });
+  const reconcile = createReconciler({ clients: directClients(account), config: scenarioConfig(source, DEPLOYED), logger: silent, metrics: noMetrics, now: () => Date.parse(schedule.time) });
   await reconcile(schedule);
   return { total: account.calls.length, byCommand: account.countCalls() };
 }
@@ -62,7 +64,7 @@ function decisionLatency() {
 
 async function reconcileLatency() {
   const account = scenarioAccount("fleet", 1000);
-  const reconcile = createReconciler({ clients: directClients(account), config: scenarioConfig("fleet"), logger: silent, metrics: noMetrics, now: () => Date.parse(schedule.time) });
+  const reconcile = createReconciler({ clients: directClients(account), config: scenarioConfig("fleet", DEPLOYED), logger: silent, metrics: noMetrics, now: () => Date.parse(schedule.time) });
   for (let i = 0; i < 200; i++) await reconcile(schedule);
   const t = process.hrtime.bigint();
   for (let i = 0; i < 2000; i++) await reconcile(schedule);

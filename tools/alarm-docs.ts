@@ -3,8 +3,7 @@
  * (`components/monitoring/alarms.ts`), so the two cannot drift: `npm run docs:alarms` rewrites
  * the section; a test fails when it is stale or when an alarm kind has no entry.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
+import { readmeSectionCli } from "./config-docs";
 import { ALARM_KINDS, describeCondition, planAlarms, type AlarmKindId, type MonitoredStack, type System } from "../components/monitoring/alarms";
 import { alertsConfigSchema } from "../stacks/config/alerts";
 import { KEY_MAX_AGE_DAYS } from "../components/monitoring/alarms";
@@ -49,22 +48,4 @@ export function renderAlarmReference(): string {
   return out.join("\n");
 }
 
-export function spliceReadme(readme: string, section: string): string {
-  const a = readme.indexOf(START);
-  const b = readme.indexOf(END);
-  if (a < 0 || b < 0) throw new Error("README.md has no alarm-reference markers");
-  return readme.slice(0, a) + section + readme.slice(b + END.length);
-}
-
-if (require.main === module) {
-  const readmePath = path.join(__dirname, "..", "README.md");
-  const readme = fs.readFileSync(readmePath, "utf8");
-  const next = spliceReadme(readme, renderAlarmReference());
-  if (process.argv.includes("--write")) {
-    fs.writeFileSync(readmePath, next);
-    console.log("README.md alarm reference updated");
-  } else if (next !== readme) {
-    console.error("README.md alarm reference is stale: run `npm run docs:alarms`");
-    process.exit(1);
-  } else console.log("README.md alarm reference is up to date");
-}
+if (require.main === module) readmeSectionCli("alarm reference", "docs:alarms", renderAlarmReference(), START, END);

@@ -72,22 +72,26 @@ export function renderConfigReference(): string {
   return out.join("\n");
 }
 
-export function spliceReadme(readme: string, section: string): string {
-  const a = readme.indexOf(START);
-  const b = readme.indexOf(END);
-  if (a < 0 || b < 0) throw new Error("README.md has no config-reference markers");
-  return readme.slice(0, a) + section + readme.slice(b + END.length);
+/** Replaces the generated section between `start` and `end` markers of the README. */
+export function spliceReadme(readme: string, section: string, start = START, end = END): string {
+  const a = readme.indexOf(start);
+  const b = readme.indexOf(end);
+  if (a < 0 || b < 0) throw new Error(`README.md has no ${start.slice(5, start.indexOf(":"))} markers`);
+  return readme.slice(0, a) + section + readme.slice(b + end.length);
 }
 
-if (require.main === module) {
+/** CLI of a README generator: `--write` rewrites the section, otherwise fails when it is stale. */
+export function readmeSectionCli(what: string, script: string, section: string, start: string, end: string): void {
   const readmePath = path.join(__dirname, "..", "README.md");
   const readme = fs.readFileSync(readmePath, "utf8");
-  const next = spliceReadme(readme, renderConfigReference());
+  const next = spliceReadme(readme, section, start, end);
   if (process.argv.includes("--write")) {
     fs.writeFileSync(readmePath, next);
-    console.log("README.md config reference updated");
+    console.log(`README.md ${what} updated`);
   } else if (next !== readme) {
-    console.error("README.md config reference is stale: run `npm run docs:config`");
+    console.error(`README.md ${what} is stale: run \`npm run ${script}\``);
     process.exit(1);
-  } else console.log("README.md config reference is up to date");
+  } else console.log(`README.md ${what} is up to date`);
 }
+
+if (require.main === module) readmeSectionCli("config reference", "docs:config", renderConfigReference(), START, END);

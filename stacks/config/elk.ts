@@ -1,6 +1,7 @@
 /** `opsfleet:elk`: the Elasticsearch cluster, its index tuning profile and the Logstash (+ Kibana) host. */
 import { z } from "zod";
 import { instanceType, intBetween } from "./common";
+import { logstashInFlightProblem } from "./aws-limits";
 import { describeSupportedTypes, isKnownInstanceType, INSTANCE_TYPES } from "../../provision/elasticsearch/instance-types";
 import { ES_MIN_MEMORY_GIB } from "../../provision/elasticsearch/heap";
 import { DEFAULT_ELASTIC_VERSION, ELASTIC_VERSION_PATTERN } from "../../provision/elasticsearch/apt";
@@ -43,7 +44,7 @@ export const elkConfigSchema = z
       .strictObject({
         instanceType: instanceType.default("m5.xlarge").describe("EC2 instance type of the Logstash host; must be in the memory table."),
         workers: intBetween(1, 512).optional().describe("pipeline.workers. Default: the instance type's vCPUs."),
-        batchSize: intBetween(1, 10000).default(1000).describe("pipeline.batch.size (events per worker batch = documents per bulk request; Logstash's default is 125)."),
+        batchSize: intBetween(1, 10000).default(1000).describe("pipeline.batch.size (events per worker batch = documents per bulk request; Logstash's default is 125). workers x batchSize must stay at most 10000 in-flight events."),
         batchDelayMs: intBetween(1, 10000).default(50).describe("pipeline.batch.delay in ms."),
         heapMb: intBetween(512, 32768).optional().describe("Logstash heap in MiB. Default: 50 % of memory, at most 8192."),
         queueType: z.enum(["memory", "persisted"]).default("persisted").describe("queue.type: persisted survives Logstash restarts."),
@@ -83,6 +84,12 @@ export const elkConfigSchema = z
     }
     if (c.logstash.queueType === "persisted" && c.logstash.queueMaxGb > c.logstash.volumeSizeGb * 0.8) {
       ctx.addIssue({ code: "custom", path: ["logstash", "queueMaxGb"], input: c.logstash.queueMaxGb, message: `must fit on the ${c.logstash.volumeSizeGb} GiB volume with headroom; allowed: at most ${Math.floor(c.logstash.volumeSizeGb * 0.8)}` });
+    }
+    const workers = c.logstash.workers ?? (isKnownInstanceType(c.logstash.instanceType) ? INSTANCE_TYPES[c.logstash.instanceType].vcpus : undefined);
+    const inFlight = workers === undefined ? undefined : logstashInFlightProblem(workers, c.logstash.batchSize);
+    if (inFlight) {
+      const source = c.logstash.workers !== undefined ? "logstash.workers" : `the ${c.logstash.instanceType}'s vCPUs (logstash.workers default)`;
+      ctx.addIssue({ code: "custom", path: ["logstash", "batchSize"], input: c.logstash.batchSize, message: `${inFlight} (workers from ${source})` });
     }
     if (c.logstash.heapMb !== undefined && isKnownInstanceType(c.logstash.instanceType)) {
       const maxMb = Math.floor(INSTANCE_TYPES[c.logstash.instanceType].memoryGiB * 1024 * 0.75);

@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { configSchema, OpsfleetConfig, PASSWORD, PASSWORD_RULE, SECRET_KEYS, SecretKey } from "./schema";
+import { certificateRegionProblem, regionProblem } from "./aws-limits";
 
 export const NAMESPACE = "opsfleet";
 
@@ -69,12 +70,18 @@ export function validateConfig(raw: RawConfig): { ok: true; config: OpsfleetConf
       problems.push(`${NAMESPACE}:${key}: is stored as a secret but is not a secret setting; set it with \`pulumi config set ${NAMESPACE}:${key} <value>\``);
     }
   }
-  if (!raw.others["aws:region"]) problems.push("aws:region: not set; allowed: an AWS region such as eu-west-1 (`pulumi config set aws:region eu-west-1`)");
+  const region = raw.others["aws:region"];
+  if (!region) problems.push("aws:region: not set; allowed: an AWS region such as eu-west-1 (`pulumi config set aws:region eu-west-1`)");
+  else if (regionProblem(region)) problems.push(`aws:region: ${regionProblem(region)}`);
 
   const parsed = configSchema.safeParse(input, { reportInput: true });
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(...formatIssue(issue, input));
   }
+  // needs the region, which is not part of the opsfleet namespace
+  const cert = parsed.success && parsed.data.features.spotWeb ? parsed.data.spot.certificateArn : undefined;
+  const certProblem = cert && region && !regionProblem(region) ? certificateRegionProblem(cert, region) : undefined;
+  if (certProblem) problems.push(`${NAMESPACE}:spot.certificateArn: ${certProblem} (got ${JSON.stringify(cert)})`);
 
   for (const key of secretNames as SecretKey[]) {
     const value = raw.values[key];

@@ -11,6 +11,7 @@ import { redisConfigSchema } from "./redis";
 import { elkConfigSchema } from "./elk";
 import { databaseConfigSchema } from "./database";
 import { architecturesInUse } from "./architecture";
+import { albSubnetProblem, sshPublicKeyProblem } from "./aws-limits";
 import { ARCHITECTURES } from "../../components/instance-architecture";
 import { alertsConfigSchema } from "./alerts";
 import { backupConfigSchema } from "./backup";
@@ -32,7 +33,7 @@ export const networkConfigSchema = z
       .describe("Bring your own VPC: public subnets (>= 2 AZs), for the ALB and the bastion."),
     privateSubnetIds: z.array(subnetId).min(2, { message: "needs at least 2 subnets (2 AZs)" }).optional()
       .describe("Bring your own VPC: private subnets (>= 2 AZs, same AZ order as publicSubnetIds), for all hosts. They need outbound internet (NAT) for apt."),
-    cidrBlock: cidrBlock.optional().describe("CIDR of the created VPC, /16 to /24. Default 10.0.0.0/16."),
+    cidrBlock: cidrBlock.optional().describe("CIDR of the created VPC, /16 to /24 (/23 or larger with spotWeb: the VPC is cut into 16 subnets and the ALB needs /27 ones). Default 10.0.0.0/16."),
     availabilityZoneCount: intBetween(2, 6).optional().describe("Number of AZs the created VPC spans. Default 3."),
     natGateways: z.enum(["none", "single", "onePerAz"]).optional()
       .describe("NAT gateways of the created VPC: none, single (default) or onePerAz (survives an AZ outage)."),
@@ -64,8 +65,10 @@ export const networkConfigSchema = z
   }, { when: () => true })
   .describe("The VPC: created by opsfleet (default) or brought by you.");
 
-const sshPublicKey = z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( [^\n]*)?$/, {
-  message: "must be an OpenSSH public key line (ssh-ed25519 AAAA... comment)",
+// parsed, not pattern-matched: the base64 key must decode to a key of the type it names
+const sshPublicKey = z.string().superRefine((k, ctx) => {
+  const problem = sshPublicKeyProblem(k);
+  if (problem) ctx.addIssue({ code: "custom", input: k, message: `is not an OpenSSH public key: ${problem}` });
 });
 
 export const sshConfigSchema = z
@@ -149,6 +152,11 @@ export const configSchema = z
       : (typeof network.availabilityZoneCount === "number" ? network.availabilityZoneCount : 3);
     if (features.database === true && typeof subnetIndex === "number" && privateSubnets !== undefined && subnetIndex >= privateSubnets) {
       ctx.addIssue({ code: "custom", path: ["database", "subnetIndex"], input: subnetIndex, message: `must be below the number of private subnets (${privateSubnets}): allowed 0 to ${privateSubnets - 1}` });
+    }
+    // The created VPC's subnets must take the ALB (a /24 gives /28s, an ALB needs /27).
+    if (features.spotWeb === true && network.vpcId === undefined && typeof network.cidrBlock === "string") {
+      const problem = albSubnetProblem(network.cidrBlock);
+      if (problem) ctx.addIssue({ code: "custom", path: ["network", "cidrBlock"], input: network.cidrBlock, message: problem });
     }
     // One AMI per architecture: a pinned set must cover every architecture the stack launches.
     const inUse = architecturesInUse(c);
