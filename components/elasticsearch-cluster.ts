@@ -6,6 +6,7 @@ import * as tls from "@pulumi/tls";
 import { Host, RollingGates, type SshAccess } from "./host";
 import { elasticsearchHealthStep } from "../provision/elasticsearch/health";
 import { liftFiles } from "./lift-files";
+import { renderEsSnapshotStep, type EsSnapshotOptions } from "../provision/backup/elasticsearch";
 import { DEFAULT_ELASTIC_VERSION, elasticInstallStep, checkElasticVersion } from "../provision/elasticsearch/apt";
 import { elasticsearchHeap } from "../provision/elasticsearch/heap";
 import { elasticsearchOsStep } from "../provision/elasticsearch/os";
@@ -74,6 +75,8 @@ export interface ElasticsearchClusterArgs {
   protectVolumes?: boolean;
   /** Tags on every resource created. @default {} */
   tags?: Record<string, string>;
+  /** S3 snapshot repository + SLM policy, registered by provisioning. @default none */
+  snapshots?: Omit<EsSnapshotOptions, "bucket"> & { bucket: pulumi.Input<string> };
 }
 
 const DEFAULTS = {
@@ -302,6 +305,20 @@ export class ElasticsearchCluster extends pulumi.ComponentResource {
       files: liftFiles(profileShape.files, profileStep.apply((s) => s.files)),
       script: profileStep.apply((s) => s.script),
     }, { timeout: `${index.greenTimeoutMinutes + 10}m` });
+
+    if (args.snapshots) {
+      const sn = args.snapshots;
+      const render = (bucket: string, ip: string) => renderEsSnapshotStep({ ...sn, bucket }, `https://${ip}:${ES_HTTP_PORT}`);
+      const shape = render("shape-bucket", "192.0.2.1");
+      const actual = pulumi.all([sn.bucket, first.privateIp]).apply(([bucket, ip]) => render(bucket, ip));
+      first.addStep({
+        name: shape.name,
+        description: `snapshot repository in the stack's bucket under ${sn.basePath}/ and SLM policy (every ${sn.schedule.intervalHours} h from ${sn.schedule.startTime} UTC, ${sn.expireAfterDays} days)`,
+        files: liftFiles(shape.files, actual.apply((s) => s.files)),
+        script: actual.apply((s) => s.script),
+        dependsOn: [security],
+      });
+    }
 
     this.clusterName = pulumi.output(args.clusterName);
     this.masterIps = pulumi.all(this.masters.map((h) => h.privateIp));

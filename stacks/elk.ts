@@ -1,6 +1,7 @@
 /** Composes the ELK area from `opsfleet:elk`: the Elasticsearch cluster and the Logstash (+Kibana) host. */
 import * as pulumi from "@pulumi/pulumi";
-import { ElasticsearchCluster } from "../components/elasticsearch-cluster";
+import { ElasticsearchCluster, type ElasticsearchClusterArgs } from "../components/elasticsearch-cluster";
+import type { BackupContext } from "./backup";
 import { LogstashHost } from "../components/logstash-host";
 import { derivePassword } from "../provision/elasticsearch/passwords";
 import type { ElkConfig } from "./config/elk";
@@ -23,6 +24,17 @@ export interface ElkOutputs {
   indexProfile: string;
 }
 
+/** The role's "backup" concern (the repository's prefix; Elasticsearch deletes its own stale blobs) and SLM. */
+function esSnapshots(b: BackupContext, ctx: StackContext): NonNullable<ElasticsearchClusterArgs["snapshots"]> {
+  const basePath = b.prefix("elasticsearch", `${ctx.prefix}-es`);
+  ctx.hostRoles?.for("elasticsearch").allow("backup", b.store.hostStatements({ prefix: basePath, region: b.region, allowDelete: true }));
+  const es = b.config.elasticsearch;
+  return {
+    bucket: b.store.bucketName, basePath, schedule: { intervalHours: es.intervalHours, startTime: es.startTime },
+    expireAfterDays: es.expireAfterDays ?? b.config.retentionDays, minCount: es.minCount, maxCount: es.maxCount,
+  };
+}
+
 export function composeElk(cfg: ElkConfig, ctx: StackContext): ElkOutputs {
   const elasticPassword = ctx.secrets.elasticPassword;
   if (!elasticPassword) throw new Error("opsfleet:elasticPassword: missing secret (needed by elk)");
@@ -42,6 +54,7 @@ export function composeElk(cfg: ElkConfig, ctx: StackContext): ElkOutputs {
     index: cfg.index,
     logstashUser: { username: LOGSTASH_USER, password: logstashPassword },
     kibanaSystemPassword,
+    snapshots: ctx.backup ? esSnapshots(ctx.backup, ctx) : undefined,
   }, ctx.opts);
 
   const logstash = new LogstashHost(`${ctx.prefix}-logstash`, {

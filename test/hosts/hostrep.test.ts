@@ -2,6 +2,7 @@
  * Host replacement and host keys, for real on lab "hostrep" (10.78.13.0/24):
  * - the cloud-config's `ssh_keys` entry is a host key sshd serves, and a client pinned to the
  *   program's public key connects with StrictHostKeyChecking (and refuses any other key);
+ * - the two-phase SSH key rotation with the authorized-keys step (no instance replaced);
  * - the Redis health gate that orders host replacements: passes before the cluster is first formed,
  *   blocks while a node is down, passes once it is back (and one master per host is restored).
  */
@@ -14,6 +15,8 @@ import { describeOnHosts } from "./guard";
 import { run, startLab, type Lab } from "./lab";
 import { renderHostKeyCloudConfig } from "../../provision/common/cloud-init";
 import { renderRedisHealthStep, renderRedisNodesStep } from "../../provision/redis/steps";
+import { renderAuthorizedKeysStep } from "../../provision/common/ssh-keys";
+import { renderStepScript } from "../../provision/common/step-script";
 import { clusterNodes, clusterProblem, provisionRedisHosts, redisPid, runClusterStep, allNodeAddrs } from "./redis-lab";
 
 const HOSTS = [1, 2, 3].map((i) => ({ name: `rep${i}`, ip: `10.78.13.1${i}` }));
@@ -97,4 +100,34 @@ describeOnHosts("host replacement gates and pinned host keys on test hosts", () 
     const masters = (await clusterNodes(allNodeAddrs(lab)[0], PASSWORD)).filter((n) => n.flags.includes("master"));
     expect(masters.map((m) => m.ip).sort()).toEqual(hostIps);
   }, 300_000);
+
+  test("SSH key rotation in two phases: add the new key, then log in with it and drop the old one", async () => {
+    const state = path.dirname(lab.sshConfig);
+    const oldPub = fs.readFileSync(path.join(state, "id_ed25519.pub"), "utf8").trim();
+    const next = path.join(tmp, "next");
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "next", "-f", next]);
+    const newPub = fs.readFileSync(`${next}.pub`, "utf8").trim();
+    // only the given key, the host key checked against the lab's pinned known_hosts
+    const sshWith = (key: string, command: string, stdin?: string) => run("ssh", [
+      "-F", "/dev/null", "-i", key, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+      "-o", `UserKnownHostsFile=${path.join(state, "known_hosts")}`, `root@${HOSTS[1].ip}`, command,
+    ], stdin, { timeoutMs: 20_000 });
+    const oldKey = path.join(state, "id_ed25519");
+    expect((await sshWith(next, "true")).code).not.toBe(0);
+
+    // phase 1 (ssh.additionalPublicKeys = [new]), run with the old key as the program would
+    const p1 = await lab.runStep("rep2", renderAuthorizedKeysStep("root", [oldPub, newPub]));
+    expect(p1.stdout).toContain("authorized_keys updated (2 key(s))");
+    expect((await sshWith(oldKey, "echo old")).stdout).toBe("old\n");
+    expect((await sshWith(next, "echo new")).stdout).toBe("new\n");
+
+    // phase 2 (publicKey = new, sshPrivateKey = new, additional = []): the program logs in with the new key
+    const p2 = await sshWith(next, "bash -s", renderStepScript(renderAuthorizedKeysStep("root", [newPub])));
+    expect(p2).toMatchObject({ code: 0 });
+    expect(p2.stdout).toContain("authorized_keys updated (1 key(s))");
+    expect((await sshWith(oldKey, "true")).code).not.toBe(0);
+    expect((await sshWith(next, "echo still")).stdout).toBe("still\n");
+    // the same keys again change nothing
+    expect((await sshWith(next, "bash -s", renderStepScript(renderAuthorizedKeysStep("root", [newPub])))).stdout).toContain("authorized_keys unchanged");
+  }, 60_000);
 }, { requires: ["redis-server", "redis-cli"] });

@@ -111,4 +111,4 @@ test("the packed library installs into another program, whose README example typ
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-}, 120_000);
+}, 240_000); // a source change since the last build makes `prepare` rebuild dist/ (~20 s of CPU)

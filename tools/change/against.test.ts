@@ -68,6 +68,22 @@ test("--against a saved plan JSON: the same tree against its own plan changes no
   expect(r.stdout).toMatch(/pulumi preview` with credentials remains the authority/);
 }, 120_000);
 
+test("the pull-request comment script previews the stacks against the base revision", async () => {
+  const out = path.join(repo, "comment.md");
+  const r = await new Promise<{ code: number; stderr: string }>((resolve) => {
+    execFile(path.join(repo, "node_modules", ".bin", "tsx"), [path.join(repo, "tools", "change", "pr-comment.ts"), "--base", "HEAD", "--out", out, "--stacks", "dev"], { cwd: repo }, (err, _o, stderr) =>
+      resolve({ code: err ? 1 : 0, stderr }));
+  });
+  expect(r.stderr).not.toMatch(/error/i);
+  expect(r.code).toBe(0);
+  const md = fs.readFileSync(out, "utf8");
+  expect(md).toMatch(/^<!-- opsfleet-change-preview -->\n### Offline change preview against `HEAD`/);
+  const sm = viaGit.changeSummary;
+  const bold = (n: number) => (n ? `**${n}**` : "0");
+  expect(md).toContain(`| dev | ${bold(sm.replace)} | ${bold(sm.delete)} | ${sm.create} | ${sm.update} | ${sm.same} |`);
+  expect(md).toContain("opsfleet change preview: stack dev against git HEAD");
+}, 180_000);
+
 test("bad --against values fail before planning, naming what was given", () => {
   expect(() => resolveAgainst(repo, "no-such-rev", "dev")).toThrow(/^--against no-such-rev: neither a plan file nor a git revision of /);
   const f = path.join(repo, "prod-plan.json");
