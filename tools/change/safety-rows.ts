@@ -48,7 +48,7 @@ export const SAFETY_ROWS: SafetyRow[] = [
   },
   {
     id: "health-path", stack: "dev", change: "`spot.healthCheckPath` edited (web user data changes)", edit: set("spot", "healthCheckPath")("/healthz"),
-    effect: "New launch-template version and target-group health check updated in place; the Spot Fleet is not replaced.",
+    effect: "New launch-template version (user data); the Spot Fleet and the ASGs are not replaced.",
     operator: "Web instances move to the new template by a rolling replacement; the target stays healthy while the old path is still served.",
   },
   {
