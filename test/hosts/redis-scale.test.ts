@@ -12,9 +12,9 @@ import { Cluster } from "ioredis";
 import { describeOnHosts } from "./guard";
 import { startLab, type Lab, type LabHost } from "./lab";
 import {
-  allNodeAddrs, clusterInfo, clusterNodes, clusterProblem, provisionRedisHosts, redisCmd, runClusterStep, slotShares,
+  allNodeAddrs, clusterInfo, clusterNodes, clusterProblem, provisionRedisHosts, redisCmd, runClusterStep, slotShares, waitFor,
 } from "./redis-lab";
-import { renderRedisClusterStep } from "../../provision/redis/steps";
+import { renderRedisClusterStep, renderRedisNodesStep } from "../../provision/redis/steps";
 
 const PASSWORD = `scale ${Date.now()} "pa55word"`;
 const HOSTS: LabHost[] = [1, 2, 3, 4, 5, 6].map((i) => ({ name: `rs${i}`, ip: `10.78.5.1${i}` }));
@@ -232,4 +232,30 @@ describeOnHosts("Redis Cluster scaled by host count (3 -> 4 -> 6 -> 3) with a cl
     expect(keys.filter((k, i) => got[i] !== written.get(k))).toEqual([]);
     await allKeysThere();
   }, 60_000);
+
+  test("a host removed from the cluster while down comes back with its old data and cluster config: reset, then it rejoins", async () => {
+    // after the client test (a host going down fails writes for a failover's seconds)
+    const h = HOSTS[2];
+    const addrs = allNodeAddrs(lab, stage(3));
+    const others = addrs.filter((a) => !a.startsWith(`${h.ip}:`));
+    const oldIds = (await clusterNodes(addrs[0], PASSWORD)).filter((x) => x.ip === h.ip).map((x) => x.id);
+    for (const port of [7000, 7001]) {
+      const r = await lab.ssh(h.name, `start-stop-daemon --stop --quiet --oknodo --retry TERM/30/KILL/5 --pidfile /run/redis-${port}/redis-server.pid --exec /usr/bin/redis-server`);
+      expect(r.code).toBe(0);
+    }
+    await waitFor("its master's replica to take over", 60_000, async () => {
+      const live = (await clusterNodes(others[0], PASSWORD)).filter((x) => x.flags.includes("master") && !x.flags.some((f) => f.startsWith("fail")));
+      return live.length === 3 && live.every((x) => x.ip !== h.ip) && (await clusterInfo(others[0], PASSWORD)).cluster_state === "ok";
+    });
+    // the cluster forgets the vanished host (as the step does for failed nodes), then the host comes back as it was
+    for (const a of others) for (const id of oldIds) expect(await redisCmd(a, PASSWORD, "CLUSTER", "FORGET", id)).toBe("OK");
+    const up = await lab.runStep(h.name, renderRedisNodesStep({ privateIp: h.ip, ...PARAMS }));
+    expect(up.stdout).toMatch(/:7000 started[\s\S]*:7001 started/);
+    const { action, result } = await runClusterStep(lab, 180_000, stage(3));
+    expect(result.stdout).toContain(`${h.ip}:7000: not a member of this cluster (stale cluster config)`);
+    expect(action).toBe("joined");
+    await expectStage(3);
+    const ids = (await clusterNodes(addrs[0], PASSWORD)).map((x) => x.id);
+    for (const old of oldIds) expect(ids).not.toContain(old);
+  }, 240_000);
 }, { requires: ["redis-server", "redis-cli"] });
