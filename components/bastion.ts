@@ -40,6 +40,8 @@ export interface BastionArgs {
 export class Bastion extends pulumi.ComponentResource {
   public readonly securityGroup: aws.ec2.SecurityGroup;
   public readonly securityGroupId: pulumi.Output<string>;
+  /** Group the deploy workflow opens for its runner's address (see README: CI deploys). */
+  public readonly ciSecurityGroup: aws.ec2.SecurityGroup;
   public readonly host: Host;
   /** The Elastic IP: stable across stop/start and replacement of the bastion instance. */
   public readonly publicIp: pulumi.Output<string>;
@@ -68,12 +70,20 @@ export class Bastion extends pulumi.ComponentResource {
       tags: { ...tags, Name: `${name}-sg` },
     }, { parent: this });
     this.securityGroupId = this.securityGroup.id;
+    // CI runners without a fixed address: the deploy workflow adds its runner's /32 on 22 here for one
+    // job and always removes it. Pulumi declares no rules on this group (and ignores them), so an
+    // update never removes a rule a running job depends on; the main group's rules stay authoritative.
+    this.ciSecurityGroup = new aws.ec2.SecurityGroup(`${name}-ci-sg`, {
+      vpcId: args.vpcId,
+      description: "opsfleet bastion: SSH from the CI runner of a running deploy (rules added and removed by the workflow)",
+      tags: { ...tags, Name: `${name}-ci-sg` },
+    }, { parent: this, ignoreChanges: ["ingress"] });
 
     this.host = new Host(name, {
       subnetId: args.subnetId,
       instanceType: args.instanceType ?? "t3.micro",
       amiId: args.amiId,
-      securityGroupIds: [this.securityGroup.id],
+      securityGroupIds: [this.securityGroup.id, this.ciSecurityGroup.id],
       keyName: args.keyName,
       // an Elastic IP: remote commands through the bastion keep the same proxy address for good
       associatePublicIp: true,
@@ -86,6 +96,6 @@ export class Bastion extends pulumi.ComponentResource {
     this.publicIp = this.host.publicIp as pulumi.Output<string>;
     this.hostPublicKey = this.host.hostPublicKey;
     this.proxy = { host: this.publicIp, user: args.sshUser, hostKey: this.hostPublicKey };
-    this.registerOutputs({ publicIp: this.publicIp, hostPublicKey: this.hostPublicKey, securityGroupId: this.securityGroupId });
+    this.registerOutputs({ publicIp: this.publicIp, hostPublicKey: this.hostPublicKey, securityGroupId: this.securityGroupId, ciSecurityGroupId: this.ciSecurityGroup.id });
   }
 }

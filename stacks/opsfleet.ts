@@ -24,6 +24,9 @@ export interface OpsfleetOutputs {
   publicSubnetIds: pulumi.Input<string>[];
   privateSubnetIds: pulumi.Input<string>[];
   bastionPublicIp?: pulumi.Output<string>;
+  /** The group the deploy workflow opens for its runner (id, and ARN for the OIDC role's policy). */
+  bastionCiSecurityGroupId?: pulumi.Output<string>;
+  bastionCiSecurityGroupArn?: pulumi.Output<string>;
   web?: ReturnType<typeof composeSpot>;
   redis?: ReturnType<typeof composeRedis>;
   elk?: ReturnType<typeof composeElk>;
@@ -129,6 +132,8 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
       bastionSecurityGroupId: { value: bastion.securityGroupId },
     });
     outputs.bastionPublicIp = bastion.publicIp;
+    outputs.bastionCiSecurityGroupId = bastion.ciSecurityGroup.id;
+    outputs.bastionCiSecurityGroupArn = bastion.ciSecurityGroup.arn;
   }
 
   if (c.features.backup && (c.features.redis || c.features.elk || c.features.database)) {
