@@ -1,6 +1,6 @@
 import { planAlarms, KEY_MAX_AGE_DAYS, type MonitoredStack, type Thresholds } from "./alarms";
 import { dashboardBody } from "./dashboard";
-import { resolveThresholds } from "../../stacks/monitoring";
+import { monitoredHosts, resolveThresholds } from "../../stacks/monitoring";
 import { alertsConfigSchema } from "../../stacks/config/alerts";
 import { databaseConfigSchema } from "../../stacks/config/database";
 
@@ -60,4 +60,16 @@ test("dashboard: one section per system the stack runs, widgets inside the 24-co
     }
   }
   expect(JSON.stringify(dashboardBody({ stack: "s", hosts: [] }, "eu-west-1").widgets.map((w) => w.type))).toBe('["text"]');
+});
+
+test("EC2 recovery alarm only on hosts whose instance type EC2 can recover (not instance store, not metal)", () => {
+  const hosts = monitoredHosts([
+    { name: "dev-redis-0", instanceId: "i-1", mounts: ["/"], instanceType: "r6g.large" },
+    { name: "dev-redis-1", instanceId: "i-2", mounts: ["/"], instanceType: "r6gd.large" },
+    { name: "dev-es-data-0", instanceId: "i-3", mounts: ["/"], instanceType: "m5.metal" },
+  ]);
+  const names = planAlarms({ stack: "dev", hosts }, defaults()).filter((a) => a.kind === "host-status-system").map((a) => a.name);
+  expect(names).toEqual(["dev-host-status-system-redis-0"]);
+  // the instance status check stays on every host
+  expect(planAlarms({ stack: "dev", hosts }, defaults()).filter((a) => a.kind === "host-status-instance")).toHaveLength(3);
 });

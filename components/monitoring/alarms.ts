@@ -226,7 +226,7 @@ export const ALARM_KINDS = {
   },
   "host-status-system": {
     system: "hosts", title: "EC2 system status check failed (recovering)",
-    meaning: "AWS's system status check failed for 2 minutes (host hardware/network): EC2 recovers the instance onto other hardware, same id, IP and volumes.",
+    meaning: "AWS's system status check failed for 2 minutes (host hardware/network): EC2 recovers the instance onto other hardware, same id, IP and volumes. Only hosts whose instance type EC2 can recover get this alarm (not types with instance store such as m5d, r6gd, i3, c5d, nor .metal types); on those, a failed system check shows as the host's down alarms and EC2's scheduled-event notice: stop and start the instance.",
     action: "Nothing unless it repeats; after recovery check the host's services (Redis rejoins as a replica, placement alarm may follow).",
   },
   "host-status-instance": {
