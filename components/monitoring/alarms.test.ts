@@ -73,3 +73,12 @@ test("EC2 recovery alarm only on hosts whose instance type EC2 can recover (not 
   // the instance status check stays on every host
   expect(planAlarms({ stack: "dev", hosts }, defaults()).filter((a) => a.kind === "host-status-instance")).toHaveLength(3);
 });
+
+test("every host that runs the checker (Logstash too) has a heartbeat alarm on which silence is failing", () => {
+  const hosts = monitoredHosts([{ name: "dev-logstash", instanceId: "i-9", mounts: ["/"], instanceType: "t3.medium" }]);
+  expect(planAlarms({ stack: "dev", hosts }, defaults()).find((a) => a.kind === "host-checker-silent")).toMatchObject({
+    name: "dev-host-checker-silent-logstash",
+    metric: { metricName: "HostCheckerUp", dimensions: { Stack: "dev", Host: "dev-logstash" }, statistic: "Minimum" },
+    threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching",
+  });
+});

@@ -219,6 +219,11 @@ export const ALARM_KINDS = {
     meaning: "The encryption key material has not changed for longer than alerts.thresholds.dbKeyMaxAgeDays: scheduled rotation is not running.",
     action: "Check the rotation timer (`systemctl list-timers opsfleet-db-key-rotation*`) and its log; rotate on demand with /etc/mysql/opsfleet/rotate-keys.",
   },
+  "host-checker-silent": {
+    system: "hosts", title: "Host health checker silent",
+    meaning: "A host published no heartbeat (HostCheckerUp) for 3 minutes although its checker runs every minute: the host is down or unreachable, or its checker timer, script or metric permission is broken. Covers every host, including those without a \"down\" alarm (Logstash).",
+    action: "`systemctl status opsfleet-health.timer opsfleet-health.service` and `journalctl -u opsfleet-health` on the host; if the host does not answer, see the EC2 status check alarms.",
+  },
   "host-disk-full": {
     system: "hosts", title: "Volume filling up",
     meaning: "A host's root or data volume is fuller than alerts.thresholds.diskUsedPercent.",
@@ -352,6 +357,9 @@ export function planAlarms(s: MonitoredStack, t: Thresholds): AlarmSpec[] {
   }
 
   for (const h of s.hosts) {
+    add("host-checker-silent", h.name, {
+      metric: { ...hostMetric("HostCheckerUp", { Stack: s.stack, Host: h.name }), statistic: "Minimum" }, ...minutes(3), threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching",
+    });
     for (const m of h.mounts) {
       add("host-disk-full", `${h.name}${m === "/" ? "-root" : m.replace(/\//g, "-")}`, {
         metric: { ...hostMetric("DiskUsedPercent", { Stack: s.stack, Host: h.name, MountPoint: m }), statistic: "Maximum" }, period: 300, evaluationPeriods: 1, datapointsToAlarm: 1,

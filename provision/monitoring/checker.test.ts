@@ -118,4 +118,6 @@ test("disk use of every configured mount, as df reports it", async () => {
   expect(latest("DiskUsedPercent", { MountPoint: dir })).toEqual([df]);
   expect(latest("DiskUsedPercent", { MountPoint: "/" })).toHaveLength(1);
   expect(r.stdout).toContain(`DiskUsedPercent ${df} MountPoint=${dir}`);
+  // the heartbeat the "checker silent" alarm watches
+  expect(latest("HostCheckerUp")).toEqual([1]);
 }, 60_000);
