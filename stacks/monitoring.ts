@@ -16,6 +16,7 @@ import type { OpsfleetConfig } from "./config/schema";
 import type { StackContext } from "./context";
 import type { SpotOutputs } from "./spot";
 import type { DatabaseOutputs } from "./database";
+import { backupJobs } from "../provision/backup/metrics";
 
 /** Hosts the areas created, by group (areas add theirs with `ctx.inventory?.add`). */
 export class HostInventory {
@@ -98,6 +99,13 @@ export function composeMonitoring(
     ...(hostsOf("redis").length ? { redis: { cluster: clusters.redis, hosts: hostsOf("redis").map((h) => h.hostName), ports: REDIS_PORTS } } : {}),
     ...(hostsOf("elasticsearch").length ? { elasticsearch: { cluster: clusters.elasticsearch, hosts: hostsOf("elasticsearch").map((h) => h.hostName) } } : {}),
     ...(hostsOf("database").length && db ? { database: { host: hostsOf("database")[0].hostName, engine: db.engine } } : {}),
+    // the areas add their backup steps exactly when ctx.backup is set (stacks/database.ts, redis.ts)
+    ...(ctx.backup ? {
+      backups: backupJobs({
+        ...(hostsOf("database").length && db ? { database: { host: hostsOf("database")[0].hostName, intervalHours: ctx.backup.config.database.intervalHours, recoveryPointMinutes: ctx.backup.config.database.recoveryPointMinutes } } : {}),
+        ...(hostsOf("redis").length ? { redis: { hosts: hostsOf("redis").map((h) => h.hostName), intervalHours: ctx.backup.config.redis.intervalHours } } : {}),
+      }),
+    } : {}),
     // hosts keep data on EBS volumes: EC2 recovers them in place on a system failure, where the type allows it
     hosts: monitoredHosts(all.map((h) => ({ name: h.hostName, instanceId: h.instance.id, mounts: ["/", ...h.mountPoints], instanceType: inventory.instanceTypes.get(h)! }))),
   };
