@@ -389,6 +389,6 @@ export function renderText(plan: Plan): string {
   }
   lines.push("", plan.violations.length ? `Security check: ${plan.violations.length} violation(s):` : "Security check: no violations");
   for (const v of plan.violations) lines.push(`  ! ${v}`);
-  lines.push("", `(offline: nothing was created; \`npm run plan -- --stack ${plan.stack} --json\` for the full plan with inputs and file contents)`);
+  lines.push("", `(offline: nothing was created; \`npm run -s plan -- --stack ${plan.stack} --json\` for the full plan with inputs and file contents)`);
   return lines.join("\n") + "\n";
 }

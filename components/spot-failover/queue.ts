@@ -14,12 +14,22 @@ export const MESSAGE_GROUP_ID = "reconcile";
 /** Lambda timeout of the reconciler (seconds); a reconcile takes well under a second. */
 export const RECONCILER_TIMEOUT_SECONDS = 30;
 /**
- * Visibility timeout of the wake-up queue: must be >= the function timeout (CreateEventSourceMapping
- * refuses less). A failed message blocks its group until then, so it stays short: 2 × the timeout.
+ * Visibility timeout of the wake-up queue: AWS advises at least 6 × the function timeout for an SQS
+ * event source (retries of throttled invocations happen within it; CreateEventSourceMapping refuses
+ * less than 1 ×). A failed message holds its group that long; the schedule reconciles after it anyway.
  */
-export const VISIBILITY_TIMEOUT_SECONDS = 2 * RECONCILER_TIMEOUT_SECONDS;
+export const VISIBILITY_TIMEOUT_SECONDS = 6 * RECONCILER_TIMEOUT_SECONDS;
 /** Deliveries of one message before it moves to the queue's dead-letter queue. */
 export const MAX_RECEIVE_COUNT = 3;
+
+/**
+ * Retention of the wake-up queue: `maxEventAgeSeconds` (older wake-ups are worth nothing), but at least
+ * long enough for a failing message to be received MAX_RECEIVE_COUNT times and reach the dead-letter
+ * queue — a shorter retention would let failures expire silently instead of showing up in the DLQ.
+ */
+export function wakeUpRetentionSeconds(maxEventAgeSeconds: number): number {
+  return Math.max(maxEventAgeSeconds, MAX_RECEIVE_COUNT * VISIBILITY_TIMEOUT_SECONDS);
+}
 
 /**
  * FIFO queue names must end in `.fifo` (<= 80 characters, letters, digits, - and _). Named explicitly
@@ -38,7 +48,7 @@ export interface WakeUpQueue {
 }
 
 /** The FIFO wake-up queue and its FIFO dead-letter queue (a FIFO queue's DLQ must be FIFO), both encrypted (SSE-SQS). */
-export function wakeUpQueue(name: string, o: { retentionSeconds: number; tags: Record<string, string>; parent: pulumi.Resource }): WakeUpQueue {
+export function wakeUpQueue(name: string, o: { /** maxEventAgeSeconds (see wakeUpRetentionSeconds) */ retentionSeconds: number; tags: Record<string, string>; parent: pulumi.Resource }): WakeUpQueue {
   const deadLetterQueue = new aws.sqs.Queue(`${name}-reconcile-dlq`, {
     name: fifoQueueName(name, "reconcile-dlq"), fifoQueue: true, sqsManagedSseEnabled: true, messageRetentionSeconds: 14 * 86400, tags: o.tags,
   }, { parent: o.parent });
@@ -52,8 +62,7 @@ export function wakeUpQueue(name: string, o: { retentionSeconds: number; tags: R
     fifoThroughputLimit: "perQueue",
     sqsManagedSseEnabled: true,
     visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_SECONDS,
-    // Wake-ups older than the maximum event age are worth nothing (the schedule has reconciled since).
-    messageRetentionSeconds: o.retentionSeconds,
+    messageRetentionSeconds: wakeUpRetentionSeconds(o.retentionSeconds),
     redrivePolicy: deadLetterQueue.arn.apply((deadLetterTargetArn) => JSON.stringify({ deadLetterTargetArn, maxReceiveCount: MAX_RECEIVE_COUNT })),
     tags: o.tags,
   }, { parent: o.parent });

@@ -270,17 +270,20 @@ describe("single writer without reserved concurrency (issue 9 item 2)", () => {
     await build("webrc", { reservedConcurrency: 1 });
     expect(one("webrc", "reconciler").inputs.reservedConcurrentExecutions).toBe(1);
   }, 60_000);
-  test("the wake-up queue: FIFO, content-based deduplication, encrypted, retention = max event age, redrive to an encrypted FIFO DLQ", () => {
+  test("the wake-up queue: FIFO, content-based deduplication, encrypted, retained until a failing message reaches its encrypted FIFO DLQ", () => {
     const q = queue("web");
-    expect(q).toMatchObject({ fifoQueue: true, contentBasedDeduplication: true, sqsManagedSseEnabled: true, messageRetentionSeconds: 300 });
+    expect(q).toMatchObject({ fifoQueue: true, contentBasedDeduplication: true, sqsManagedSseEnabled: true });
+    // default maxEventAgeSeconds 300 < 3 receives × 180 s visibility: retention covers the third receive
+    expect(q.messageRetentionSeconds).toBe(540);
+    expect(q.messageRetentionSeconds).toBeGreaterThanOrEqual(3 * q.visibilityTimeoutSeconds);
     expect(q.name).toMatch(/^web-reconcile-[0-9a-f]{8}\.fifo$/);
     const dlq = one("web", "reconcile-dlq", "aws:sqs/queue:Queue").inputs;
     expect(dlq).toMatchObject({ fifoQueue: true, sqsManagedSseEnabled: true });
     expect(JSON.parse(q.redrivePolicy)).toEqual({ deadLetterTargetArn: `arn:aws:sqs:us-east-1:123456789012:${dlq.name}`, maxReceiveCount: 3 });
     expect(one("web", "reconciler-dlq").inputs.sqsManagedSseEnabled).toBe(true);
   });
-  test("visibility timeout >= the function timeout (CreateEventSourceMapping refuses less)", () => {
-    expect(queue("web").visibilityTimeoutSeconds).toBeGreaterThanOrEqual(one("web", "reconciler").inputs.timeout);
+  test("visibility timeout >= 6 × the function timeout (AWS's advice for SQS event sources)", () => {
+    expect(queue("web").visibilityTimeoutSeconds).toBeGreaterThanOrEqual(6 * one("web", "reconciler").inputs.timeout);
   });
   test.each(["web", "webasg"])("%s: the queue is the Lambda's only trigger: event source mapping, batch size 1, after the role may read the queue", (p) => {
     const esm = of(p, "aws:lambda/eventSourceMapping:EventSourceMapping");
