@@ -62,7 +62,7 @@ export function composeDatabase(cfg: DatabaseConfig, ctx: StackContext): Databas
     binlogExpireDays: cfg.binlogExpireDays,
     backup: backupArgs,
   }, ctx.opts);
-  ctx.inventory?.add("database", [db.host]);
+  ctx.inventory?.add("database", [db.host], cfg.instanceType);
 
   return {
     endpoint: db.endpoint,

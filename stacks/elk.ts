@@ -82,8 +82,9 @@ export function composeElk(cfg: ElkConfig, ctx: StackContext): ElkOutputs {
     elasticsearchSecurityGroupId: cluster.securityGroupId,
   }, ctx.opts);
   cluster.allowHttpFrom("logstash", logstash.securityGroupId);
-  ctx.inventory?.add("elasticsearch", [...cluster.masters, ...cluster.dataNodes]);
-  ctx.inventory?.add("logstash", [logstash.host]);
+  ctx.inventory?.add("elasticsearch", cluster.masters, cfg.masters.instanceType);
+  ctx.inventory?.add("elasticsearch", cluster.dataNodes, cfg.data.instanceType);
+  ctx.inventory?.add("logstash", [logstash.host], cfg.logstash.instanceType);
 
   return {
     clusterName: cluster.clusterName,

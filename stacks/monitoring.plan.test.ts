@@ -46,6 +46,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { computedOutputs, mockId } from "../test/harness/mock-data";
 import { HOST_METRICS, type HostMetricName } from "../provision/monitoring/metrics";
 import { ALARM_KINDS, RECONCILER_METRICS } from "../components/monitoring/alarms";
+import { BACKUP_METRICS, BACKUP_METRIC_DIMENSIONS } from "../provision/backup/metrics";
 
 /** Metric names the reconciler's source publishes (Powertools addMetric with a literal name). */
 const RECONCILER_DIR = path.join(ROOT, "functions", "spot-reconciler");
@@ -80,6 +81,18 @@ function confOf(p: Plan, host: string): Record<string, string> {
 /** Why a metric is not one this stack publishes (null when it is). */
 function notPublished(p: Plan, namespace: string, name: string, dims: Record<string, string>): string | null {
   const keys = Object.keys(dims);
+  if (namespace === HOST_METRICS_NAMESPACE && name in BACKUP_METRICS) {
+    // the backup scripts: `metric SYSTEM JOB ...` with HOST_LABEL from the host's backup.conf
+    if ([...keys].sort().join() !== [...BACKUP_METRIC_DIMENSIONS].sort().join()) return `${name}: dimensions ${keys} but the backup scripts write ${BACKUP_METRIC_DIMENSIONS}`;
+    const h = p.hosts.find((x) => x.host === dims.Host);
+    if (!h) return `${name}: no host ${dims.Host}`;
+    const conf = h.files.find((f) => f.path.endsWith("/backup.conf"));
+    if (!conf || !conf.content.split("\n").includes(`HOST_LABEL=${dims.Host}`)) return `${name}: ${dims.Host} runs no backup reporting that Host`;
+    if (!conf.content.split("\n").includes(`METRIC_NAMESPACE=${namespace}`)) return `${name}: ${dims.Host}'s backups publish elsewhere`;
+    const dir = conf.path.slice(0, conf.path.lastIndexOf("/") + 1);
+    if (!h.files.some((f) => f.path.startsWith(dir) && f.content.includes(`metric ${dims.System} ${dims.Job} 1 `))) return `${name}: no script on ${dims.Host} publishes job ${dims.System}/${dims.Job}`;
+    return null;
+  }
   if (namespace === HOST_METRICS_NAMESPACE) {
     const m = HOST_METRICS[name as HostMetricName];
     if (!m) return `${name}: no checker publishes it`;
@@ -153,7 +166,7 @@ describe.each(STACKS)("monitoring in the plan of stack %s", (stack) => {
     const p = plan();
     const systems = new Set(alarms().map((a) => ALARM_KINDS[Object.keys(ALARM_KINDS).find((k) => a.name.startsWith(`${stack}-${k}`)) as keyof typeof ALARM_KINDS]?.system));
     const f = p.config.features;
-    const expected = [f.spotWeb && "web", f.redis && "redis", f.elk && "elasticsearch", f.database && "database", (f.redis || f.elk || f.database) && "hosts"].filter(Boolean);
+    const expected = [f.spotWeb && "web", f.redis && "redis", f.elk && "elasticsearch", f.database && "database", f.backup && (f.redis || f.database) && "backup", (f.redis || f.elk || f.database) && "hosts"].filter(Boolean);
     expect([...systems].sort()).toEqual((expected as string[]).sort());
     for (const a of alarms()) {
       expect((a.inputs.alarmActions as string[])[0]).toBe(topicArn());
@@ -173,6 +186,35 @@ describe.each(STACKS)("monitoring in the plan of stack %s", (stack) => {
       }
     }
     expect(problems).toEqual([]);
+  });
+
+  test("every backup job on every host has an overdue alarm (no report counts) and a failed-run alarm on exactly what it publishes", () => {
+    const p = plan();
+    const published = p.hosts.flatMap((h) => {
+      const conf = h.files.find((f) => f.path.endsWith("/backup.conf"));
+      if (!conf) return [];
+      const label = /^HOST_LABEL=(.*)$/m.exec(conf.content)![1];
+      const dir = conf.path.slice(0, conf.path.lastIndexOf("/") + 1);
+      const jobs = new Set(h.files.filter((f) => f.path.startsWith(dir)).flatMap((f) => [...f.content.matchAll(/^\s*metric (\w+) (\w+) 1 /gm)].map((m) => `${m[1]}/${m[2]}`)));
+      return [...jobs].map((j) => `${label}/${j}`);
+    }).sort();
+    expect(published.length > 0).toBe(Boolean(p.config.features.backup && (p.config.features.redis || p.config.features.database)));
+    const watched = (metric: string) => alarms().filter((a) => a.inputs.metricName === metric).map((a) => {
+      const d = a.inputs.dimensions as Record<string, string>;
+      return `${d.Host}/${d.System}/${d.Job}`;
+    }).sort();
+    expect(watched("LastGoodBackupAgeSeconds")).toEqual(published);
+    expect(watched("BackupSuccess")).toEqual(published);
+    const cfg = p.config.backup;
+    for (const a of alarms().filter((x) => x.inputs.metricName === "LastGoodBackupAgeSeconds")) {
+      const job = (a.inputs.dimensions as Record<string, string>).Job;
+      const interval = { full: cfg.database.intervalHours * 60, binlog: cfg.database.recoveryPointMinutes, rdb: cfg.redis.intervalHours * 60 }[job]!;
+      const window = (interval + p.config.alerts.thresholds.backupLateMinutes) * 60;
+      expect(a.inputs).toMatchObject({ namespace: HOST_METRICS_NAMESPACE, statistic: "Maximum", period: window, threshold: window, comparisonOperator: "GreaterThanThreshold", treatMissingData: "breaching" });
+    }
+    for (const a of alarms().filter((x) => x.inputs.metricName === "BackupSuccess")) {
+      expect(a.inputs).toMatchObject({ statistic: "Minimum", threshold: 1, comparisonOperator: "LessThanThreshold" });
+    }
   });
 
   test("every dashboard widget refers to metrics some resource or checker of this stack publishes", () => {

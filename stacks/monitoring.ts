@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Host } from "../components/host";
 import { liftFiles } from "../components/lift-files";
+import { supportsRecovery } from "../components/instance-recovery";
 import { Monitoring } from "../components/monitoring";
 import { KEY_MAX_AGE_DAYS, type MonitoredStack, type Thresholds } from "../components/monitoring/alarms";
 import { REDIS_PORTS } from "../provision/redis/conf";
@@ -15,13 +16,22 @@ import type { OpsfleetConfig } from "./config/schema";
 import type { StackContext } from "./context";
 import type { SpotOutputs } from "./spot";
 import type { DatabaseOutputs } from "./database";
+import { backupJobs } from "../provision/backup/metrics";
 
 /** Hosts the areas created, by group (areas add theirs with `ctx.inventory?.add`). */
 export class HostInventory {
   readonly groups = new Map<HealthGroup, Host[]>();
-  add(group: HealthGroup, hosts: Host[]): void {
+  /** Each host's instance type (plain: it decides whether the host gets an EC2 recovery alarm). */
+  readonly instanceTypes = new Map<Host, string>();
+  add(group: HealthGroup, hosts: Host[], instanceType: string): void {
     this.groups.set(group, [...(this.groups.get(group) ?? []), ...hosts]);
+    for (const h of hosts) this.instanceTypes.set(h, instanceType);
   }
+}
+
+/** Hosts as monitoring sees them (pure): EC2 recovery only where the instance type supports it. */
+export function monitoredHosts(hosts: { name: string; instanceId: pulumi.Input<string>; mounts: string[]; instanceType: string }[]): MonitoredStack["hosts"] {
+  return hosts.map(({ instanceType, ...h }) => ({ ...h, recover: supportsRecovery(instanceType) }));
 }
 
 export interface MonitoringOutputs {
@@ -89,8 +99,15 @@ export function composeMonitoring(
     ...(hostsOf("redis").length ? { redis: { cluster: clusters.redis, hosts: hostsOf("redis").map((h) => h.hostName), ports: REDIS_PORTS } } : {}),
     ...(hostsOf("elasticsearch").length ? { elasticsearch: { cluster: clusters.elasticsearch, hosts: hostsOf("elasticsearch").map((h) => h.hostName) } } : {}),
     ...(hostsOf("database").length && db ? { database: { host: hostsOf("database")[0].hostName, engine: db.engine } } : {}),
-    // every provisioned host keeps data on its volumes: EC2 recovers it in place on a system failure
-    hosts: all.map((h) => ({ name: h.hostName, instanceId: h.instance.id, mounts: ["/", ...h.mountPoints], recover: true })),
+    // the areas add their backup steps exactly when ctx.backup is set (stacks/database.ts, redis.ts)
+    ...(ctx.backup ? {
+      backups: backupJobs({
+        ...(hostsOf("database").length && db ? { database: { host: hostsOf("database")[0].hostName, intervalHours: ctx.backup.config.database.intervalHours, recoveryPointMinutes: ctx.backup.config.database.recoveryPointMinutes } } : {}),
+        ...(hostsOf("redis").length ? { redis: { hosts: hostsOf("redis").map((h) => h.hostName), intervalHours: ctx.backup.config.redis.intervalHours } } : {}),
+      }),
+    } : {}),
+    // hosts keep data on EBS volumes: EC2 recovers them in place on a system failure, where the type allows it
+    hosts: monitoredHosts(all.map((h) => ({ name: h.hostName, instanceId: h.instance.id, mounts: ["/", ...h.mountPoints], instanceType: inventory.instanceTypes.get(h)! }))),
   };
 
   const monitoring = new Monitoring(`${ctx.prefix}-monitoring`, {

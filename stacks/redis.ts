@@ -41,7 +41,7 @@ export function composeRedis(cfg: RedisConfig, ctx: StackContext): RedisOutputs 
     clientSecurityGroupIds: ctx.clientSecurityGroupIds,
     backup: ctx.backup ? redisBackup(ctx.backup, ctx) : undefined,
   }, ctx.opts);
-  ctx.inventory?.add("redis", cluster.hosts);
+  ctx.inventory?.add("redis", cluster.hosts, cfg.instanceType);
 
   return {
     nodeEndpoints: cluster.nodeEndpoints,

@@ -1,6 +1,7 @@
 import { planAlarms, KEY_MAX_AGE_DAYS, type MonitoredStack, type Thresholds } from "./alarms";
 import { dashboardBody } from "./dashboard";
-import { resolveThresholds } from "../../stacks/monitoring";
+import { backupJobs } from "../../provision/backup/metrics";
+import { monitoredHosts, resolveThresholds } from "../../stacks/monitoring";
 import { alertsConfigSchema } from "../../stacks/config/alerts";
 import { databaseConfigSchema } from "../../stacks/config/database";
 
@@ -47,6 +48,30 @@ test("data hosts recover on a failed system check; MySQL has no old-key alarm (m
   expect(names.every((n) => n.length <= 255)).toBe(true);
 });
 
+test("backups: per job and host, overdue after the interval plus backupLateMinutes (silence breaches), failed run while the interval lasts", () => {
+  const withBackups: MonitoredStack = { ...stack, backups: backupJobs({ database: { host: "dev-db-host", intervalHours: 24, recoveryPointMinutes: 5 }, redis: { hosts: ["dev-redis-0"], intervalHours: 6 } }) };
+  const t = { ...defaults(), backupLateMinutes: 30 };
+  const full = planAlarms(withBackups, t).find((a) => a.name === "dev-backup-overdue-db-host-full")!;
+  expect(full).toMatchObject({
+    system: "backup",
+    metric: { namespace: "Opsfleet/Hosts", metricName: "LastGoodBackupAgeSeconds", dimensions: { System: "database", Job: "full", Host: "dev-db-host" }, statistic: "Maximum" },
+    period: (24 * 60 + 30) * 60, evaluationPeriods: 1, datapointsToAlarm: 1, threshold: (24 * 60 + 30) * 60, comparison: "GreaterThanThreshold", treatMissingData: "breaching",
+  });
+  expect(planAlarms(withBackups, t).find((a) => a.name === "dev-backup-overdue-db-host-binlog")).toMatchObject({ period: 35 * 60, threshold: 35 * 60 });
+  expect(planAlarms(withBackups, t).find((a) => a.name === "dev-backup-failed-redis-0-rdb")).toMatchObject({
+    metric: { metricName: "BackupSuccess", dimensions: { System: "redis", Job: "rdb", Host: "dev-redis-0" }, statistic: "Minimum" },
+    period: 6 * 3600, threshold: 1, comparison: "LessThanThreshold", treatMissingData: "notBreaching",
+  });
+  // CloudWatch: a period is a multiple of 60 s, period x evaluation periods at most 7 days
+  for (const a of planAlarms(withBackups, t)) {
+    expect(a.period % 60).toBe(0);
+    expect(a.period * a.evaluationPeriods).toBeLessThanOrEqual(7 * 86400);
+  }
+  expect(planAlarms(stack, t).some((a) => a.system === "backup")).toBe(false);
+  const text = dashboardBody(withBackups, "eu-west-1").widgets.map((w) => w.properties.markdown ?? "");
+  expect(text.some((m) => m.startsWith("## Backups"))).toBe(true);
+});
+
 test("dashboard: one section per system the stack runs, widgets inside the 24-column grid, no overlap", () => {
   const body = dashboardBody(stack, "eu-west-1");
   const text = body.widgets.filter((w) => w.type === "text").map((w) => w.properties.markdown);
@@ -60,4 +85,25 @@ test("dashboard: one section per system the stack runs, widgets inside the 24-co
     }
   }
   expect(JSON.stringify(dashboardBody({ stack: "s", hosts: [] }, "eu-west-1").widgets.map((w) => w.type))).toBe('["text"]');
+});
+
+test("EC2 recovery alarm only on hosts whose instance type EC2 can recover (not instance store, not metal)", () => {
+  const hosts = monitoredHosts([
+    { name: "dev-redis-0", instanceId: "i-1", mounts: ["/"], instanceType: "r6g.large" },
+    { name: "dev-redis-1", instanceId: "i-2", mounts: ["/"], instanceType: "r6gd.large" },
+    { name: "dev-es-data-0", instanceId: "i-3", mounts: ["/"], instanceType: "m5.metal" },
+  ]);
+  const names = planAlarms({ stack: "dev", hosts }, defaults()).filter((a) => a.kind === "host-status-system").map((a) => a.name);
+  expect(names).toEqual(["dev-host-status-system-redis-0"]);
+  // the instance status check stays on every host
+  expect(planAlarms({ stack: "dev", hosts }, defaults()).filter((a) => a.kind === "host-status-instance")).toHaveLength(3);
+});
+
+test("every host that runs the checker (Logstash too) has a heartbeat alarm on which silence is failing", () => {
+  const hosts = monitoredHosts([{ name: "dev-logstash", instanceId: "i-9", mounts: ["/"], instanceType: "t3.medium" }]);
+  expect(planAlarms({ stack: "dev", hosts }, defaults()).find((a) => a.kind === "host-checker-silent")).toMatchObject({
+    name: "dev-host-checker-silent-logstash",
+    metric: { metricName: "HostCheckerUp", dimensions: { Stack: "dev", Host: "dev-logstash" }, statistic: "Minimum" },
+    threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching",
+  });
 });

@@ -6,6 +6,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { HOST_METRICS_NAMESPACE } from "../../provision/monitoring/namespace";
 import { REDIS_TOTAL_SLOTS, type HostMetricName } from "../../provision/monitoring/metrics";
+import type { BackupJobRef, BackupMetricName } from "../../provision/backup/metrics";
 
 type Dim = pulumi.Input<string>;
 
@@ -17,7 +18,7 @@ export const RECONCILER_METRICS = {
   names: ["TargetCapacity", "SpotHealthyCapacity", "SpotReclaiming", "OnDemandDesiredCapacity", "OnDemandHealthyCapacity", "CapacityDeficit", "ScalingWrites"],
 } as const;
 
-export type System = "web" | "redis" | "elasticsearch" | "database" | "hosts";
+export type System = "web" | "redis" | "elasticsearch" | "database" | "backup" | "hosts";
 
 /** What the stack runs, as far as monitoring cares. Names are resource names (plain); AWS ids are Inputs. */
 export interface MonitoredStack {
@@ -35,6 +36,8 @@ export interface MonitoredStack {
   redis?: { cluster: string; hosts: string[]; ports: readonly number[] };
   elasticsearch?: { cluster: string; hosts: string[] };
   database?: { host: string; engine: "mariadb" | "mysql" };
+  /** Every backup job on every host that runs it (features.backup). */
+  backups?: BackupJobRef[];
   /** Every provisioned host (data hosts get EC2 automatic recovery). */
   hosts: { name: string; instanceId: Dim; mounts: string[]; recover: boolean }[];
 }
@@ -48,6 +51,8 @@ export interface Thresholds {
   dbKeyMaxAgeDays: number;
   onDemandMaxMinutes: number;
   alb5xxPercent: number;
+  /** A backup job is overdue when its last good run is older than its interval plus this. */
+  backupLateMinutes: number;
 }
 
 export interface MetricRef {
@@ -219,6 +224,21 @@ export const ALARM_KINDS = {
     meaning: "The encryption key material has not changed for longer than alerts.thresholds.dbKeyMaxAgeDays: scheduled rotation is not running.",
     action: "Check the rotation timer (`systemctl list-timers opsfleet-db-key-rotation*`) and its log; rotate on demand with /etc/mysql/opsfleet/rotate-keys.",
   },
+  "backup-overdue": {
+    system: "backup", title: "Backup overdue",
+    meaning: "A backup job's last good run is older than its interval plus alerts.thresholds.backupLateMinutes, or the job reported nothing for that long (its timer stopped, the host is down, or it never ran): a restore now loses more than the schedule promises.",
+    action: "On the host: `systemctl list-timers 'opsfleet-*'` (jobs: full opsfleet-db-backup, binlog opsfleet-db-binlog-ship, rdb opsfleet-redis-backup) and the log (/var/log/mysql/backup.log, /var/log/redis/backup.log); fix the cause (host down, timer disabled, bucket access), then `systemctl start <job>` and see the age drop (docs/database.md, docs/redis.md).",
+  },
+  "backup-failed": {
+    system: "backup", title: "Backup run failed",
+    meaning: "The job's latest run within one interval published BackupSuccess 0: it stored no backup (the previous good one still counts for the overdue alarm).",
+    action: "Read the run's log (/var/log/mysql/backup.log or /var/log/redis/backup.log, or `journalctl -u <job>`): the script names the failing step (service not running, upload, key store). Fix it, then `systemctl start <job>`.",
+  },
+  "host-checker-silent": {
+    system: "hosts", title: "Host health checker silent",
+    meaning: "A host published no heartbeat (HostCheckerUp) for 3 minutes although its checker runs every minute: the host is down or unreachable, or its checker timer, script or metric permission is broken. Covers every host, including those without a \"down\" alarm (Logstash).",
+    action: "`systemctl status opsfleet-health.timer opsfleet-health.service` and `journalctl -u opsfleet-health` on the host; if the host does not answer, see the EC2 status check alarms.",
+  },
   "host-disk-full": {
     system: "hosts", title: "Volume filling up",
     meaning: "A host's root or data volume is fuller than alerts.thresholds.diskUsedPercent.",
@@ -226,7 +246,7 @@ export const ALARM_KINDS = {
   },
   "host-status-system": {
     system: "hosts", title: "EC2 system status check failed (recovering)",
-    meaning: "AWS's system status check failed for 2 minutes (host hardware/network): EC2 recovers the instance onto other hardware, same id, IP and volumes.",
+    meaning: "AWS's system status check failed for 2 minutes (host hardware/network): EC2 recovers the instance onto other hardware, same id, IP and volumes. Only hosts whose instance type EC2 can recover get this alarm (not types with instance store such as m5d, r6gd, i3, c5d, nor .metal types); on those, a failed system check shows as the host's down alarms and EC2's scheduled-event notice: stop and start the instance.",
     action: "Nothing unless it repeats; after recovery check the host's services (Redis rejoins as a replica, placement alarm may follow).",
   },
   "host-status-instance": {
@@ -239,6 +259,15 @@ export const ALARM_KINDS = {
 export type AlarmKindId = keyof typeof ALARM_KINDS;
 
 const hostMetric = (metricName: HostMetricName, dimensions: Record<string, Dim>): MetricRef => ({ namespace: HOST_METRICS_NAMESPACE, metricName, dimensions });
+/** What the backup scripts publish: dimensions System, Job, Host (no Stack: host names carry it). */
+export const backupMetric = (metricName: BackupMetricName, j: Pick<BackupJobRef, "system" | "job" | "host">): MetricRef =>
+  ({ namespace: HOST_METRICS_NAMESPACE, metricName, dimensions: { System: j.system, Job: j.job, Host: j.host } });
+
+/**
+ * Seconds of the overdue window: the interval plus the allowed lateness, a whole number of minutes
+ * (CloudWatch periods are multiples of 60 s; at most 7 days for one period).
+ */
+export const backupWindowSeconds = (intervalMinutes: number, lateMinutes: number) => Math.min(7 * 24 * 60, intervalMinutes + lateMinutes) * 60;
 
 /** Default key age limit per rotation schedule: one period plus a day of slack. */
 export const KEY_MAX_AGE_DAYS = { daily: 2, weekly: 9, monthly: 33, off: 100 } as const;
@@ -351,7 +380,25 @@ export function planAlarms(s: MonitoredStack, t: Thresholds): AlarmSpec[] {
     add("db-key-age", s.database.host, { metric: { ...hostMetric("DbKeyAgeDays", dims), statistic: "Maximum" }, period: 3600, evaluationPeriods: 1, datapointsToAlarm: 1, threshold: t.dbKeyMaxAgeDays, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching" });
   }
 
+  for (const j of s.backups ?? []) {
+    const window = backupWindowSeconds(j.intervalMinutes, t.backupLateMinutes);
+    // every run publishes the age (about 0 after a good one): a window without any value means the
+    // job did not run at all, which is breaching
+    add("backup-overdue", `${j.host}-${j.job}`, {
+      metric: { ...backupMetric("LastGoodBackupAgeSeconds", j), statistic: "Maximum" }, period: window, evaluationPeriods: 1, datapointsToAlarm: 1,
+      threshold: window, comparison: "GreaterThanThreshold", treatMissingData: "breaching",
+    });
+    // one interval: the failure stays visible until the next run (missing data: the overdue alarm's job)
+    add("backup-failed", `${j.host}-${j.job}`, {
+      metric: { ...backupMetric("BackupSuccess", j), statistic: "Minimum" }, period: Math.min(7 * 24 * 60, j.intervalMinutes) * 60, evaluationPeriods: 1, datapointsToAlarm: 1,
+      threshold: 1, comparison: "LessThanThreshold", treatMissingData: "notBreaching",
+    });
+  }
+
   for (const h of s.hosts) {
+    add("host-checker-silent", h.name, {
+      metric: { ...hostMetric("HostCheckerUp", { Stack: s.stack, Host: h.name }), statistic: "Minimum" }, ...minutes(3), threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching",
+    });
     for (const m of h.mounts) {
       add("host-disk-full", `${h.name}${m === "/" ? "-root" : m.replace(/\//g, "-")}`, {
         metric: { ...hostMetric("DiskUsedPercent", { Stack: s.stack, Host: h.name, MountPoint: m }), statistic: "Maximum" }, period: 300, evaluationPeriods: 1, datapointsToAlarm: 1,

@@ -7,7 +7,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { HOST_METRICS_NAMESPACE } from "../../provision/monitoring/namespace";
 import type { HostMetricName } from "../../provision/monitoring/metrics";
-import { RECONCILER_METRICS, type MonitoredStack } from "./alarms";
+import { RECONCILER_METRICS, backupMetric, type MonitoredStack } from "./alarms";
 
 type Dim = pulumi.Input<string>;
 /** CloudWatch's metric array: namespace, name, dimension name/value pairs, then render options. */
@@ -111,6 +111,17 @@ export function dashboardBody(s: MonitoredStack, region: string): { widgets: Wid
       ...(s.database.engine === "mariadb" ? [host("DbTablespacesOnOldKey", dims, "Maximum", "on an old key")] : []),
     ]);
     graph("Key age (days)", [host("DbKeyAgeDays", dims, "Maximum", "key age")], { period: 3600 });
+  }
+
+  if (s.backups?.length) {
+    const b = s.backups;
+    const line = (m: Parameters<typeof backupMetric>[0], j: (typeof b)[number], stat: string): MetricLine => {
+      const r = backupMetric(m, j);
+      return [r.namespace, r.metricName, ...Object.entries(r.dimensions).flat(), { stat, label: `${j.host} ${j.job}` }];
+    };
+    heading("## Backups\nAge of the last good backup per job (alarm: above the job's interval plus alerts.thresholds.backupLateMinutes, or no report); success of each run (1 ok, 0 failed).");
+    graph("Last good backup age (s)", b.map((j) => line("LastGoodBackupAgeSeconds", j, "Maximum")), { period: 3600 });
+    graph("Backup runs succeeded (min per hour)", b.map((j) => line("BackupSuccess", j, "Minimum")), { period: 3600, yAxis: { left: { min: 0, max: 1 } } });
   }
 
   if (s.hosts.length > 0) {

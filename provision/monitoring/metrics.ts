@@ -20,6 +20,7 @@ const HOST = ["Stack", "Host"] as const;
 const CLUSTER = ["Stack", "Cluster"] as const;
 
 export const HOST_METRICS = {
+  HostCheckerUp: { section: "disk", unit: "None", dimensions: HOST, description: "1 after every run of the checker: its absence means the host or the checker is silent" },
   DiskUsedPercent: { section: "disk", unit: "Percent", dimensions: [...HOST, "MountPoint"], description: "used share of the file system at MountPoint (as df shows it)" },
 
   RedisNodeUp: { section: "redis", unit: "None", dimensions: [...HOST, "Port"], description: "1 when the Redis instance on Port answers PING with the password, else 0" },

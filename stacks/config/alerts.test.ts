@@ -16,7 +16,7 @@ describe("opsfleet:alerts config", () => {
   test("defaults: no subscribers, every threshold set", () => {
     expect(alertsConfigSchema.parse({})).toEqual({
       emails: [], httpsEndpoints: [],
-      thresholds: { diskUsedPercent: 85, redisMemoryUsedPercent: 90, esHeapUsedPercent: 85, esDiskUsedPercent: 80, esUnassignedShardsMinutes: 10, onDemandMaxMinutes: 60, alb5xxPercent: 5 },
+      thresholds: { diskUsedPercent: 85, redisMemoryUsedPercent: 90, esHeapUsedPercent: 85, esDiskUsedPercent: 80, esUnassignedShardsMinutes: 10, onDemandMaxMinutes: 60, alb5xxPercent: 5, backupLateMinutes: 60 },
     });
     expect(problems({ emails: ["ops@example.com", "on-call+db@mail.example.org"], httpsEndpoints: ["https://hooks.example.com/services/T0/B0?x=1"] })).toEqual([]);
   });
@@ -32,7 +32,8 @@ describe("opsfleet:alerts config", () => {
     [{ thresholds: { onDemandMaxMinutes: 2 } }, "opsfleet:alerts.thresholds.onDemandMaxMinutes: must be a whole number from 5 to 1440 (got 2)"],
     [{ thresholds: { alb5xxPercent: 0 } }, "opsfleet:alerts.thresholds.alb5xxPercent: must be a number from 0.1 to 100 (got 0)"],
     [{ thresholds: { dbKeyMaxAgeDays: "30" } }, 'opsfleet:alerts.thresholds.dbKeyMaxAgeDays: must be a whole number from 1 to 3650 (got "30")'],
-    [{ thresholds: { cpuPercent: 80 } }, "opsfleet:alerts.thresholds.cpuPercent: unknown key (got 80); allowed keys here: diskUsedPercent, redisMemoryUsedPercent, esHeapUsedPercent, esDiskUsedPercent, esUnassignedShardsMinutes, dbKeyMaxAgeDays, onDemandMaxMinutes, alb5xxPercent (see the config reference in README.md)"],
+    [{ thresholds: { backupLateMinutes: 2 } }, "opsfleet:alerts.thresholds.backupLateMinutes: must be a whole number from 5 to 1440 (got 2)"],
+    [{ thresholds: { cpuPercent: 80 } }, "opsfleet:alerts.thresholds.cpuPercent: unknown key (got 80); allowed keys here: diskUsedPercent, redisMemoryUsedPercent, esHeapUsedPercent, esDiskUsedPercent, esUnassignedShardsMinutes, dbKeyMaxAgeDays, onDemandMaxMinutes, alb5xxPercent, backupLateMinutes (see the config reference in README.md)"],
   ])("rejects %j naming the key, the value and what is allowed", (alerts, message) => {
     expect(problems(alerts)).toEqual([message]);
   });

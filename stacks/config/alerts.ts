@@ -35,6 +35,8 @@ export const thresholdsConfigSchema = z
       .describe("On-demand web capacity in use longer than this many minutes (a failover that never handed back). Default 60."),
     alb5xxPercent: z.number({ message: "must be a number from 0.1 to 100" }).min(0.1, { message: "must be a number from 0.1 to 100" }).max(100, { message: "must be a number from 0.1 to 100" })
       .default(5).describe("ALB 5xx responses (its own and the targets') above this share of requests for 5 minutes (percent, 0.1-100). Default 5."),
+    backupLateMinutes: intBetween(5, 1440).default(60)
+      .describe("A backup job is overdue when its last good run is older than its interval plus this many minutes (covers the run's own duration). Default 60."),
   })
   .describe("Alarm thresholds; every alarm exists with its default when not set.");
 

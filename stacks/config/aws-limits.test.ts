@@ -23,6 +23,18 @@ function opensshEd25519(): string {
   return `ssh-ed25519 ${Buffer.concat([str(Buffer.from("ssh-ed25519")), str(raw)]).toString("base64")} me@host`;
 }
 
+/** ECDSA P-256 and FIDO sk-ed25519 public key lines in SSH wire format (RFC 5656, OpenSSH PROTOCOL.u2f). */
+function opensshOther(): { ecdsa: string; sk: string } {
+  const str = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
+  const point = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ format: "der", type: "spki" }).subarray(-65);
+  const ed = generateKeyPairSync("ed25519").publicKey.export({ format: "der", type: "spki" }).subarray(-32);
+  const t = "sk-ssh-ed25519@openssh.com";
+  return {
+    ecdsa: `ecdsa-sha2-nistp256 ${Buffer.concat([str(Buffer.from("ecdsa-sha2-nistp256")), str(Buffer.from("nistp256")), str(point)]).toString("base64")} me@host`,
+    sk: `${t} ${Buffer.concat([str(Buffer.from(t)), str(ed), str(Buffer.from("ssh:"))]).toString("base64")} me@host`,
+  };
+}
+
 describe("values AWS or the services reject are config errors naming the key, the value and what is allowed", () => {
   test("gp3: IOPS up to 500 per GiB (3000 always, at most 16000); throughput up to 0.25 MiB/s per IOPS (125 always, at most 1000)", () => {
     expect([gp3MaxIops(1), gp3MaxIops(6), gp3MaxIops(10), gp3MaxIops(32), gp3MaxIops(1000)]).toEqual([3000, 3000, 5000, 16000, 16000]);
@@ -77,5 +89,17 @@ describe("values AWS or the services reject are config errors naming the key, th
     expect(problems({ ssh: { publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5 ops" } })).toEqual([
       expect.stringMatching(/^opsfleet:ssh.publicKey: is not an OpenSSH public key: the ssh-ed25519 key data is truncated; allowed: one OpenSSH public key line, .* \(got "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5 ops"\)$/),
     ]);
+  });
+
+  test("ssh.publicKey is an EC2 key pair: ssh-rsa or ssh-ed25519 only, one line; ECDSA and sk- keys only as additionalPublicKeys", () => {
+    const { ecdsa, sk } = opensshOther();
+    const good = opensshEd25519();
+    expect(sshPublicKeyProblem(ecdsa)).toMatch(/^key type "ecdsa-sha2-nistp256" cannot be imported: EC2 key pairs accept ssh-rsa or ssh-ed25519/);
+    expect(sshPublicKeyProblem(`${good}\n${good}`)).toMatch(/^holds 2 key lines, not one/);
+    expect(problems({ ssh: { publicKey: ecdsa } })).toEqual([expect.stringMatching(/^opsfleet:ssh.publicKey: .*EC2 key pairs accept ssh-rsa or ssh-ed25519/)]);
+    expect(problems({ ssh: { publicKey: sk } })).toEqual([expect.stringMatching(/^opsfleet:ssh.publicKey: .*EC2 key pairs accept ssh-rsa or ssh-ed25519/)]);
+    expect(problems({ ssh: { publicKey: `${good}\n${good}` } })).toEqual([expect.stringMatching(/^opsfleet:ssh.publicKey: .*holds 2 key lines/)]);
+    expect(problems({ ssh: { publicKey: good, additionalPublicKeys: [ecdsa, sk] } })).toEqual([]);
+    expect(problems({ ssh: { publicKey: good, additionalPublicKeys: ["ssh-dss AAAAB3NzaC1kc3M="] } })).toEqual([expect.stringMatching(/^opsfleet:ssh.additionalPublicKeys\[0\]: .*"ssh-dss" is not one OpenSSH authorizes/)]);
   });
 });

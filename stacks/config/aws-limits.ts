@@ -69,17 +69,30 @@ export function certificateRegionProblem(certificateArn: string, region: string)
   return `is in ${certRegion}, but the stack (aws:region) is ${region}: an ALB takes only certificates of its own region; allowed: an ACM certificate ARN in ${region} (request or import one there)`;
 }
 
-const SSH_KEY_TYPES = ["ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521"];
+/** EC2 ImportKeyPair (aws.ec2.KeyPair) takes only RSA and ED25519 keys. */
+export const EC2_KEY_TYPES = ["ssh-ed25519", "ssh-rsa"] as const;
+/** authorized_keys (OpenSSH on the hosts) also takes ECDSA and FIDO security-key (sk-) keys. */
+export const AUTHORIZED_KEY_TYPES = [
+  ...EC2_KEY_TYPES, "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+  "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com",
+] as const;
 
 /**
  * An OpenSSH public key line: `<type> <base64 blob> [comment]`, where the blob decodes to the SSH
  * wire format whose first field repeats the type (RFC 4253 6.6), with the key data after it.
+ * `types`: EC2_KEY_TYPES for the key pair (ssh.publicKey), AUTHORIZED_KEY_TYPES for authorized_keys only.
  */
-export function sshPublicKeyProblem(line: string): string | undefined {
-  const allowed = `allowed: one OpenSSH public key line, ${SSH_KEY_TYPES.join(" / ")} followed by its base64 key (the .pub file's content)`;
-  const [type, blob] = line.trim().split(/\s+/);
+export function sshPublicKeyProblem(line: string, types: readonly string[] = EC2_KEY_TYPES): string | undefined {
+  const ec2 = types.every((t) => (EC2_KEY_TYPES as readonly string[]).includes(t));
+  const allowed = `allowed: one OpenSSH public key line, ${types.join(" / ")} followed by its base64 key (the .pub file's content)`;
   if (line.includes("PRIVATE KEY")) return `is a private key, not a public key; ${allowed}`;
-  if (!SSH_KEY_TYPES.includes(type)) return `key type ${JSON.stringify(type ?? "")} is not one EC2 imports; ${allowed}`;
+  const lines = line.split(/\r?\n/).filter((l) => l.trim() !== "");
+  if (lines.length > 1) return `holds ${lines.length} key lines, not one; ${allowed}${ec2 ? " (more keys go in ssh.additionalPublicKeys)" : ""}`;
+  const [type, blob] = line.trim().split(/\s+/);
+  if (!types.includes(type)) {
+    if (ec2 && (AUTHORIZED_KEY_TYPES as readonly string[]).includes(type)) return `key type ${JSON.stringify(type)} cannot be imported: EC2 key pairs accept ssh-rsa or ssh-ed25519 (an ${type} key may go in ssh.additionalPublicKeys); ${allowed}`;
+    return `key type ${JSON.stringify(type ?? "")} is not one ${ec2 ? "EC2 imports (EC2 key pairs accept ssh-rsa or ssh-ed25519)" : "OpenSSH authorizes"}; ${allowed}`;
+  }
   if (!blob || !/^[A-Za-z0-9+/]+={0,2}$/.test(blob) || blob.length % 4 !== 0) return `the key after ${type} is not base64; ${allowed}`;
   const buf = Buffer.from(blob, "base64");
   const n = buf.length >= 4 ? buf.readUInt32BE(0) : -1;

@@ -11,7 +11,7 @@ import { redisConfigSchema } from "./redis";
 import { elkConfigSchema } from "./elk";
 import { databaseConfigSchema } from "./database";
 import { architecturesInUse } from "./architecture";
-import { albSubnetProblem, sshPublicKeyProblem } from "./aws-limits";
+import { albSubnetProblem, AUTHORIZED_KEY_TYPES, EC2_KEY_TYPES, sshPublicKeyProblem } from "./aws-limits";
 import { ARCHITECTURES } from "../../components/instance-architecture";
 import { alertsConfigSchema } from "./alerts";
 import { backupConfigSchema } from "./backup";
@@ -66,8 +66,9 @@ export const networkConfigSchema = z
   .describe("The VPC: created by opsfleet (default) or brought by you.");
 
 // parsed, not pattern-matched: the base64 key must decode to a key of the type it names
-const sshPublicKey = z.string().superRefine((k, ctx) => {
-  const problem = sshPublicKeyProblem(k);
+// ssh.publicKey becomes an EC2 key pair (RSA/ED25519 only); additional keys only go into authorized_keys
+const sshPublicKeyOf = (types: readonly string[]) => z.string().superRefine((k, ctx) => {
+  const problem = sshPublicKeyProblem(k, types);
   if (problem) ctx.addIssue({ code: "custom", input: k, message: `is not an OpenSSH public key: ${problem}` });
 });
 
@@ -75,9 +76,9 @@ export const sshConfigSchema = z
   .strictObject({
     user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { message: "must be a Linux user name" }).default("admin")
       .describe("Login user of the AMI, with passwordless sudo (Debian: admin)."),
-    publicKey: sshPublicKey.optional()
+    publicKey: sshPublicKeyOf(EC2_KEY_TYPES).optional()
       .describe("Public half of sshPrivateKey: seeds new instances (EC2 key pair) and is authorized on every host. Changing it replaces no instance (see README: Rotating the SSH key). Required when any host system is enabled."),
-    additionalPublicKeys: z.array(sshPublicKey).default([])
+    additionalPublicKeys: z.array(sshPublicKeyOf(AUTHORIZED_KEY_TYPES)).default([])
       .describe("More keys authorized for the login user on every host: the next key during a rotation, or operators' keys."),
   })
   .describe("SSH access for provisioning; the private key is the secret sshPrivateKey.");

@@ -2,9 +2,10 @@
  * Change-safety table, prod rows (tools/change/safety-rows.ts): each row plans the shipped prod stack,
  * then the changed one against it, and asserts what `pulumi up` would do.
  */
-import { commandsCarrying, describeSafetyRows, noInstanceReplaced, opsOf, type RowContext } from "../../test/harness/change-safety";
+import { commandsCarrying, describeSafetyRows, noInstanceReplaced, notReplaced, oneHostPerClusterAtATime, opsOf, type RowContext } from "../../test/harness/change-safety";
 
 const INSTANCE = "aws:ec2/instance:Instance";
+const ASG = "aws:autoscaling/group:Group";
 
 /** `derived`: steps that carry a secret derived from this one (the Logstash user's password from the elastic one). */
 function rotation(key: string, derived: string[] = []) {
@@ -18,6 +19,16 @@ function rotation(key: string, derived: string[] = []) {
 }
 
 describeSafetyRows("prod", {
+  "ami-pin-bump": (c) => {
+    const instances = opsOf(c, INSTANCE);
+    expect(Object.values(instances).every((op) => op === "replace")).toBe(true);
+    expect(c.ofType(INSTANCE).every((x) => x.replaceReasons.includes("ami"))).toBe(true);
+    oneHostPerClusterAtATime(c);
+    expect(c.ofType("aws:ebs/volume:Volume").every((v) => v.op === "same")).toBe(true);
+    notReplaced(c, ASG);
+    expect(c.change("prod-web-lt").op).toBe("update");
+  },
+  "ssh-key": (c) => noInstanceReplaced(c),
   "redis-password": rotation("redisPassword"),
   "elastic-password": rotation("elasticPassword", ["prod-logstash/logstash-config"]),
   "db-password": rotation("dbAppPassword"),
@@ -45,5 +56,9 @@ describeSafetyRows("prod", {
     const masterChanges = c.after.changes.filter((x) => x.name.startsWith("prod-es-master") && x.op !== "same").map((x) => x.name);
     const clusterWide = (name: string) => masters.some((m) => m.steps.some((s) => s.resource === name && !nodeLevel.includes(s.name)));
     expect(masterChanges.filter((n) => !clusterWide(n))).toEqual([]);
+  },
+  "bastion-type": (c) => {
+    expect(c.change("prod-bastion", INSTANCE)).toMatchObject({ op: "update", changedInputs: ["instanceType"] });
+    expect(c.after.stepRuns.filter((h) => h.host !== "prod-bastion").map((h) => `${h.host}: ${h.steps.map((s) => `${s.step} (${s.why})`).join(", ")}`)).toEqual([]);
   },
 });

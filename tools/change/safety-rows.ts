@@ -39,9 +39,23 @@ export const SAFETY_ROWS: SafetyRow[] = [
     operator: "Nothing restarts now. New web instances boot from the new image as the web tier rolls; hosts keep their image until you pin `amiId` and roll them.",
   },
   {
+    id: "ami-pin-bump", stack: "prod", change: "`amiIds` bumped (pinned images)", edit: (doc) => {
+      doc.setIn(["config", "opsfleet:amiIds", "x86_64"], "ami-0d2e6b0c3f8a45e71");
+      doc.setIn(["config", "opsfleet:amiIds", "arm64"], "ami-0b8f4c0d2e6a35f92");
+    },
+    effect: "Every host replaced, one host per cluster at a time; every data volume kept and moved to the new instance (detached first); web template gets a new version.",
+    operator: "Each Redis/Elasticsearch host waits until its cluster is healthy again before the next one goes. The single database host is down while it is replaced: plan a window.",
+  },
+  {
     id: "health-path", stack: "dev", change: "`spot.healthCheckPath` edited (web user data changes)", edit: set("spot", "healthCheckPath")("/healthz"),
-    effect: "New launch-template version and target-group health check updated in place; the Spot Fleet is not replaced.",
+    effect: "New launch-template version (user data); the Spot Fleet and the ASGs are not replaced.",
     operator: "Web instances move to the new template by a rolling replacement; the target stays healthy while the old path is still served.",
+  },
+  {
+    id: "ssh-key", stack: "prod", change: "`ssh.publicKey` changed",
+    edit: set("ssh", "publicKey")("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBm0tqXa7cJ5sQ2u8Yv1dWl9kE3rH6pN4gZ0fT2yL5cV opsfleet-prod-2027"),
+    effect: "No instance replaced.",
+    operator: "The key is rotated on the hosts; keep the old private key in `sshPrivateKey` until the `up` that installs the new one has finished.",
   },
   {
     id: "redis-password", stack: "prod", change: "`redisPassword` rotated", edit: secret("redisPassword"),
@@ -90,6 +104,11 @@ export const SAFETY_ROWS: SafetyRow[] = [
     id: "es-data-scale-out", stack: "prod", change: "`elk.data.count` 2 → 3", edit: set("elk", "data", "count")(3),
     effect: "One new data host; the master hosts are untouched (only cluster-wide steps, run from the first master, re-run to take in the new node; Logstash's output list re-runs).",
     operator: "Shards rebalance onto the new node; expect extra disk and network traffic for a while. No master restarts.",
+  },
+  {
+    id: "bastion-type", stack: "prod", change: "`bastion.instanceType` changed", edit: set("bastion", "instanceType")("t3.medium"),
+    effect: "The bastion stops and starts in place; no step on any other host re-runs.",
+    operator: "No SSH through the bastion for about a minute.",
   },
 ];
 
