@@ -17,12 +17,27 @@ CONF=\${1:-\${OPSFLEET_HEALTH_CONF:-/etc/opsfleet-health.conf}}
 # shellcheck source=/dev/null
 . "$CONF" || { echo "opsfleet-health: cannot read $CONF" >&2; exit 2; }
 AWS=\${AWS_CLI:-/usr/bin/aws}
+# every query shares one budget, well below the unit's TimeoutStartSec=50, so a slow run still
+# publishes what it collected (10 s are left for put-metric-data)
+DEADLINE=$(( $(date +%s) + \${CHECK_BUDGET_SECONDS:-35} ))
+OUT_OF_TIME=
+# limit <seconds>: the per-call timeout, cut to what is left of the budget; fails when nothing is left
+limit() {
+  local left=$(( DEADLINE - $(date +%s) ))
+  if [ "$left" -le 0 ]; then OUT_OF_TIME=1; return 1; fi
+  echo $(( left < $1 ? left : $1 ))
+}
 
 DATA=()
 # metric <name> <unit> <value> <dimension=value>...: Stack and (unless Cluster= is given) Host come first
 metric() {
   local name=$1 unit=$2 value=$3 d dims
   shift 3
+  # out of time: a failed query says nothing about the system, so publish nothing more for it
+  # (calls run in command substitutions, so the clock, not only the flag, says the budget is spent;
+  # a call cut by the budget ends at the deadline)
+  [ "$(date +%s)" -lt "$DEADLINE" ] || OUT_OF_TIME=1
+  if [ -n "$OUT_OF_TIME" ] && [ "$name" != HostCheckerUp ]; then echo "opsfleet-health: $name: skipped (out of time)" >&2; return 0; fi
   case "$value" in ''|*[!0-9.]*) echo "opsfleet-health: $name: no value (\${value:-empty})" >&2; return 0;; esac
   dims="{\\"Name\\":\\"Stack\\",\\"Value\\":\\"$STACK\\"}"
   case " $* " in *" Cluster="*) ;; *) dims+=",{\\"Name\\":\\"Host\\",\\"Value\\":\\"$HOST\\"}";; esac
@@ -42,7 +57,7 @@ check_disk() {
   done
 }
 
-redis_q() { local port=$1; shift; timeout 5 redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning "$@" 2>/dev/null | tr -d '\\r'; }
+redis_q() { local port=$1 t; shift; t=$(limit 5) || { OUT_OF_TIME=1; return 1; }; timeout "$t" redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning "$@" 2>/dev/null | tr -d '\\r'; }
 check_redis() {
   local port view="" in_sync=0 unreplicated=0 info repl nodes used max myip
   if [ -r "$REDIS_AUTH_FILE" ]; then REDISCLI_AUTH=$(cat "$REDIS_AUTH_FILE"); export REDISCLI_AUTH; fi
@@ -76,7 +91,7 @@ check_redis() {
   metric RedisUnreplicatedMasters Count "$unreplicated" "Cluster=$REDIS_CLUSTER"
 }
 
-es_get() { curl -sS -g --fail --max-time 10 -K "$ES_CURLRC" "$ES_URL$1" 2>/dev/null; }
+es_get() { local t; t=$(limit 10) || { OUT_OF_TIME=1; return 1; }; curl -sS -g --fail --max-time "$t" -K "$ES_CURLRC" "$ES_URL$1" 2>/dev/null; }
 json() { python3 -c "import json, sys; d = json.load(sys.stdin); print($1)"; }
 check_elasticsearch() {
   local health stats
@@ -90,9 +105,10 @@ check_elasticsearch() {
 }
 
 db_sql() {
-  local auth=()
+  local auth=() t
   [ -r "$DB_CLIENT_CNF" ] && auth=("--defaults-extra-file=$DB_CLIENT_CNF")
-  timeout 20 "$DB_CLIENT" "\${auth[@]}" --connect-timeout=5 --batch --skip-column-names -e "$1" 2>/dev/null
+  t=$(limit 20) || { OUT_OF_TIME=1; return 1; }
+  timeout "$t" "$DB_CLIENT" "\${auth[@]}" --connect-timeout=5 --batch --skip-column-names -e "$1" 2>/dev/null
 }
 check_database() {
   local up changed
@@ -135,7 +151,7 @@ for ((i = 0; i < \${#DATA[@]}; i += 20)); do
   batch=("\${DATA[@]:i:20}")
   (IFS=,; printf '[%s]\\n' "\${batch[*]}") > "$tmp"
   "$AWS" cloudwatch put-metric-data --region "$REGION" \${ENDPOINT_URL:+--endpoint-url "$ENDPOINT_URL"} \\
-    --namespace "$NAMESPACE" --metric-data "file://$tmp" || rc=1
+    --namespace "$NAMESPACE" --metric-data "file://$tmp" --cli-read-timeout 5 --cli-connect-timeout 3 || rc=1
 done
 exit "$rc"
 `;

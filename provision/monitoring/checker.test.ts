@@ -121,3 +121,27 @@ test("disk use of every configured mount, as df reports it", async () => {
   // the heartbeat the "checker silent" alarm watches
   expect(latest("HostCheckerUp")).toEqual([1]);
 }, 60_000);
+
+test("a slow system cannot make the run outlive its unit: the budget cuts the query, the rest is published, the cut query is not", async () => {
+  // an Elasticsearch that accepts the connection and never answers
+  const slow = http.createServer(() => undefined);
+  await new Promise<void>((r) => slow.listen(0, "127.0.0.1", () => r()));
+  try {
+    const conf = path.join(dir, "slow.conf");
+    const p = params({ elasticsearch: { cluster: "dev-es", url: `http://127.0.0.1:${(slow.address() as AddressInfo).port}`, curlrc: path.join(dir, "elastic.curlrc") } });
+    writeFileSync(conf, `${renderHealthConf(p)}\nCHECK_BUDGET_SECONDS=2\n`, { mode: 0o600 });
+    const since = Date.now();
+    const r = await runChecker(conf);
+    expect(r.code).toBe(0);
+    expect(Date.now() - since).toBeLessThan(15_000);
+    const latest = (name: HostMetricName) => cw.find(name, {}, since).map((d) => d.value);
+    expect(latest("HostCheckerUp")).toEqual([1]);
+    expect(latest("DiskUsedPercent").length).toBeGreaterThan(0);
+    // the query did not fail, it ran out of time: no EsNodeUp 0 for a node that may be fine
+    expect(latest("EsNodeUp")).toEqual([]);
+    expect(r.stderr).toContain("EsNodeUp: skipped (out of time)");
+  } finally {
+    slow.closeAllConnections();
+    await new Promise((r) => slow.close(r));
+  }
+}, 60_000);

@@ -54,6 +54,66 @@ END {
 }
 `;
 
+/**
+ * Guards of the only destructive act of the cluster step (FLUSHALL + CLUSTER RESET HARD of a node
+ * the cluster does not know). cli_at turns any error reply (maxclients, BUSY, LOADING, timeout) into
+ * an empty string, so every decision needs positive evidence; anything missing = no reset this run.
+ * Uses `seed` (a member the slots are served from); sets `why` when it declines.
+ */
+export const RESET_GUARD = String.raw`
+# own_view A: A's CLUSTER NODES, only when it is a real answer (holds A's own "myself" line)
+own_view() {
+  local v; v=$(cli_at "$1" cluster nodes)
+  echo "$v" | awk -v a="$1" '$1 ~ /^[0-9a-f]+$/ && length($1) == 40 && $3 ~ /myself/ {split($2, x, "@"); if (x[1] == a) f = 1} END {exit !f}' || return 1
+  echo "$v"
+}
+seed_view() { own_view "$seed"; }
+# not_member A: 0 = proven foreign (valid id, absent from the views of the seed and every reachable member);
+# 1 = a member (why empty) or not proven (why set)
+not_member() {
+  local a=$1 id v m mv
+  id=$(cli_at "$a" cluster myid)
+  echo "$id" | grep -qx '[0-9a-f]\{40\}' || { why="its CLUSTER MYID reply is not a node id ('$id')"; return 1; }
+  v=$(seed_view) || { why="the seed $seed gave no usable CLUSTER NODES"; return 1; }
+  echo "$v" | awk '{print $1}' | grep -qx "$id" && return 1
+  for m in $(echo "$v" | awk '$3 !~ /myself|fail|handshake|noaddr/ {split($2, x, "@"); print x[1]}'); do
+    [ "$m" != "$a" ] || continue
+    mv=$(own_view "$m") || { why="member $m gave no usable CLUSTER NODES"; return 1; }
+    echo "$mv" | awk '{print $1}' | grep -qx "$id" && { why="member $m still knows its id $id"; return 1; }
+  done
+  return 0
+}
+# covered_without A ID: the masters other than A (by address and id), failed ones excluded, serve all 16384 slots
+covered_without() {
+  local v n
+  v=$(seed_view) || return 1
+  n=$(echo "$v" | awk -v a="$1" -v id="$2" '$3 ~ /master/ && $3 !~ /fail|handshake|noaddr/ {
+    split($2, x, "@"); if ($1 == id || x[1] == a) next
+    for (i = 9; i <= NF; i++) { if ($i ~ /^\[/) continue; k = split($i, r, "-"); n += (k == 2 ? r[2] - r[1] + 1 : 1) } }
+    END {print n + 0}')
+  [ "$n" = 16384 ]
+}
+# reset_node A REASON: a node outside the cluster that still holds data or an old identity: its keys
+# are a superseded copy (the other nodes serve every slot); a hard reset gives it a new node id, so a
+# re-added address never meets the 60 s ban of its forgotten id. Returns 1 (why set) when not proven safe.
+reset_node() {
+  local a=$1 keys id role
+  id=$(cli_at "$a" cluster myid)
+  echo "$id" | grep -qx '[0-9a-f]\{40\}' || { why="its CLUSTER MYID reply is not a node id ('$id')"; return 1; }
+  covered_without "$a" "$id" || { why="the other nodes do not serve all 16384 slots without it"; return 1; }
+  keys=$(cli_at "$a" dbsize); role=$(cli_at "$a" role | head -n 1)
+  echo "$keys" | grep -qx '[0-9]\+' || { why="its DBSIZE reply is not a number ('$keys')"; return 1; }
+  case "$role" in master|slave) ;; *) why="its ROLE reply is unusable ('$role')"; return 1 ;; esac
+  if [ "$role" = master ] && [ "$keys" != 0 ]; then
+    echo "$a: $2; discarding its $keys keys (a superseded copy)"
+    [ "$(cli_at "$a" flushall)" = OK ] || { why="FLUSHALL failed"; return 1; }
+  else
+    echo "$a: $2; resetting it"
+  fi
+  [ "$(cli_at "$a" cluster reset hard)" = OK ] || { why="CLUSTER RESET HARD failed"; return 1; }
+}
+`;
+
 export const CLUSTER_SCRIPT =
   HELPERS +
   String.raw`
@@ -131,22 +191,7 @@ all_settled() {
 healthy() { stable && balanced && { [ -z "$(fixes)" ] || { why="placement: $(fixes | head -n 1)"; return 1; }; }; }
 fail_with() { echo "$1${"$"}{why:+ ($why)}" >&2; view >&2; exit 1; }
 covered() { [ "$(cli_at "$seed" cluster info | field cluster_slots_assigned)" = 16384 ]; }
-# A node outside the cluster that still holds data or an old identity: its keys are a superseded
-# copy (the cluster serves every slot without it); a hard reset gives it a new node id, so a
-# re-added address never meets the 60 s ban of its forgotten id.
-reset_node() {
-  local a=$1 keys
-  covered || fail_with "refusing to reset $a: the cluster does not serve all 16384 slots without it"
-  keys=$(cli_at "$a" dbsize)
-  if is_role "$a" master && [ "${"$"}{keys:-0}" != 0 ]; then
-    echo "$a: $2; discarding its $keys keys (a superseded copy)"
-    cli_at "$a" flushall >/dev/null
-  else
-    echo "$a: $2; resetting it"
-  fi
-  [ "$(cli_at "$a" cluster reset hard)" = OK ] || fail_with "CLUSTER RESET HARD of $a failed"
-}
-open_slots() {
+${RESET_GUARD}open_slots() {
   local a
   for a in $(view | awk '$3 !~ /fail|handshake|noaddr/ {split($2, x, "@"); print x[1]}'); do
     cli_at "$a" cluster nodes | awk '/myself/ {for (i = 9; i <= NF; i++) if ($i ~ /^\[/) f = 1} END {exit !f}' && echo "$a"
@@ -193,11 +238,13 @@ else
 
   # 3. A listed node with its own idea of the cluster that the cluster does not share (removed
   #    while down, or a restored stale nodes.conf) cannot rejoin as it is: reset it, then add it.
-  known_ids=$(view | awk '{print $1}')
   for a in ${"$"}{members}; do
     [ "$a" != "$seed" ] || continue
-    id=$(cli_at "$a" cluster myid)
-    if ! echo "$known_ids" | grep -qx "$id"; then reset_node "$a" "not a member of this cluster (stale cluster config)"; fresh="$fresh $a"; fi
+    why=""
+    if not_member "$a"; then
+      if reset_node "$a" "not a member of this cluster (stale cluster config)"; then fresh="$fresh $a"
+      else echo "$a: looks foreign but not resetting it this run: $why"; fi
+    elif [ -n "$why" ]; then echo "$a: membership unknown, not resetting it this run: $why"; fi
   done
 
   # 4. New or emptied nodes join: on a host without a master one becomes an empty master (while
@@ -206,7 +253,7 @@ else
     wait_for 120 "all slots covered and agreed on before adding nodes" agreed "$seed" || fail_with "cannot add nodes"
     for a in $fresh; do
       k=$(cli_at "$a" dbsize)
-      [ "${"$"}{k:-0}" = 0 ] || reset_node "$a" "not part of the cluster but holds keys"
+      [ "$k" = 0 ] || reset_node "$a" "not part of the cluster but holds keys" || fail_with "refusing to reset $a"
     done
     added_masters=""
     for a in $fresh; do
