@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { AmiSelection } from "./ami";
 import * as aws from "@pulumi/aws";
-import { Host } from "./host";
+import { Host, type HostKeyName } from "./host";
 import { renderSshdHardening } from "../provision/common/sshd";
 
 export interface BastionArgs {
@@ -15,7 +15,7 @@ export interface BastionArgs {
   /** Login user and private key; the bastion itself is reached directly. */
   sshUser: string;
   sshPrivateKey: pulumi.Input<string>;
-  keyName: pulumi.Input<string>;
+  keyName: HostKeyName;
   /** @default "t3.micro" */
   instanceType?: pulumi.Input<string>;
   /** @default latest official Debian 12 AMI */

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AmiSelection } from "./ami";
 import * as aws from "@pulumi/aws";
 import { clientEgress } from "./sg-rules";
-import { Host, type HostStepInput, type SshAccess } from "./host";
+import { Host, type HostKeyName, type HostStepInput, type SshAccess } from "./host";
 import { liftFiles } from "./lift-files";
 import { renderDatabaseBackupStep } from "../provision/backup/database";
 import type { IntervalSchedule } from "../provision/backup/schedule";
@@ -27,7 +27,7 @@ export interface EncryptedDatabaseArgs {
   bastionSecurityGroupId: pulumi.Input<string>;
   ssh: SshAccess;
   /** EC2 key pair whose private key is `ssh.privateKey`. @default none (see HostArgs.keyName) */
-  keyName?: pulumi.Input<string>;
+  keyName?: HostKeyName;
   /** Instance profile of the hosts (e.g. a HostRole's): what the host checkers may call. @default none */
   iamInstanceProfile?: pulumi.Input<string>;
   /** @default latest official Debian 12 AMI */
@@ -102,7 +102,7 @@ function withDefaults(a: EncryptedDatabaseArgs) {
   return {
     instanceType: a.instanceType ?? "t3.medium",
     dataVolumeSizeGb: sized("dataVolumeSizeGb", a.dataVolumeSizeGb ?? 50, 1, 16384),
-    dataVolumeIops: sized("dataVolumeIops", a.dataVolumeIops ?? 3000, 3000, 16000),
+    dataVolumeIops: sized("dataVolumeIops", a.dataVolumeIops ?? 3000, 3000, 80000) /* gp3: 3,000-80,000 */,
     keyVolumeSizeGb: sized("keyVolumeSizeGb", a.keyVolumeSizeGb ?? 1, 1, 16384),
     protectVolumes: a.protectVolumes ?? false,
     tags: a.tags ?? {},

@@ -41,6 +41,14 @@ export interface HostFileInput {
   group?: string;
 }
 
+/**
+ * The key pair an instance launches with: its fixed name, plus the key pair resource to wait for.
+ * The name is plain on purpose: a key pair is replaced delete-before-replace, and Pulumi then first
+ * replaces every resource taking one of its outputs into a replace-forcing input (keyName replaces an
+ * instance) -- all hosts at once. A `dependsOn` orders the first launch after the key pair without that.
+ */
+export type HostKeyName = string | { name: string; keyPair: pulumi.Resource };
+
 /** One ordered provisioning step. */
 export interface HostStepInput {
   /** Unique per host, kebab-case; the command resource is named `${host}-${name}`. */
@@ -89,9 +97,10 @@ export interface HostArgs {
   /**
    * EC2 key pair whose private key is `ssh.privateKey`: only seeds a new instance. Give a name that
    * never changes (a changed key name replaces the instance); rotate keys with `ssh.authorizedKeys`.
+   * A plain name, never an Output: see {@link HostKeyName}.
    * @default none (the AMI must accept `ssh.privateKey` otherwise, e.g. via `userData`)
    */
-  keyName?: pulumi.Input<string>;
+  keyName?: HostKeyName;
   /** @default latest official Debian 12 AMI for the instance type's architecture */
   amiId?: AmiSelection;
   /** @default 16 */
@@ -121,7 +130,7 @@ export interface HostArgs {
    * (`addStep({ health: true })`), so hosts are (re)placed one at a time, each after its predecessor
    * is back and the cluster healthy. A promise when that step is created later. @default []
    */
-  waitFor?: pulumi.Input<pulumi.Resource[]>;
+  waitFor?: pulumi.Resource[] | Promise<pulumi.Resource[]>;
 }
 
 /** What the offline plan shows for a host. */
@@ -206,13 +215,15 @@ export class Host extends pulumi.ComponentResource {
         combineUserData([renderHostKeyCloudConfig({ privateKeyOpenssh: priv, publicKeyOpenssh: pub }), ...(extra ? [extra] : [])])),
     );
 
+    const keyPair: pulumi.Resource[] = typeof args.keyName === "object" ? [args.keyName.keyPair] : [];
+    const instanceDependsOn: Promise<pulumi.Resource[]> = Promise.resolve(args.waitFor ?? []).then((w) => [...w, ...keyPair]);
     this.instance = new aws.ec2.Instance(
       name,
       {
         ami: debianAmiId(args.instanceType, args.amiId, this),
         instanceType: args.instanceType,
         primaryNetworkInterface: { networkInterfaceId: this.networkInterface.id },
-        keyName: args.keyName,
+        keyName: typeof args.keyName === "object" ? args.keyName.name : args.keyName,
         iamInstanceProfile: args.iamInstanceProfile,
         userData,
         metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
@@ -226,7 +237,8 @@ export class Host extends pulumi.ComponentResource {
         // The old instance must let go of the interface and the data volumes first (else
         // InvalidNetworkInterface.InUse / VolumeInUse, pulumi/pulumi-aws#2769).
         deleteBeforeReplace: true,
-        dependsOn: args.waitFor ?? [],
+        // the key pair by dependsOn: ordered on first launch, not replaced with it (see HostKeyName)
+        dependsOn: instanceDependsOn,
       },
     );
 
@@ -415,7 +427,7 @@ export class RollingGates {
   }
 
   /** What host i waits for: nothing for the first host, else the previous host's gate. */
-  before(i: number): pulumi.Input<pulumi.Resource[]> {
+  before(i: number): pulumi.Resource[] | Promise<pulumi.Resource[]> {
     return i === 0 ? [] : this.promises[i - 1];
   }
 

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AmiSelection } from "./ami";
 import * as aws from "@pulumi/aws";
 import { clientEgress } from "./sg-rules";
-import { Host, type HostFileInput, type SshAccess } from "./host";
+import { Host, type HostKeyName, type HostFileInput, type SshAccess } from "./host";
 import { liftFiles } from "./lift-files";
 import { DEFAULT_ELASTIC_VERSION, elasticInstallStep, checkElasticVersion } from "../provision/elasticsearch/apt";
 import {
@@ -53,7 +53,7 @@ export interface LogstashHostArgs {
   elasticsearchSecurityGroupId: pulumi.Input<string>;
   ssh: SshAccess;
   /** EC2 key pair whose private key is `ssh.privateKey`. @default none (see HostArgs.keyName) */
-  keyName?: pulumi.Input<string>;
+  keyName?: HostKeyName;
   /** Instance profile of the hosts (e.g. a HostRole's): what the host checkers may call. @default none */
   iamInstanceProfile?: pulumi.Input<string>;
   /** @default latest official Debian 12 AMI for the instance type's architecture; or pinned: one AMI id, or one per architecture */

@@ -8,7 +8,7 @@ import type { AmiSelection } from "./ami";
 import * as aws from "@pulumi/aws";
 import { clientEgress } from "./sg-rules";
 import type * as command from "@pulumi/command";
-import { Host, RollingGates, type SshAccess } from "./host";
+import { Host, type HostKeyName, RollingGates, type SshAccess } from "./host";
 import { liftFiles } from "./lift-files";
 import { REDIS_BACKUP_PATHS, renderRedisBackupStep } from "../provision/backup/redis";
 import type { IntervalSchedule } from "../provision/backup/schedule";
@@ -42,7 +42,7 @@ export interface RedisClusterArgs {
   bastionSecurityGroupId: pulumi.Input<string>;
   ssh: SshAccess;
   /** EC2 key pair whose private key is `ssh.privateKey`. @default none (see HostArgs.keyName) */
-  keyName?: pulumi.Input<string>;
+  keyName?: HostKeyName;
   /** Instance profile of the hosts (e.g. a HostRole's): what the host checkers may call. @default none */
   iamInstanceProfile?: pulumi.Input<string>;
   /** @default latest official Debian 12 AMI for the instance type's architecture; or pinned: one AMI id, or one per architecture */

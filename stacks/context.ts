@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { AmiSelection } from "../components/ami";
-import type { SshAccess } from "../components/host";
+import type { HostKeyName, SshAccess } from "../components/host";
 import type { HostGroup, HostRoles } from "./host-roles";
 import type { HostInventory } from "./monitoring";
 import type { BackupContext } from "./backup";
@@ -15,8 +15,8 @@ export interface StackContext {
   /** Plain array, same AZ order as `publicSubnetIds`. */
   privateSubnetIds: pulumi.Input<string>[];
   ssh: SshAccess;
-  /** EC2 key pair name (public half of `ssh.privateKey`). */
-  keyName: pulumi.Input<string>;
+  /** EC2 key pair (public half of `ssh.privateKey`): fixed name + the resource (see HostKeyName). */
+  keyName: HostKeyName;
   /** SSH to hosts is allowed only from this security group. */
   bastionSecurityGroupId: pulumi.Input<string>;
   /** Override of the Debian 12 AMI lookup. */

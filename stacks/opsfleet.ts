@@ -105,8 +105,10 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
     // get keys through the authorized-keys step; the key pair only seeds new instances.
     const keyName = `${prefix}-ops`;
     const keyPair = new aws.ec2.KeyPair(`${prefix}-ops`, { keyName, publicKey, tags }, { ...opts, deleteBeforeReplace: true });
-    // Known at preview (a URN always is) and ordered after the key pair: never an unknown key name.
-    const instanceKeyName = keyPair.urn.apply(() => keyName);
+    // The plain name plus a dependsOn, never one of the key pair's outputs: the key pair is replaced
+    // delete-before-replace, and Pulumi first replaces whatever takes its outputs into a replace-forcing
+    // input (an instance's keyName) -- every host at once (calculateDependentReplacements).
+    const instanceKeyName = { name: keyName, keyPair };
     const authorizedKeys = [publicKey, ...c.ssh.additionalPublicKeys];
     const bastion = new Bastion(`${prefix}-bastion`, {
       vpcId,

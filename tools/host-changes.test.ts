@@ -10,7 +10,7 @@ import { buildPlan, type Plan, type PlanResource } from "./plan-core";
 
 const ROOT = path.join(__dirname, "..");
 const DEV = fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8");
-const NEW_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINewRotatedKeyForTheTest0000000000000000000 rotated";
+const NEW_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINg3IRpb9Cw0haB/D/svsUE3vFM01T2ZZralpw7gIE7y rotated";
 
 /** The dev stack file with config edits. */
 function variant(edit: (config: Record<string, any>) => void): string {
@@ -91,3 +91,33 @@ test("a new ssh.publicKey replaces no instance: the key pair keeps its name, onl
   expect(changed.length).toBeGreaterThan(0);
   expect(changed.every((n) => n.endsWith("-ssh-authorized-keys"))).toBe(true);
 }, 180_000);
+
+/**
+ * Pulumi's engine (calculateDependentReplacements): when a resource is replaced delete-before-replace,
+ * it first replaces every resource with a PROPERTY dependency on it whose input so named would force a
+ * replacement once unknown. A dependsOn is not part of that cascade.
+ */
+test("no delete-before-replace resource cascades: nothing takes its outputs into a replace-forcing input", () => {
+  const forcing = JSON.parse(fs.readFileSync(path.join(ROOT, "tools/change/replace-forcing.json"), "utf8")) as Record<string, { replaceOn: string[] }>;
+  const forces = (type: string, key: string) => (forcing[type]?.replaceOn ?? []).some((p) => p === key || p.startsWith(`${key}.`));
+  const dbr = new Map(base.resources.filter((r) => r.options.deleteBeforeReplace).map((r) => [r.urn, r]));
+  expect([...dbr.values()].some((r) => r.type === "aws:ec2/keyPair:KeyPair")).toBe(true);
+  const cascades: string[] = [];
+  for (const r of base.resources) {
+    expect(r.propertyDependencies).toBeDefined();
+    for (const [key, urns] of Object.entries(r.propertyDependencies ?? {})) {
+      for (const u of urns) {
+        const d = dbr.get(u);
+        if (!d || !forces(r.type, key)) continue;
+        // By design: a replaced instance replaces its own host's attachments and steps (all
+        // delete-before-replace; their instanceId / triggers change with it anyway); volumes stay.
+        if (d.type === "aws:ec2/instance:Instance" && r.parent === d.parent && ((r.type === "aws:ec2/volumeAttachment:VolumeAttachment" && key === "instanceId") || (r.type === "command:remote:Command" && key === "triggers"))) continue;
+        cascades.push(`${d.name} (${d.type}) -> ${r.name}.${key}`);
+      }
+    }
+  }
+  expect(cascades).toEqual([]);
+  // ...yet every instance still launches after the key pair exists (a dependsOn)
+  const kp = byType(base, "aws:ec2/keyPair:KeyPair")[0];
+  for (const i of byType(base, "aws:ec2/instance:Instance")) expect([i.name, i.options.dependsOn.includes(kp.urn)]).toEqual([i.name, true]);
+});

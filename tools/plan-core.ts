@@ -37,6 +37,12 @@ export interface PlanResource {
   id?: string | null;
   /** Provider-computed outputs (ids, addresses, ARNs, `latestVersion`), not the echoed inputs. */
   outputs?: Record<string, unknown>;
+  /**
+   * Per top-level input, the URNs of the resources whose outputs flow into it (Pulumi's
+   * `propertyDependencies`): a delete-before-replace resource first replaces the dependents whose
+   * input so named forces replacement. Always set by buildPlan; optional for hand-built test plans.
+   */
+  propertyDependencies?: Record<string, string[]>;
   options: {
     dependsOn: string[];
     ignoreChanges: string[];
@@ -133,6 +139,29 @@ function resolve<T>(v: pulumi.Input<T>): Promise<T> {
   // The apply returns nothing: returning the value would make the SDK walk it for unknowns, and a
   // resource (dependsOn, parent) leads through the whole resource graph.
   return new Promise((res) => pulumi.output(v).apply((x) => { res(x as T); return undefined; }));
+}
+
+async function propertyDependenciesOf(props: Record<string, unknown>, urnOf: Map<pulumi.Resource, string>): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  for (const [k, v] of Object.entries(props ?? {})) {
+    const rs = new Set<pulumi.Resource>();
+    await propertyResources(v, rs);
+    const urns = [...rs].map((r) => urnOf.get(r) ?? "<unrecorded>").sort();
+    if (urns.length) out[k] = urns;
+  }
+  return out;
+}
+
+/** The resources whose outputs an input value carries (deep: objects, arrays, promises, Outputs). */
+async function propertyResources(v: unknown, into: Set<pulumi.Resource>): Promise<void> {
+  if (v === null || v === undefined || typeof v !== "object" || pulumi.Resource.isInstance(v)) return;
+  if (pulumi.Output.isInstance(v)) {
+    const all = (v as unknown as { allResources?: () => Promise<Set<pulumi.Resource>> }).allResources;
+    for (const r of all ? await all.call(v) : []) into.add(r);
+    return;
+  }
+  if (v instanceof Promise) return propertyResources(await v, into);
+  for (const x of Array.isArray(v) ? v : Object.values(v)) await propertyResources(x, into);
 }
 
 async function resourcesOf(x: unknown): Promise<pulumi.Resource[]> {
@@ -271,6 +300,7 @@ async function buildPlanNow(o: BuildPlanOptions): Promise<Plan> {
       inputs: (await renderValue(reg?.inputs ?? {})) as Record<string, unknown>,
       id: got?.id ?? null,
       outputs: (await renderValue(got?.outputs ?? {})) as Record<string, unknown>,
+      propertyDependencies: await propertyDependenciesOf(s.props, urnOf),
       options: {
         dependsOn: (await resourcesOf(opts.dependsOn)).map((r) => urnOf.get(r) ?? "<unrecorded>"),
         ignoreChanges: opts.ignoreChanges ?? [],
