@@ -15,7 +15,7 @@ const SERVICE: Record<string, string> = {
   DescribeInstances: "ec2", DescribeSpotInstanceRequests: "ec2", DescribeSpotFleetRequests: "ec2", DescribeSpotFleetInstances: "ec2", ModifySpotFleetRequest: "ec2",
   DescribeAutoScalingGroups: "autoscaling", DescribeScalingActivities: "autoscaling", SetDesiredCapacity: "autoscaling", CreateOrUpdateTags: "autoscaling", DeleteTags: "autoscaling",
   DescribeTargetHealth: "elasticloadbalancing", DescribeTargetGroups: "elasticloadbalancing", ModifyTargetGroup: "elasticloadbalancing", DeregisterTargets: "elasticloadbalancing",
-  TerminateInstances: "ec2",
+  TerminateInstances: "ec2", CreateTags: "ec2",
 };
 const ARNS = {
   logGroupArn: "arn:aws:logs:us-east-2:123456789012:log-group:/opsfleet/web",
@@ -35,6 +35,7 @@ function resourceOf(command: string, input: any): string {
   if (command === "ModifyTargetGroup" || command === "DeregisterTargets") return input.TargetGroupArn === TG_ARN ? TG_ARN : "unknown-target-group";
   // The policy allows instances tagged with this fleet's id: the ones the fleet launched (its active members here).
   if (command === "TerminateInstances") return input.InstanceIds.every((id: string) => fleetMembers.has(id)) ? FLEET_INSTANCES : "instance-outside-the-fleet";
+  if (command === "CreateTags") return input.Resources.every((id: string) => fleetMembers.has(id)) ? FLEET_INSTANCES : "instance-outside-the-fleet";
   const group = input.AutoScalingGroupName ?? input.Tags?.[0]?.ResourceId;
   return group === "web-ondemand" ? ARNS.onDemandAsgArn : group === "web-spot" ? ARNS.spotAsgArn : `unknown-group:${group}`;
 }
@@ -76,7 +77,7 @@ async function exercise(source: "fleet" | "asg") {
       a.targetHealth.set(surge.id, "healthy");
       a.fleet!.active.push(surge.id);
       a.fleet!.target = 3;
-      if (drained) a.targetHealth.delete(SPOT_IDS[0]);
+      if (drained) { a.targetHealth.delete(SPOT_IDS[0]); a.instances.get(SPOT_IDS[0])!.tags = new Map([["opsfleet:retiring", "x"]]); }
     };
     expect(await run((a) => rolling(a, false), { launchTemplateVersion: "2" })).toBe("retire-deregister");
     expect(await run((a) => rolling(a, true), { launchTemplateVersion: "2" })).toBe("retire-terminate");

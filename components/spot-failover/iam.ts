@@ -3,7 +3,7 @@
  * Describe* actions have no resource-level support in EC2 / Auto Scaling / ELBv2, so they take "*";
  * every write is scoped to an ARN this component created.
  */
-import { COVERED_SINCE_TAG } from "../../functions/spot-reconciler/decide";
+import { COVERED_SINCE_TAG, RETIRING_TAG } from "../../functions/spot-reconciler/decide";
 
 export interface PolicyStatement {
   Sid: string;
@@ -78,6 +78,14 @@ export function reconcilerPolicy(a: ReconcilerPolicyArns): PolicyDocument {
     statements.push({ Sid: "RollFleetDrain", Effect: "Allow", Action: ["elasticloadbalancing:DeregisterTargets"], Resource: a.targetGroupArn });
     const [, partition, , region, account, fleetResource] = /^arn:([^:]+):([^:]+):([^:]+):(\d{12}):spot-fleet-request\/(.+)$/.exec(a.spotFleetArn) ?? [];
     if (!fleetResource) throw new Error(`not a Spot Fleet request ARN: ${a.spotFleetArn}`);
+    // Marks what it drains (only marked instances are ever terminated): this one tag key, this fleet's instances.
+    statements.push({
+      Sid: "RollFleetMark", Effect: "Allow", Action: ["ec2:CreateTags"], Resource: `arn:${partition}:ec2:${region}:${account}:instance/*`,
+      Condition: {
+        StringEquals: { [`ec2:ResourceTag/${FLEET_REQUEST_ID_TAG}`]: fleetResource },
+        "ForAllValues:StringEquals": { "aws:TagKeys": [RETIRING_TAG] },
+      },
+    });
     statements.push({
       Sid: "RollFleetTerminate", Effect: "Allow", Action: ["ec2:TerminateInstances"], Resource: `arn:${partition}:ec2:${region}:${account}:instance/*`,
       Condition: { StringEquals: { [`ec2:ResourceTag/${FLEET_REQUEST_ID_TAG}`]: fleetResource } },

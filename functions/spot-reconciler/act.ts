@@ -2,11 +2,11 @@
  * Act: carry out the single write a Decision asks for. decide() only asks for a write when the
  * observed value differs, so `act` never re-writes what is already there.
  */
-import { ModifySpotFleetRequestCommand, TerminateInstancesCommand } from "@aws-sdk/client-ec2";
+import { CreateTagsCommand, ModifySpotFleetRequestCommand, TerminateInstancesCommand } from "@aws-sdk/client-ec2";
 import { DeregisterTargetsCommand, ModifyTargetGroupCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { CreateOrUpdateTagsCommand, DeleteTagsCommand, SetDesiredCapacityCommand } from "@aws-sdk/client-auto-scaling";
 import type { ReconcilerConfig } from "./config";
-import { Action, COVERED_SINCE_TAG } from "./decide";
+import { Action, COVERED_SINCE_TAG, RETIRING_TAG } from "./decide";
 import type { AwsClients } from "./observe";
 
 export async function act(c: AwsClients, cfg: ReconcilerConfig, action: Action): Promise<void> {
@@ -36,6 +36,8 @@ export async function act(c: AwsClients, cfg: ReconcilerConfig, action: Action):
       await c.autoscaling.send(new DeleteTagsCommand({ Tags: [asgTag()] }));
       return;
     case "retire-deregister": // connections drain for the target group's deregistration delay
+      // Tag first: only an instance carrying the tag is ever terminated (not merely "not registered").
+      await c.ec2.send(new CreateTagsCommand({ Resources: [action.instanceId], Tags: [{ Key: RETIRING_TAG, Value: new Date().toISOString() }] }));
       await c.elbv2.send(new DeregisterTargetsCommand({ TargetGroupArn: cfg.targetGroupArn, Targets: [{ Id: action.instanceId }] }));
       return;
     case "retire-terminate":

@@ -24,6 +24,21 @@ export interface SpotInstanceFacts {
   lifecycleState?: string;
   /** Launch template version the instance was launched from (tag `aws:ec2launchtemplate:version` / ASG instance), if known. */
   templateVersion?: string;
+  /** Carries RETIRING_TAG: the reconciler deregistered it to retire it. */
+  retiring?: boolean;
+}
+
+/** Instance tag the reconciler writes when it deregisters an instance to retire it; only such instances are ever terminated. */
+export const RETIRING_TAG = "opsfleet:retiring";
+
+/**
+ * Older than the configured version? Only a strictly older (numeric) version is: the template's default
+ * may be ahead of the reconciler's configuration (a deploy in progress, a manual version), and an
+ * instance on a newer version must never be rolled back — the fleet would relaunch it on that version.
+ */
+export function olderVersion(instance: string | undefined, configured: string | undefined): boolean {
+  if (instance === undefined || configured === undefined || !/^\d+$/.test(instance) || !/^\d+$/.test(configured)) return false;
+  return Number(instance) < Number(configured);
 }
 
 /** Instance ids named by fresh wake-up events (interruption warnings, rebalance recommendations). */
@@ -42,6 +57,8 @@ export interface SpotMember {
   outdated?: boolean;
   /** ALB target health state as observed (`draining` while it is being retired; undefined when not registered). */
   targetHealth?: string;
+  /** The reconciler deregistered it to retire it (RETIRING_TAG). */
+  retiring?: boolean;
 }
 
 /** Judge each spot instance: healthy? being reclaimed (and why)? */
@@ -49,7 +66,7 @@ export function assessSpotMembers(
   facts: SpotInstanceFacts[],
   hints: EventHints,
   rebalanceCountsAsLost: boolean,
-  /** Current launch template version; members launched from another (known) version are outdated. */
+  /** Configured launch template version; members launched from an older (known) version are outdated. */
   templateVersion?: string,
 ): SpotMember[] {
   const interrupted = new Set(hints.interruptions);
@@ -64,8 +81,11 @@ export function assessSpotMembers(
     else if (f.lifecycleState !== undefined && /^(Terminating|Detach|Standby|EnteringStandby)/.test(f.lifecycleState))
       reclaimReason = `lifecycle:${f.lifecycleState}`;
     const healthy = f.targetHealth === "healthy" && (f.state === undefined || f.state === "running");
-    const outdated = templateVersion !== undefined && f.templateVersion !== undefined && f.templateVersion !== templateVersion;
-    return { instanceId: f.instanceId, healthy, reclaimReason, ...(outdated ? { outdated } : {}), ...(f.targetHealth !== undefined ? { targetHealth: f.targetHealth } : {}) };
+    const outdated = olderVersion(f.templateVersion, templateVersion);
+    return {
+      instanceId: f.instanceId, healthy, reclaimReason, ...(outdated ? { outdated } : {}), ...(f.targetHealth !== undefined ? { targetHealth: f.targetHealth } : {}),
+      ...(f.retiring ? { retiring: true } : {}),
+    };
   });
 }
 

@@ -18,7 +18,7 @@ import {
 } from "@aws-sdk/client-auto-scaling";
 import { DescribeTargetGroupsCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { ReconcilerConfig } from "./config";
-import { COVERED_SINCE_TAG, SpotInstanceFacts, SpotSourceState } from "./decide";
+import { COVERED_SINCE_TAG, olderVersion, RETIRING_TAG, SpotInstanceFacts, SpotSourceState } from "./decide";
 
 export interface AwsClients {
   ec2: EC2Client;
@@ -93,6 +93,7 @@ async function asgSpot(c: AwsClients, group: AutoScalingGroup) {
 async function instanceFacts(c: AwsClients, ids: string[]) {
   const state = new Map<string, string>();
   const version = new Map<string, string>();
+  const retiring = new Set<string>();
   const requestOf = new Map<string, string>();
   for (const part of chunks(ids)) {
     let NextToken: string | undefined;
@@ -104,6 +105,7 @@ async function instanceFacts(c: AwsClients, ids: string[]) {
           state.set(i.InstanceId, i.State?.Name ?? "unknown");
           const v = i.Tags?.find((t) => t.Key === TEMPLATE_VERSION_TAG)?.Value;
           if (v) version.set(i.InstanceId, v);
+          if (i.Tags?.some((t) => t.Key === RETIRING_TAG)) retiring.add(i.InstanceId);
           if (i.SpotInstanceRequestId) requestOf.set(i.InstanceId, i.SpotInstanceRequestId);
         }
       NextToken = r.NextToken;
@@ -114,7 +116,7 @@ async function instanceFacts(c: AwsClients, ids: string[]) {
     const r = await c.ec2.send(new DescribeSpotInstanceRequestsCommand({ Filters: [{ Name: "spot-instance-request-id", Values: part }] }));
     for (const s of r.SpotInstanceRequests ?? []) if (s.InstanceId && s.Status?.Code) status.set(s.InstanceId, s.Status.Code);
   }
-  return { state, status, version };
+  return { state, status, version, retiring };
 }
 
 export async function observe(c: AwsClients, cfg: ReconcilerConfig): Promise<RawObservation> {
@@ -126,7 +128,7 @@ export async function observe(c: AwsClients, cfg: ReconcilerConfig): Promise<Raw
   ]);
   const spot = cfg.spotSource === "asg" ? await asgSpot(c, groups.get(cfg.spotAsgName!)!) : await fleetSpot(c, cfg.spotFleetRequestId!);
   const none = () => new Map<string, string>();
-  const { state, status, version } = spot.ids.length ? await instanceFacts(c, spot.ids) : { state: none(), status: none(), version: none() };
+  const { state, status, version, retiring } = spot.ids.length ? await instanceFacts(c, spot.ids) : { state: none(), status: none(), version: none(), retiring: new Set<string>() };
   const targetHealth = new Map<string, string>();
   for (const d of health.TargetHealthDescriptions ?? []) if (d.Target?.Id) targetHealth.set(d.Target.Id, d.TargetHealth?.State ?? "unknown");
 
@@ -144,6 +146,7 @@ export async function observe(c: AwsClients, cfg: ReconcilerConfig): Promise<Raw
         targetHealth: targetHealth.get(id),
         lifecycleState: spot.lifecycle.get(id),
         templateVersion: spot.versions.get(id) || version.get(id),
+        ...(retiring.has(id) ? { retiring: true } : {}),
       })),
     },
     onDemand: {
@@ -154,7 +157,7 @@ export async function observe(c: AwsClients, cfg: ReconcilerConfig): Promise<Raw
       healthy: odInstances.filter((i) => i.InstanceId && targetHealth.get(i.InstanceId) === "healthy").length,
       coveredTag: od.Tags?.find((t) => t.Key === COVERED_SINCE_TAG)?.Value,
       ...(cfg.launchTemplateVersion !== undefined
-        ? { outdated: odInstances.filter((i) => i.LaunchTemplate?.Version && i.LaunchTemplate.Version !== cfg.launchTemplateVersion).length } : {}),
+        ? { outdated: odInstances.filter((i) => olderVersion(i.LaunchTemplate?.Version, cfg.launchTemplateVersion)).length } : {}),
     },
     ...(tg ? { targetGroup: { healthCheckPath: tg.TargetGroups?.[0]?.HealthCheckPath } } : {}),
   };

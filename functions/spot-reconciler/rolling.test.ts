@@ -109,6 +109,34 @@ test("a new template version rolls every fleet instance, one at a time, never be
   expect(w.writes).toHaveLength(n);
 });
 
+test("the reconciler's configured version lags the template's default: a relaunched (newer) instance is never terminated", async () => {
+  // A deploy in progress (template updated, Lambda not yet) or a manual version: the fleet relaunches on v2.
+  const { w, run } = world({ templateVersion: "2", oldServes: ["/health"], newServes: ["/health"] });
+  const lost = w.account.fleet!.active[0]; // one v1 instance interrupted
+  w.account.instances.get(lost)!.state = "terminated";
+  w.account.targetHealth.delete(lost);
+  w.account.fleet!.active = w.account.fleet!.active.slice(1);
+  await run(30, { version: "1", path: "/health" });
+  expect(w.writes.filter((x) => x === "TerminateInstances" || x === "DeregisterTargets")).toEqual([]);
+  expect(w.account.instances.size).toBe(TARGET + 1); // the lost one plus exactly one replacement
+  expect(versions(w).sort()).toEqual(["1", "1", "2"]);
+  expect(w.timeline.at(-1)!.healthy).toBe(TARGET);
+});
+
+test("an outdated instance out of the target group that the reconciler did not drain is never terminated", () => {
+  const member = (id: string, extra: Partial<SpotMember>): SpotMember => ({ instanceId: id, healthy: false, ...extra });
+  const o = (m: SpotMember[]): Observation => ({
+    nowMs: 0, spot: { state: "steady", requested: 3, members: m },
+    onDemand: { desired: 0, max: 3, instanceIds: [], inService: 0, healthy: 0 },
+  } as unknown as Observation);
+  const healthy = ["a", "b", "c"].map((id) => member(id, { healthy: true, targetHealth: "healthy" }));
+  const s = { targetCapacity: 3, stabilizationSeconds: 600, rollSpot: true } as any;
+  // outdated, launched a moment ago and not registered yet: deregister (tag) first, never terminate straight away
+  expect(decide(o([...healthy, member("z", { outdated: true })]), s).action).not.toEqual({ kind: "retire-terminate", instanceId: "z" });
+  // drained by the reconciler (tagged): terminated
+  expect(decide(o([...healthy, member("z", { outdated: true, retiring: true })]), s).action).toEqual({ kind: "retire-terminate", instanceId: "z" });
+});
+
 test("no roll while the template version is unchanged (and none for instances of unknown version)", async () => {
   const { w, run } = world({ templateVersion: "1", oldServes: ["/health"], newServes: ["/health"] });
   await run(20, { version: "1", path: "/health" });
@@ -147,13 +175,13 @@ describe("rolling decisions (pure)", () => {
     ["surge healthy: deregister one outdated", obs([m("a", { outdated: true }), m("b"), m("c"), m("d")]), { kind: "retire-deregister", instanceId: "a" }],
     ["an unhealthy outdated member goes first", obs([m("a", { outdated: true }), m("b", { outdated: true, healthy: false, targetHealth: "unhealthy" }), m("c"), m("d"), m("e")]), { kind: "retire-deregister", instanceId: "b" }],
     ["one draining: nothing else", obs([m("a", { outdated: true, healthy: false, targetHealth: "draining" }), m("b", { outdated: true }), m("c"), m("d")]), { kind: "none" }],
-    ["drained (out of the target group): terminate it", obs([m("a", { outdated: true, healthy: false, targetHealth: undefined }), m("b", { outdated: true }), m("c"), m("d")]), { kind: "retire-terminate", instanceId: "a" }],
+    ["drained by the reconciler (tagged, out of the target group): terminate it", obs([m("a", { outdated: true, healthy: false, targetHealth: undefined, retiring: true }), m("b", { outdated: true }), m("c"), m("d")]), { kind: "retire-terminate", instanceId: "a" }],
     ["all new: the fleet back to the target", obs([m("b"), m("c"), m("d"), m("e")], 4), { kind: "set-spot-requested", from: 4, to: 3 }],
     ["the last outdated member drained: surge ends (the fleet keeps it: NoTermination)", obs([m("a", { outdated: true, healthy: false, targetHealth: undefined }), m("c"), m("d"), m("e")], 4), { kind: "set-spot-requested", from: 4, to: 3 }],
-    ["...then it is terminated as surplus, no replacement launched", obs([m("a", { outdated: true, healthy: false, targetHealth: undefined }), m("c"), m("d"), m("e")], 3), { kind: "retire-terminate", instanceId: "a" }],
+    ["...then it is terminated as surplus, no replacement launched", obs([m("a", { outdated: true, healthy: false, targetHealth: undefined, retiring: true }), m("c"), m("d"), m("e")], 3), { kind: "retire-terminate", instanceId: "a" }],
     ["surplus on the new version: retired gracefully", obs([m("b"), m("c"), m("d"), m("e")], 3), { kind: "retire-deregister", instanceId: "b" }],
     ["fleet still fulfilling: wait", obs([m("a", { outdated: true }), m("b"), m("c"), m("d")], 4, { spot: { state: "modifying", requested: 4, members: [m("a", { outdated: true }), m("b"), m("c"), m("d")] } }), { kind: "none" }],
-    ["a failover started while one drained: it is terminated anyway (it serves nothing)", obs([m("a", { outdated: true, healthy: false, targetHealth: undefined }), m("b", { outdated: true }), m("c"), m("d", { healthy: false, targetHealth: "unhealthy" })], 4, { onDemand: { desired: 1, max: 3, instanceIds: ["i-od"] } }), { kind: "retire-terminate", instanceId: "a" }],
+    ["a failover started while one drained: it is terminated anyway (it serves nothing)", obs([m("a", { outdated: true, healthy: false, targetHealth: undefined, retiring: true }), m("b", { outdated: true }), m("c"), m("d", { healthy: false, targetHealth: "unhealthy" })], 4, { onDemand: { desired: 1, max: 3, instanceIds: ["i-od"] } }), { kind: "retire-terminate", instanceId: "a" }],
     ["failover in progress (on-demand up): no roll", obs([m("a", { outdated: true }), m("b"), m("c"), m("d")], 4, { onDemand: { desired: 1, max: 3, instanceIds: ["i-od"] } }), { kind: "mark-covered" }],
   ])("%s", (_what, o, action) => {
     expect(decide(o, s).action).toMatchObject(action);

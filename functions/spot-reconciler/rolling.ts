@@ -27,6 +27,8 @@ const live = (o: Observation) => o.spot.members.filter((m) => !m.reclaimReason);
 const outdatedLive = (o: Observation) => live(o).filter((m) => m.outdated);
 
 const notRegistered = (m: SpotMember) => m.targetHealth === undefined || m.targetHealth === "unused";
+/** Drained by the reconciler itself (tagged when deregistered) and out of the target group: safe to terminate. */
+const drained = (m: SpotMember) => !!m.retiring && notRegistered(m);
 
 /**
  * Capacity the spot source should be asked for: the target, plus one while an outdated member is
@@ -49,7 +51,7 @@ export function drainedStep(o: Observation, s: DecideSettings): Step | undefined
   if (!s.rollSpot) return undefined;
   const members = live(o);
   const surplus = members.length - o.spot.requested;
-  const x = (surplus > 0 ? members : outdatedLive(o)).slice().sort(byCost).find(notRegistered);
+  const x = (surplus > 0 ? members : outdatedLive(o)).slice().sort(byCost).find(drained);
   if (!x || (!x.outdated && surplus <= 0)) return undefined;
   return { action: { kind: "retire-terminate", instanceId: x.instanceId }, reason: `rolling: terminate ${x.instanceId}, ${x.outdated ? "outdated" : "surplus"}, out of the target group` };
 }
@@ -65,7 +67,7 @@ export function rollingStep(o: Observation, s: DecideSettings): Step | undefined
   const x = candidates[0];
   if (!x) return undefined;
   const why = x.outdated ? `outdated (${outdated.length} left)` : `surplus (${surplus} over ${o.spot.requested})`;
-  if (notRegistered(x)) return { action: { kind: "retire-terminate", instanceId: x.instanceId }, reason: `rolling: terminate ${x.instanceId}, ${why}, out of the target group` };
+  if (drained(x)) return { action: { kind: "retire-terminate", instanceId: x.instanceId }, reason: `rolling: terminate ${x.instanceId}, ${why}, out of the target group` };
   const covering = members.filter((m) => m.healthy).length;
   if (x.healthy && covering - 1 < s.targetCapacity)
     return { action: { kind: "none" }, reason: `rolling: waiting for a healthy replacement before retiring ${x.instanceId} (${covering} healthy, target ${s.targetCapacity})` };

@@ -12,6 +12,8 @@ export interface FakeInstance {
   spotRequestId?: string;
   /** Launch template version it was launched from (tag aws:ec2launchtemplate:version). */
   templateVersion?: string;
+  /** Tags written with CreateTags (e.g. the reconciler's retiring tag). */
+  tags?: Map<string, string>;
 }
 export interface FakeGroup {
   name: string;
@@ -34,7 +36,7 @@ export interface FakeFleet {
 
 export const WRITE_COMMANDS = new Set([
   "SetDesiredCapacityCommand", "ModifySpotFleetRequestCommand", "CreateOrUpdateTagsCommand", "DeleteTagsCommand",
-  "DeregisterTargetsCommand", "TerminateInstancesCommand", "ModifyTargetGroupCommand",
+  "DeregisterTargetsCommand", "TerminateInstancesCommand", "ModifyTargetGroupCommand", "CreateTagsCommand",
 ]);
 
 export class FakeAccount {
@@ -102,7 +104,10 @@ export class FakeAccount {
     return {
       Reservations: [{ Instances: found.map((i) => ({
         InstanceId: i.id, State: { Name: i.state }, LaunchTime: new Date(i.launchMs),
-        ...(i.templateVersion ? { Tags: [{ Key: "aws:ec2launchtemplate:id", Value: "lt-0123456789abcdef0" }, { Key: "aws:ec2launchtemplate:version", Value: i.templateVersion }] } : {}),
+        Tags: [
+          ...(i.templateVersion ? [{ Key: "aws:ec2launchtemplate:id", Value: "lt-0123456789abcdef0" }, { Key: "aws:ec2launchtemplate:version", Value: i.templateVersion }] : []),
+          ...[...(i.tags ?? [])].map(([Key, Value]) => ({ Key, Value })),
+        ],
         ...(i.spotRequestId ? { SpotInstanceRequestId: i.spotRequestId, InstanceLifecycle: "spot" } : {}),
       })) }],
     };
@@ -173,6 +178,16 @@ export class FakeAccount {
   ModifyTargetGroup(input: any) {
     if (input.TargetGroupArn !== this.targetGroupArn) throw new Error("TargetGroupNotFound");
     if (input.HealthCheckPath !== undefined) this.healthCheckPath = input.HealthCheckPath;
+    return {};
+  }
+
+  CreateTags(input: any) {
+    for (const id of input.Resources) {
+      const i = this.instances.get(id);
+      if (!i) throw new Error(`InvalidInstanceID.NotFound: ${id}`);
+      i.tags ??= new Map();
+      for (const t of input.Tags) i.tags.set(t.Key, t.Value ?? "");
+    }
     return {};
   }
 

@@ -274,7 +274,12 @@ export async function runSimulation(s: SimScenario, trace?: (line: string) => vo
       const writes = written.length;
       res.writes += writes;
       if (written.some((w) => w.command === "ModifySpotFleetRequestCommand" || w.input.AutoScalingGroupName === "web-spot")) res.spotCapacityRepairs++;
-      if (writes > 1) violation(`${writes} writes in one reconcile`);
+      // One action per reconcile; a retire-deregister is the retiring tag plus the deregistration of that one instance.
+      const actions = written.filter((w) => w.command !== "CreateTagsCommand").length;
+      if (actions > 1) violation(`${actions} writes in one reconcile`);
+      const marked = written.filter((w) => w.command === "CreateTagsCommand").flatMap((w) => w.input.Resources as string[]);
+      const deregistered = written.filter((w) => w.command === "DeregisterTargetsCommand").flatMap((w) => w.input.Targets.map((t: { Id: string }) => t.Id));
+      if (JSON.stringify(marked) !== JSON.stringify(deregistered)) violation(`tagged ${marked} but deregistered ${deregistered}`);
       for (const w of written.filter((x) => x.command === "DeregisterTargetsCommand")) {
         res.retirements++;
         const wasHealthy = w.input.Targets.some((t: { Id: string }) => healthyBefore.has(t.Id));
