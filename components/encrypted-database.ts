@@ -102,7 +102,7 @@ function withDefaults(a: EncryptedDatabaseArgs) {
   return {
     instanceType: a.instanceType ?? "t3.medium",
     dataVolumeSizeGb: sized("dataVolumeSizeGb", a.dataVolumeSizeGb ?? 50, 1, 16384),
-    dataVolumeIops: sized("dataVolumeIops", a.dataVolumeIops ?? 3000, 3000, 16000),
+    dataVolumeIops: sized("dataVolumeIops", a.dataVolumeIops ?? 3000, 3000, 80000) /* gp3: 3,000-80,000 */,
     keyVolumeSizeGb: sized("keyVolumeSizeGb", a.keyVolumeSizeGb ?? 1, 1, 16384),
     protectVolumes: a.protectVolumes ?? false,
     tags: a.tags ?? {},

@@ -36,16 +36,21 @@ function opensshOther(): { ecdsa: string; sk: string } {
 }
 
 describe("values AWS or the services reject are config errors naming the key, the value and what is allowed", () => {
-  test("gp3: IOPS up to 500 per GiB (3000 always, at most 16000); throughput up to 0.25 MiB/s per IOPS (125 always, at most 1000)", () => {
-    expect([gp3MaxIops(1), gp3MaxIops(6), gp3MaxIops(10), gp3MaxIops(32), gp3MaxIops(1000)]).toEqual([3000, 3000, 5000, 16000, 16000]);
-    expect([gp3MaxThroughput(3000), gp3MaxThroughput(4000), gp3MaxThroughput(16000)]).toEqual([750, 1000, 1000]);
+  test("gp3: IOPS up to 500 per GiB (3000 always, at most 80000); throughput up to 0.25 MiB/s per IOPS (125 always, at most 2000)", () => {
+    expect([gp3MaxIops(1), gp3MaxIops(6), gp3MaxIops(10), gp3MaxIops(32), gp3MaxIops(100), gp3MaxIops(160), gp3MaxIops(1000)]).toEqual([3000, 3000, 5000, 16000, 50000, 80000, 80000]);
+    expect([gp3MaxThroughput(3000), gp3MaxThroughput(4000), gp3MaxThroughput(6000), gp3MaxThroughput(8000), gp3MaxThroughput(80000)]).toEqual([750, 1000, 1500, 2000, 2000]);
+    expect(gp3IopsProblem(80000, 160)).toBeUndefined();
+    expect(gp3IopsProblem(80001, 1000)).toMatch(/allowed: 3000 to 80000$/);
+    expect(gp3ThroughputProblem(2000, 8000)).toBeUndefined();
+    expect(gp3ThroughputProblem(2001, 80000)).toMatch(/allowed: 125 to 2000$/);
     expect(gp3IopsProblem(5000, 10)).toBeUndefined();
-    expect(gp3IopsProblem(5001, 10)).toBe("5001 IOPS is not possible on a 10 GiB gp3 volume (AWS: 3000 to 16000 IOPS, at most 500 per GiB); allowed: 3000 to 5000");
+    expect(gp3IopsProblem(5001, 10)).toBe("5001 IOPS is not possible on a 10 GiB gp3 volume (AWS: 3000 to 80000 IOPS, at most 500 per GiB); allowed: 3000 to 5000");
     expect(gp3ThroughputProblem(750, 3000)).toBeUndefined();
-    expect(gp3ThroughputProblem(751, 3000)).toBe("751 MiB/s is not possible at 3000 IOPS on gp3 (AWS: 125 to 1000 MiB/s, at most 0.25 MiB/s per IOPS); allowed: 125 to 750");
+    expect(gp3ThroughputProblem(751, 3000)).toBe("751 MiB/s is not possible at 3000 IOPS on gp3 (AWS: 125 to 2000 MiB/s, at most 0.25 MiB/s per IOPS); allowed: 125 to 750");
     expect(problems({ database: { dataVolumeSizeGb: 10, dataVolumeIops: 6000 } })).toEqual([
-      "opsfleet:database.dataVolumeIops: 6000 IOPS is not possible on a 10 GiB gp3 volume (AWS: 3000 to 16000 IOPS, at most 500 per GiB); allowed: 3000 to 5000 (dataVolumeSizeGb 10) (got 6000)",
+      "opsfleet:database.dataVolumeIops: 6000 IOPS is not possible on a 10 GiB gp3 volume (AWS: 3000 to 80000 IOPS, at most 500 per GiB); allowed: 3000 to 5000 (dataVolumeSizeGb 10) (got 6000)",
     ]);
+    expect(problems({ database: { dataVolumeSizeGb: 200, dataVolumeIops: 80000 } })).toEqual([]);
     expect(problems({ database: { dataVolumeSizeGb: 12, dataVolumeIops: 6000 } })).toEqual([]);
   });
 

@@ -4,12 +4,12 @@
  */
 import { cidrSubnet, parseCidr } from "../../components/cidr";
 
-/** gp3 limits (EC2 CreateVolume): 3,000-16,000 IOPS, at most 500 IOPS per GiB; 125-1,000 MiB/s, at most 0.25 MiB/s per IOPS. */
-export const GP3 = { minIops: 3000, maxIops: 16000, iopsPerGiB: 500, minThroughput: 125, maxThroughput: 1000, throughputPerIops: 0.25 } as const;
+/** gp3 limits (EC2 CreateVolume): 3,000-80,000 IOPS, at most 500 IOPS per GiB; 125-2,000 MiB/s, at most 0.25 MiB/s per IOPS. */
+export const GP3 = { minIops: 3000, maxIops: 80000, iopsPerGiB: 500, minThroughput: 125, maxThroughput: 2000, throughputPerIops: 0.25 } as const;
 
-/** Highest IOPS a gp3 volume of this size takes: 3,000 always, up to 500 per GiB, at most 16,000. */
+/** Highest IOPS a gp3 volume of this size takes: 3,000 always, up to 500 per GiB, at most 80,000. */
 export const gp3MaxIops = (sizeGiB: number) => Math.max(GP3.minIops, Math.min(GP3.maxIops, GP3.iopsPerGiB * sizeGiB));
-/** Highest throughput (MiB/s) at these IOPS: 125 always, up to 0.25 per IOPS, at most 1,000. */
+/** Highest throughput (MiB/s) at these IOPS: 125 always, up to 0.25 per IOPS, at most 2,000. */
 export const gp3MaxThroughput = (iops: number) => Math.max(GP3.minThroughput, Math.min(GP3.maxThroughput, Math.floor(GP3.throughputPerIops * iops)));
 
 export function gp3IopsProblem(iops: number, sizeGiB: number): string | undefined {

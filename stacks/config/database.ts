@@ -1,7 +1,7 @@
 /** `opsfleet:database`: the encrypted MySQL/MariaDB host. Passwords are the secrets dbRootPassword / dbAppPassword. */
 import { z } from "zod";
 import { instanceType, intBetween } from "./common";
-import { gp3IopsProblem } from "./aws-limits";
+import { GP3, gp3IopsProblem } from "./aws-limits";
 import { DATABASE_ENGINES, KEY_ROTATION_SCHEDULES } from "../../provision/database/options";
 
 const identifier = (what: string) =>
@@ -14,7 +14,7 @@ export const databaseConfigSchema = z
     instanceType: instanceType.default("t3.medium").describe("EC2 instance type of the database host."),
     subnetIndex: intBetween(0, 5).default(0).describe("Which private subnet (AZ) the host goes in: index into the private subnets."),
     dataVolumeSizeGb: intBetween(8, 16384).default(50).describe("Encrypted gp3 EBS volume for the data directory /var/lib/mysql (GiB)."),
-    dataVolumeIops: intBetween(3000, 16000).default(3000).describe("gp3 IOPS of the data volume: 3000 always, above that at most 500 per GiB of dataVolumeSizeGb (AWS's gp3 limit)."),
+    dataVolumeIops: intBetween(GP3.minIops, GP3.maxIops).default(3000).describe("gp3 IOPS of the data volume: 3000 always, above that at most 500 per GiB of dataVolumeSizeGb, up to 80000 (AWS's gp3 limits)."),
     keyVolumeSizeGb: intBetween(1, 16).default(1).describe("Separate encrypted gp3 EBS volume for the key material (GiB): keys never share a disk with the data."),
     databaseName: identifier("database name").default("app").describe("Application database created on the host."),
     appUser: identifier("user name").refine((u) => u.toLowerCase() !== "root", { message: "must not be root (the application gets its own user)" })
