@@ -20,6 +20,11 @@ test("thresholds come from the config; the key-age default follows the rotation 
   expect(t.dbKeyMaxAgeDays).toBe(KEY_MAX_AGE_DAYS.monthly);
   expect(resolveThresholds({ alerts: alertsConfigSchema.parse({}), database: databaseConfigSchema.parse({ keyRotationSchedule: "weekly" }) }).dbKeyMaxAgeDays).toBe(9);
   expect(resolveThresholds({ alerts: alertsConfigSchema.parse({ thresholds: { dbKeyMaxAgeDays: 5 } }), database: databaseConfigSchema.parse({}) }).dbKeyMaxAgeDays).toBe(5);
+  // rotation off: no key-age alarm by default (it would fire forever), unless a limit is set explicitly
+  const off = resolveThresholds({ alerts: alertsConfigSchema.parse({}), database: databaseConfigSchema.parse({ keyRotationSchedule: "off" }) });
+  expect(off.dbKeyMaxAgeDays).toBeUndefined();
+  expect(planAlarms(stack, off).filter((a) => a.kind === "db-key-age")).toEqual([]);
+  expect(planAlarms(stack, { ...off, dbKeyMaxAgeDays: 400 }).filter((a) => a.kind === "db-key-age")).toHaveLength(1);
   const custom = { ...t, diskUsedPercent: 70, onDemandMaxMinutes: 90, redisMemoryUsedPercent: 75 };
   expect(byName(custom, "dev-host-disk-full-db-host-var-lib-mysql")).toMatchObject({ threshold: 70, comparison: "GreaterThanThreshold" });
   expect(byName(custom, "dev-web-on-demand-in-use")).toMatchObject({ period: 300, evaluationPeriods: 18, datapointsToAlarm: 18, threshold: 0 });

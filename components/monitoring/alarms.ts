@@ -48,7 +48,8 @@ export interface Thresholds {
   esHeapUsedPercent: number;
   esDiskUsedPercent: number;
   esUnassignedShardsMinutes: number;
-  dbKeyMaxAgeDays: number;
+  /** Days; undefined: no key-age alarm (rotation off and no explicit limit: the key is meant to stay). */
+  dbKeyMaxAgeDays: number | undefined;
   onDemandMaxMinutes: number;
   alb5xxPercent: number;
   /** A backup job is overdue when its last good run is older than its interval plus this. */
@@ -269,8 +270,11 @@ export const backupMetric = (metricName: BackupMetricName, j: Pick<BackupJobRef,
  */
 export const backupWindowSeconds = (intervalMinutes: number, lateMinutes: number) => Math.min(7 * 24 * 60, intervalMinutes + lateMinutes) * 60;
 
-/** Default key age limit per rotation schedule: one period plus a day of slack. */
-export const KEY_MAX_AGE_DAYS = { daily: 2, weekly: 9, monthly: 33, off: 100 } as const;
+/**
+ * Default key age limit per rotation schedule: one period plus a day of slack. With rotation off
+ * there is no default: an alarm would fire forever on a key that is meant to stay.
+ */
+export const KEY_MAX_AGE_DAYS = { daily: 2, weekly: 9, monthly: 33, off: undefined } as const;
 
 /** Every alarm of a stack (pure). */
 export function planAlarms(s: MonitoredStack, t: Thresholds): AlarmSpec[] {
@@ -377,7 +381,7 @@ export function planAlarms(s: MonitoredStack, t: Thresholds): AlarmSpec[] {
         metric: { ...hostMetric("DbTablespacesOnOldKey", dims), statistic: "Minimum" }, period: 300, evaluationPeriods: 2, datapointsToAlarm: 2, threshold: 0, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching",
       });
     }
-    add("db-key-age", s.database.host, { metric: { ...hostMetric("DbKeyAgeDays", dims), statistic: "Maximum" }, period: 3600, evaluationPeriods: 1, datapointsToAlarm: 1, threshold: t.dbKeyMaxAgeDays, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching" });
+    if (t.dbKeyMaxAgeDays !== undefined) add("db-key-age", s.database.host, { metric: { ...hostMetric("DbKeyAgeDays", dims), statistic: "Maximum" }, period: 3600, evaluationPeriods: 1, datapointsToAlarm: 1, threshold: t.dbKeyMaxAgeDays, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching" });
   }
 
   for (const j of s.backups ?? []) {

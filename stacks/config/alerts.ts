@@ -30,7 +30,7 @@ export const thresholdsConfigSchema = z
     esUnassignedShardsMinutes: intBetween(1, 1440).default(10)
       .describe("Unassigned shards for longer than this many minutes. Default 10."),
     dbKeyMaxAgeDays: intBetween(1, 3650).optional()
-      .describe("The database's current encryption key older than this many days. Default from database.keyRotationSchedule: daily 2, weekly 9, monthly 33, off 100."),
+      .describe("The database's current encryption key older than this many days. Default from database.keyRotationSchedule: daily 2, weekly 9, monthly 33; with off, no key-age alarm unless this is set."),
     onDemandMaxMinutes: intBetween(5, 1440).default(60)
       .describe("On-demand web capacity in use longer than this many minutes (a failover that never handed back). Default 60."),
     alb5xxPercent: z.number({ message: "must be a number from 0.1 to 100" }).min(0.1, { message: "must be a number from 0.1 to 100" }).max(100, { message: "must be a number from 0.1 to 100" })
