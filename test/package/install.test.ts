@@ -101,7 +101,9 @@ test("the packed library installs into another program, whose README example typ
     // every host uses the key pair the example creates
     const instances = out.registered.filter((r) => r.type === "aws:ec2/instance:Instance");
     expect(instances.length).toBe(4);
-    for (const i of instances) expect([i.name, i.inputs.keyName]).toEqual([i.name, "ops-kp"]);
+    const keyPairs = out.registered.filter((r) => r.type === "aws:ec2/keyPair:KeyPair");
+    expect(keyPairs.map((k) => k.inputs.keyName)).toEqual(["ops"]);
+    for (const i of instances) expect([i.name, i.inputs.keyName]).toEqual([i.name, keyPairs[0].inputs.keyName]);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
