@@ -30,7 +30,12 @@ test("plan with opsfleet:redis.hostCount 6: six Redis hosts and the cluster step
     const cluster = hosts[0].steps.find((s) => s.name === "redis-cluster")!;
     expect(cluster.script).toContain(`NODES='${[...ips.map((ip) => `${ip}:7000`), ...ips.map((ip) => `${ip}:7001`)].join(" ")}'`);
     // it runs after every host's nodes are up
-    for (const h of hosts.slice(1)) expect(cluster.dependsOn).toContain(h.steps.find((s) => s.name === "redis-nodes")!.resource);
+    // (directly, or through a later step of that host such as its health gate, which runs after redis-nodes)
+    for (const h of hosts.slice(1)) {
+      const nodesAt = h.steps.findIndex((s) => s.name === "redis-nodes");
+      expect(nodesAt).toBeGreaterThanOrEqual(0);
+      expect(h.steps.slice(nodesAt).some((s) => cluster.dependsOn.includes(s.resource))).toBe(true);
+    }
     for (const h of hosts.slice(1)) expect(h.steps.map((s) => s.name)).not.toContain("redis-cluster");
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

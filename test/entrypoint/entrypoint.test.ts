@@ -17,6 +17,6 @@ test("Pulumi.yaml's main loads under ts-node (type-checked) and exports the stac
       err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)),
   );
   const result = JSON.parse(out.trim().split("\n").pop()!);
-  expect(result.outputs).toEqual(["backupBucket", "bastionPublicIp", "database", "elk", "monitoring", "privateSubnetIds", "publicSubnetIds", "redis", "vpcId", "web"]);
+  expect(result.outputs).toEqual(["backupBucket", "bastionCiSecurityGroupArn", "bastionCiSecurityGroupId", "bastionPublicIp", "database", "elk", "monitoring", "privateSubnetIds", "publicSubnetIds", "redis", "vpcId", "web"]);
   expect(result.resources).toBeGreaterThan(150);
 }, 300_000);
