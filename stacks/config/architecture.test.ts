@@ -1,14 +1,7 @@
 import { validateConfig, type RawConfig } from "./load";
 import { usedInstanceTypes } from "./architecture";
 
-const PUBKEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk3f2xVbq9wYr4kD8qQ0n5Jm1sTz8fYk2gQp6vN3a1b ops@example";
-const SECRETS: Record<string, string> = {
-  sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----\n",
-  redisPassword: "r3dis-Pa55word-long-enough",
-  elasticPassword: "3lastic-Pa55word-long-enough",
-  dbRootPassword: "r00t-Pa55word-long-enough",
-  dbAppPassword: "app-Pa55word-long-enough",
-};
+import { PUBKEY, SECRETS } from "./test-fixtures";
 
 function raw(over: Record<string, unknown>): RawConfig {
   const values: Record<string, string> = {};
