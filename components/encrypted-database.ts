@@ -54,6 +54,8 @@ export interface DatabaseBackupArgs {
   /** This host's prefix in the bucket, e.g. "database/dev-db". */
   prefix: string;
   region: string;
+  /** CloudWatch namespace of the backup metrics: the stack's host namespace (`hostMetricsNamespace`), the only one its host roles may write to. */
+  metricNamespace: string;
   /** SSM SecureString parameter holding the key bundle. */
   keyParameterName: string;
   /** KMS key (ARN or alias) of the key store. */
@@ -67,7 +69,7 @@ export interface DatabaseBackupArgs {
 function backupStep(hostLabel: string, engineOptions: DatabaseProvisionOptions, b: DatabaseBackupArgs): HostStepInput {
   const render = (bucket: string, kmsKeyId: string) => renderDatabaseBackupStep({
     database: engineOptions,
-    target: { bucket, prefix: b.prefix, region: b.region, hostLabel },
+    target: { bucket, prefix: b.prefix, region: b.region, hostLabel, metricNamespace: b.metricNamespace },
     keyParameter: b.keyParameterName,
     keyStoreKmsKeyId: kmsKeyId,
     schedule: b.schedule,

@@ -47,6 +47,8 @@ export interface RedisBackupArgs {
   /** The cluster's prefix in the bucket, e.g. "redis/dev-redis" (shared by its hosts: a restore needs every master's snapshot). */
   prefix: string;
   region: string;
+  /** CloudWatch namespace of the backup metrics: the stack's host namespace (`hostMetricsNamespace`), the only one its host roles may write to. */
+  metricNamespace: string;
   schedule: IntervalSchedule;
 }
 
@@ -185,7 +187,7 @@ export class RedisCluster extends pulumi.ComponentResource {
     if (args.backup) {
       const b = args.backup;
       const render = (hostLabel: string, ip: string, bucket: string) =>
-        renderRedisBackupStep({ target: { bucket, prefix: b.prefix, region: b.region, hostLabel }, privateIp: ip, schedule: b.schedule });
+        renderRedisBackupStep({ target: { bucket, prefix: b.prefix, region: b.region, hostLabel, metricNamespace: b.metricNamespace }, privateIp: ip, schedule: b.schedule });
       this.hosts.forEach((host, i) => {
         const shape = render(`${name}-${i}`, SHAPE_IP, "shape-bucket");
         const actual = pulumi.all([host.privateIp, b.bucket]).apply(([ip, bucket]) => render(`${name}-${i}`, ip, bucket));
