@@ -321,7 +321,7 @@ async function buildPlanNow(o: BuildPlanOptions): Promise<Plan> {
   const unrecorded = registrations.filter((r) => !recorded.has(`${r.type}::${r.name}`));
   if (unrecorded.length) throw new PlanError(unrecorded.map((r) => `resource ${r.type} ${r.name} was created without the stack's options (no parent): pass ctx.opts or { parent }`));
 
-  const violations = planViolations({ resources });
+  const violations = planViolations({ resources, stack: o.stack });
   const counts: Record<string, number> = {};
   for (const r of resources) counts[r.type] = (counts[r.type] ?? 0) + 1;
   return {
