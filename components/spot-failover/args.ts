@@ -24,7 +24,8 @@ export interface SpotFleetOptions {
   spotMaxPrice?: string;
   /**
    * UTC time to the second (`2027-01-01T00:00:00Z`, the form AWS stores) after which the request expires;
-   * its instances are terminated then. Must be in the future. @default never expires
+   * its instances are terminated then. A past time is accepted with a warning (a running stack stays
+   * deployable); AWS refuses it only when the fleet is created or replaced. @default never expires
    */
   validUntil?: string;
 }
@@ -97,22 +98,37 @@ const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\d[a-z0-9-]*\.(nano|micro|small|medium|la
 /**
  * `fleet.validUntil`: AWS stores it back as UTC to the second. Any other spelling of the same instant
  * (milliseconds, an offset such as +02:00) reads back different, and validUntil replaces the fleet:
- * every `up` would replace it. A past time makes CreateSpotFleetRequest fail.
+ * every `up` would replace it. So the form is an error, always.
+ *
+ * A time in the past is NOT an error: time passing must not make a running stack undeployable (the
+ * value is unchanged, so nothing is replaced; the fleet simply expired at that time, its instances
+ * terminated and the on-demand ASG covering). It is a warning on every `up` ({@link validUntilNotice}).
+ * Only a change that creates or replaces the fleet with a past time fails — at AWS
+ * (CreateSpotFleetRequest refuses it), which the warning says beforehand.
  */
 export const VALID_UNTIL_ALLOWED =
-  "a future UTC time to the second, as AWS stores it: YYYY-MM-DDTHH:MM:SSZ such as 2027-01-01T00:00:00Z (no milliseconds, no offset: AWS reads any other form back as UTC and every up would replace the fleet)";
+  "a UTC time to the second, as AWS stores it: YYYY-MM-DDTHH:MM:SSZ such as 2027-01-01T00:00:00Z (AWS reads any other form back as UTC and every up would replace the fleet)";
 
-/** Why `value` is not an acceptable `fleet.validUntil` at `nowMs`, or undefined if it is. */
-export function validUntilProblem(value: string, nowMs: number): string | undefined {
-  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(value)) return "not in the form AWS stores";
+/** Why `value` is not an acceptable `fleet.validUntil` (its form only), or undefined if it is. */
+export function validUntilProblem(value: string): string | undefined {
+  if (/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z$/.test(value)) return "it has fractional seconds (AWS stores whole seconds: drop the milliseconds)";
+  if (/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:?\d\d$/.test(value)) return "it has a UTC offset (AWS stores UTC: write the same instant with Z, no offset)";
+  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(value)) return "it is not a time in the form YYYY-MM-DDTHH:MM:SSZ";
   const ms = Date.parse(value);
-  if (!Number.isFinite(ms) || new Date(ms).toISOString() !== value.replace("Z", ".000Z")) return "not a calendar time";
-  if (ms <= nowMs) return `in the past (now ${new Date(nowMs).toISOString().replace(/\.\d{3}Z$/, "Z")})`;
+  if (!Number.isFinite(ms) || new Date(ms).toISOString() !== value.replace("Z", ".000Z")) return "it is not a calendar time (no such day or hour)";
   return undefined;
 }
 
+/** The warning for a `fleet.validUntil` at or before `nowMs` (well-formed values only), or undefined. */
+export function validUntilNotice(value: string, nowMs: number): string | undefined {
+  if (validUntilProblem(value) !== undefined || Date.parse(value) > nowMs) return undefined;
+  return `fleet.validUntil ${value} is in the past (now ${new Date(nowMs).toISOString().replace(/\.\d{3}Z$/, "Z")}): the Spot Fleet request expired then `
+    + "and its instances were terminated; the on-demand ASG covers the target. Nothing is replaced while the value stays as it is, "
+    + "but a fleet created or replaced with it now is refused by AWS: set a later time or remove fleet.validUntil (either replaces the fleet) to run on Spot again.";
+}
+
 /** Applies defaults and validates; throws one error listing every problem (arg, value, what is allowed). */
-export function resolveArgs(name: string, a: SpotFailoverArgs, nowMs = Date.now()): ResolvedArgs {
+export function resolveArgs(name: string, a: SpotFailoverArgs): ResolvedArgs {
   const r: ResolvedArgs = {
     vpcId: a.vpcId,
     publicSubnetIds: a.publicSubnetIds,
@@ -167,8 +183,8 @@ export function resolveArgs(name: string, a: SpotFailoverArgs, nowMs = Date.now(
   if (!int(f.onDemandTargetCapacity) || f.onDemandTargetCapacity < 0 || f.onDemandTargetCapacity >= r.targetCapacity)
     bad("fleet.onDemandTargetCapacity", f.onDemandTargetCapacity, `a whole number from 0 to ${r.targetCapacity - 1} (less than targetCapacity)`);
   if (f.spotMaxPrice !== undefined && !/^\d+(\.\d{1,6})?$/.test(f.spotMaxPrice)) bad("fleet.spotMaxPrice", f.spotMaxPrice, 'a USD price per hour such as "0.05"');
-  const untilProblem = f.validUntil !== undefined ? validUntilProblem(f.validUntil, nowMs) : undefined;
-  if (untilProblem) bad("fleet.validUntil", f.validUntil, `${VALID_UNTIL_ALLOWED}; this one is ${untilProblem}`);
+  const untilProblem = f.validUntil !== undefined ? validUntilProblem(f.validUntil) : undefined;
+  if (untilProblem) bad("fleet.validUntil", f.validUntil, `${VALID_UNTIL_ALLOWED}; ${untilProblem}`);
   if (!int(r.rootVolumeSizeGb) || r.rootVolumeSizeGb < 8 || r.rootVolumeSizeGb > 1024) bad("rootVolumeSizeGb", r.rootVolumeSizeGb, "8 to 1024");
   if (!/^\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(r.healthCheckPath)) bad("healthCheckPath", r.healthCheckPath, "an absolute URL path of letters, digits, . _ - such as /health");
   if (!int(r.deregistrationDelaySeconds) || r.deregistrationDelaySeconds < 0 || r.deregistrationDelaySeconds > 90)

@@ -7,13 +7,14 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { debianAmiId } from "../ami";
 import { ENV } from "../../functions/spot-reconciler/config";
-import { resolveArgs, SpotFailoverArgs } from "./args";
+import { resolveArgs, SpotFailoverArgs, validUntilNotice } from "./args";
 import { reconcilerArchive } from "./bundle";
 import { eventBridgeSendPolicy, reconcilerPolicy, trustPolicy } from "./iam";
 import { MESSAGE_GROUP_ID, RECONCILER_TIMEOUT_SECONDS, wakeUpQueue } from "./queue";
 import { reconcilerRules } from "./rules";
 import { asgSpotSource, fleetSpotSource, INSTANCE_REFRESH, NO_CAPACITY_WAIT, RECONCILER_OWNED, SpotSource } from "./spot-source";
 import { renderWebUserData } from "./user-data";
+import { asgTagList, tagResourceSuffix } from "./asg-tags";
 
 export type { SpotFailoverArgs, SpotFleetOptions, SpotSourceKind, FleetAllocationStrategy } from "./args";
 
@@ -46,8 +47,9 @@ export class SpotFailover extends pulumi.ComponentResource {
     const a = resolveArgs(name, args); // throws before anything (even this component) is registered
     super("opsfleet:index:SpotFailover", name, {}, opts);
     const parent = this;
+    const expired = a.spotSource === "fleet" && a.fleet.validUntil !== undefined ? validUntilNotice(a.fleet.validUntil, Date.now()) : undefined;
+    if (expired) void pulumi.log.warn(expired, this);
     const tags = { ...a.tags, "opsfleet:component": name };
-    const asgTags = Object.entries(tags).map(([key, value]) => ({ key, value, propagateAtLaunch: true }));
 
     // --- network: the internet reaches the ALB only; instances take :80 from the ALB only.
     const albSg = new aws.ec2.SecurityGroup(`${name}-alb-sg`, { vpcId: a.vpcId, description: `${name} ALB`, tags: { ...tags, Name: `${name}-alb` } }, { parent });
@@ -114,7 +116,7 @@ export class SpotFailover extends pulumi.ComponentResource {
       tags,
     }, { parent });
 
-    const spot = (a.spotSource === "fleet" ? fleetSpotSource : asgSpotSource)({ name, args: a, launchTemplate, targetGroup, asgTags, parent });
+    const spot = (a.spotSource === "fleet" ? fleetSpotSource : asgSpotSource)({ name, args: a, launchTemplate, targetGroup, tags, parent });
 
     // --- on-demand ASG: min 0 / desired 0; the reconciler owns desiredCapacity and its coverage tag at
     // run time. The group's tags are therefore `ignoreChanges` (a refresh would otherwise see the
@@ -133,9 +135,9 @@ export class SpotFailover extends pulumi.ComponentResource {
         },
       },
     }, { parent, ignoreChanges: [...RECONCILER_OWNED.onDemand, "tags"] });
-    for (const t of [...asgTags, { key: "Name", value: `${name}-ondemand`, propagateAtLaunch: true }])
+    for (const t of asgTagList(tags, `${name}-ondemand`))
       // deleteBeforeReplace: a replaced Tag of the same key must not delete the value its successor just wrote.
-      new aws.autoscaling.Tag(`${name}-ondemand-tag-${t.key.replace(/[^A-Za-z0-9-]/g, "-")}`, { autoscalingGroupName: onDemand.name, tag: t }, { parent, deleteBeforeReplace: true });
+      new aws.autoscaling.Tag(`${name}-ondemand-tag-${tagResourceSuffix(t.key)}`, { autoscalingGroupName: onDemand.name, tag: t }, { parent, deleteBeforeReplace: true });
 
     // --- reconciler: rules → FIFO wake-up queue (one message group) → Lambda, batch size 1 (queue.ts).
     // `dlq`: events EventBridge could not deliver to the queue (an EventBridge DLQ must be a standard queue).

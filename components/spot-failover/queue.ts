@@ -32,14 +32,25 @@ export function wakeUpRetentionSeconds(maxEventAgeSeconds: number): number {
 }
 
 /**
- * FIFO queue names must end in `.fifo` (<= 80 characters, letters, digits, - and _). Named explicitly
- * (not autonamed) so the suffix does not depend on provider autonaming; the hash of project/stack/
- * component keeps names unique per account and region.
+ * FIFO queue names must end in `.fifo` (<= 80 characters, letters, digits, - and _) and be unique per
+ * account and region. Named explicitly (not autonamed) so the suffix does not depend on provider
+ * autonaming. Readable part: `<component>-<role>`, cut to fit; uniqueness comes from the hash of
+ * everything that tells two queues apart — organization, project, stack, component AND role (a long
+ * component name cuts the role off the readable part: the queue and its DLQ must still differ).
  */
-export function fifoQueueName(component: string, role: string, project = pulumi.getProject(), stack = pulumi.getStack()): string {
-  const hash = createHash("sha256").update(`${project}/${stack}/${component}`).digest("hex").slice(0, 8);
+export function fifoQueueName(component: string, role: string, project = pulumi.getProject(), stack = pulumi.getStack(), organization = currentOrganization()): string {
+  const hash = createHash("sha256").update(JSON.stringify([organization, project, stack, component, role])).digest("hex").slice(0, 12);
   const base = `${component}-${role}`.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 80 - ".fifo".length - hash.length - 1);
   return `${base}-${hash}.fifo`;
+}
+
+/** The Pulumi organization of the stack ("organization" on a self-managed backend), or "" where the engine does not say. */
+function currentOrganization(): string {
+  try {
+    return pulumi.getOrganization();
+  } catch {
+    return "";
+  }
 }
 
 export interface WakeUpQueue {

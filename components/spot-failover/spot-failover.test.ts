@@ -159,6 +159,16 @@ describe("what the reconciler writes is never managed by Pulumi (issue 9 item 8)
     expect(tagRes.map((t) => t.tag.key)).not.toContain(COVERED);
     for (const r of of(p, "aws:autoscaling/tag:Tag")) expect((recorders[p].optionsOf(r.name) as pulumi.CustomResourceOptions).deleteBeforeReplace).toBe(true);
   });
+  test("user tags whose keys read alike (opsfleet-component, Name) give one Tag resource per key, distinct names, one Name", async () => {
+    await build("webtags", { spotSource: "asg", tags: { "opsfleet-component": "mine", Name: "mine", team: "web" } });
+    const tagRes = of("webtags", "aws:autoscaling/tag:Tag");
+    expect(tagRes.map((r) => r.inputs.tag.key).sort()).toEqual(["Name", "opsfleet-component", "opsfleet:component", "team"]);
+    expect(new Set(tagRes.map((r) => r.name)).size).toBe(4);
+    expect(tagRes.find((r) => r.inputs.tag.key === "Name")!.inputs.tag.value).toBe("webtags-ondemand");
+    const spotTags = one("webtags", "spot", "aws:autoscaling/group:Group").inputs.tags as { key: string; value: string }[];
+    expect(spotTags.filter((t) => t.key === "Name")).toEqual([expect.objectContaining({ value: "webtags-spot" })]);
+    expectUniqueNames();
+  }, 60_000);
   test("every capacity the reconciler writes is in ignoreChanges of the resource holding it", () => {
     expect(recorders.web.optionsOf("web-fleet").ignoreChanges).toContain("targetCapacity");
     expect(recorders.webasg.optionsOf("webasg-spot").ignoreChanges).toContain("desiredCapacity");
@@ -276,7 +286,7 @@ describe("single writer without reserved concurrency (issue 9 item 2)", () => {
     // default maxEventAgeSeconds 300 < 3 receives × 180 s visibility: retention covers the third receive
     expect(q.messageRetentionSeconds).toBe(540);
     expect(q.messageRetentionSeconds).toBeGreaterThanOrEqual(3 * q.visibilityTimeoutSeconds);
-    expect(q.name).toMatch(/^web-reconcile-[0-9a-f]{8}\.fifo$/);
+    expect(q.name).toMatch(/^web-reconcile-[0-9a-f]{12}\.fifo$/);
     const dlq = one("web", "reconcile-dlq", "aws:sqs/queue:Queue").inputs;
     expect(dlq).toMatchObject({ fifoQueue: true, sqsManagedSseEnabled: true });
     expect(JSON.parse(q.redrivePolicy)).toEqual({ deadLetterTargetArn: `arn:aws:sqs:us-east-1:123456789012:${dlq.name}`, maxReceiveCount: 3 });
@@ -338,10 +348,11 @@ describe("bad arguments fail before anything is created, naming the argument", (
     [{ fleet: { allocationStrategy: "lowestPrice", instancePoolsToUseCount: 7 } }, "fleet.instancePoolsToUseCount: got 7; allowed: 1 to 6"],
     [{ fleet: { instancePoolsToUseCount: 2 } }, 'only with allocationStrategy "lowestPrice"'],
     [{ fleet: { onDemandTargetCapacity: 3 } }, "fleet.onDemandTargetCapacity"],
-    [{ fleet: { validUntil: "tomorrow" } }, "fleet.validUntil"],
-    [{ fleet: { validUntil: "2020-01-01T00:00:00Z" } }, 'fleet.validUntil: got "2020-01-01T00:00:00Z"; allowed: a future UTC time'],
-    [{ fleet: { validUntil: "2099-01-01T00:00:00.500Z" } }, "no milliseconds"],
-    [{ fleet: { validUntil: "2099-01-01T02:00:00+02:00" } }, "no offset"],
+    [{ fleet: { validUntil: "tomorrow" } }, 'fleet.validUntil: got "tomorrow"; allowed: a UTC time to the second, as AWS stores it: YYYY-MM-DDTHH:MM:SSZ'],
+    [{ fleet: { validUntil: "tomorrow" } }, "it is not a time in the form YYYY-MM-DDTHH:MM:SSZ"],
+    [{ fleet: { validUntil: "2099-01-01T00:00:00.500Z" } }, "it has fractional seconds"],
+    [{ fleet: { validUntil: "2099-01-01T02:00:00+02:00" } }, "it has a UTC offset"],
+    [{ fleet: { validUntil: "2099-02-29T00:00:00Z" } }, "it is not a calendar time"],
     [{ spotSource: "asg", fleet: {} }, 'fleet options only with spotSource "fleet"'],
     [{ deregistrationDelaySeconds: 300 }, "deregistrationDelaySeconds: got 300; allowed: 0 to 90"],
     [{ healthCheckPath: "health" }, "healthCheckPath"],
@@ -351,6 +362,23 @@ describe("bad arguments fail before anything is created, naming the argument", (
     expect(() => new SpotFailover("bad", { ...base, ...over })).toThrow(message);
     await settle();
     expect(registered.filter((r) => r.name === "bad" || r.name.startsWith("bad-"))).toEqual([]);
+  });
+});
+
+describe("fleet.validUntil in the past (time passed since it was set)", () => {
+  test("is no error: the component is built unchanged, with a warning saying the fleet expired and what a re-creation needs", async () => {
+    const warn = jest.spyOn(pulumi.log, "warn").mockResolvedValue();
+    try {
+      await build("webexp", { fleet: { validUntil: "2020-01-01T00:00:00Z" } });
+      expect(one("webexp", "fleet").inputs.validUntil).toBe("2020-01-01T00:00:00Z"); // unchanged: nothing is replaced
+      const messages = warn.mock.calls.map((c) => String(c[0])).filter((m) => m.includes("validUntil"));
+      expect(messages).toEqual([expect.stringMatching(/^fleet\.validUntil 2020-01-01T00:00:00Z is in the past \(now 20\d\d-.*expired.*created or replaced with it now is refused by AWS/)]);
+      warn.mockClear();
+      await build("webfut", { fleet: { validUntil: "2099-01-01T00:00:00Z" } });
+      expect(warn.mock.calls.filter((c) => String(c[0]).includes("validUntil"))).toEqual([]);
+    } finally {
+      warn.mockRestore();
+    }
   });
 });
 

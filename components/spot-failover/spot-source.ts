@@ -10,6 +10,7 @@ import * as aws from "@pulumi/aws";
 import { ENV } from "../../functions/spot-reconciler/config";
 import type { ResolvedArgs } from "./args";
 import { SPOT_FLEET_TAGGING_POLICY_ARN, trustPolicy } from "./iam";
+import { asgTagList } from "./asg-tags";
 
 export interface SpotSource {
   kind: "fleet" | "asg";
@@ -28,7 +29,8 @@ export interface SpotSourceInputs {
   args: ResolvedArgs;
   launchTemplate: aws.ec2.LaunchTemplate;
   targetGroup: aws.lb.TargetGroup;
-  asgTags: aws.types.input.autoscaling.GroupTag[];
+  /** Tags of every resource of the tier (the spot ASG adds its own Name). */
+  tags: Record<string, string>;
   parent: pulumi.Resource;
 }
 
@@ -135,7 +137,7 @@ export function asgSpotSource(i: SpotSourceInputs): SpotSource {
         overrides: a.instanceTypes.map((instanceType) => ({ instanceType })),
       },
     },
-    tags: [...i.asgTags, { key: "Name", value: `${name}-spot`, propagateAtLaunch: true }],
+    tags: asgTagList(i.tags, `${name}-spot`),
   }, { parent, ignoreChanges: [...RECONCILER_OWNED.asg] });
   return {
     kind: "asg",

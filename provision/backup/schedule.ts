@@ -4,6 +4,7 @@
  * (EC2), a cron line (hosts without systemd), an Elasticsearch SLM cron and a DLM create rule, so
  * the host jobs, the snapshots and the SLM policy all say the same thing.
  */
+import { installTimerJobsScript, renderTimerJobFiles, type TimerJob } from "../common/timer-job";
 import type { RenderedFile } from "../common/types";
 
 /** Intervals DLM accepts for a create rule (hours); the host jobs use the same set. */
@@ -49,58 +50,19 @@ export function slmCron(key: string, s: IntervalSchedule): string {
   return `0 ${c.minute} ${c.hour}/${c.every} * * ?`;
 }
 
-/** A job a host runs by itself: a oneshot service started by a timer (or a cron line). */
-export interface BackupJob {
-  /** systemd unit name without suffix, e.g. "opsfleet-db-backup". */
-  unit: string;
-  description: string;
-  /** Command line run as root (its output is appended to `log`). */
-  command: string;
-  log: string;
-  /** Unit the job runs after (e.g. "mariadb.service"). */
-  after?: string;
+/** A backup job: a timer job whose schedule is a backup interval or a fixed period in minutes. */
+export interface BackupJob extends Omit<TimerJob, "timer" | "cron"> {
   /** A calendar schedule, or a fixed period in minutes (binlog shipping). */
   when: { schedule: IntervalSchedule; key: string } | { everyMinutes: number };
 }
 
-export function renderJobFiles(dir: string, job: BackupJob): RenderedFile[] {
-  const run = `${job.command} >>${job.log} 2>&1`;
-  const timer = "schedule" in job.when
-    ? [`OnCalendar=${onCalendar(job.when.key, job.when.schedule)}`, "Persistent=true"]
-    : ["OnBootSec=2min", `OnUnitActiveSec=${job.when.everyMinutes}min`, "AccuracySec=10s"];
-  const cron = "schedule" in job.when ? cronFields(job.when.key, job.when.schedule) : `*/${job.when.everyMinutes} * * * *`;
-  return [
-    {
-      path: `${dir}/${job.unit}.service`,
-      content: ["[Unit]", `Description=opsfleet: ${job.description}`, ...(job.after ? [`After=${job.after}`] : []), "",
-        "[Service]", "Type=oneshot", `ExecStart=/bin/bash -c '${run}'`, ""].join("\n"),
-    },
-    {
-      path: `${dir}/${job.unit}.timer`,
-      content: ["[Unit]", `Description=opsfleet: ${job.description} (schedule)`, "", "[Timer]", ...timer, "", "[Install]", "WantedBy=timers.target", ""].join("\n"),
-    },
-    {
-      path: `${dir}/${job.unit}.cron`,
-      content: ["# opsfleet: " + job.description + " (hosts without systemd)", "SHELL=/bin/bash",
-        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", `${cron} root ${run}`, ""].join("\n"),
-    },
-  ];
+export function toTimerJob({ when, ...job }: BackupJob): TimerJob {
+  return "schedule" in when
+    ? { ...job, timer: [`OnCalendar=${onCalendar(when.key, when.schedule)}`, "Persistent=true"], cron: cronFields(when.key, when.schedule) }
+    : { ...job, timer: ["OnBootSec=2min", `OnUnitActiveSec=${when.everyMinutes}min`, "AccuracySec=10s"], cron: `*/${when.everyMinutes} * * * *` };
 }
 
-/**
- * Installs the jobs: systemd timers on EC2, /etc/cron.d otherwise; on a local test host (which
- * shares /etc/cron.d with the machine) the files stay rendered only.
- */
-export function installJobsScript(dir: string, jobs: BackupJob[]): string {
-  return jobs.map((j) => `if [ -d /run/systemd/system ]; then
-  install -m 0644 ${dir}/${j.unit}.service ${dir}/${j.unit}.timer /etc/systemd/system/
-  systemctl daemon-reload
-  systemctl enable --now ${j.unit}.timer
-  echo "${j.unit}: systemd timer installed"
-elif [ -e /run/opsfleet-test-host ]; then
-  echo "${j.unit}: test host, cron file rendered at ${dir}/${j.unit}.cron (not installed)"
-else
-  install -m 0644 ${dir}/${j.unit}.cron /etc/cron.d/${j.unit}
-  echo "${j.unit}: /etc/cron.d/${j.unit} installed"
-fi`).join("\n");
-}
+export const renderJobFiles = (dir: string, job: BackupJob): RenderedFile[] => renderTimerJobFiles(dir, toTimerJob(job));
+
+/** Installs the jobs: systemd timers on EC2, /etc/cron.d otherwise (rendered only on a test host). */
+export const installJobsScript = installTimerJobsScript;

@@ -127,7 +127,7 @@ describe("MariaDB renderers", () => {
     expect(rotate.content).toContain(`${SCRIPT_PATHS.verify} --wait 300`);
     expect(fileOf(step, `${SCRIPT_PATHS.scheduleDir}/${ROTATION_UNIT}.timer`).content).toContain("OnCalendar=monthly");
     expect(fileOf(step, `${SCRIPT_PATHS.scheduleDir}/${ROTATION_UNIT}.service`).content)
-      .toContain(`ExecStart=/bin/sh -c '${SCRIPT_PATHS.rotate} >>/var/log/mysql/key-rotation.log 2>&1'`);
+      .toContain(`ExecStart=/bin/bash -c '${SCRIPT_PATHS.rotate} >>/var/log/mysql/key-rotation.log 2>&1'`);
     expect(fileOf(step, `${SCRIPT_PATHS.scheduleDir}/${ROTATION_UNIT}.cron`).content)
       .toContain(`17 3 1 * * root ${SCRIPT_PATHS.rotate} >>/var/log/mysql/key-rotation.log 2>&1`);
     expect(step.script).toContain("systemctl enable --now opsfleet-db-key-rotation.timer");

@@ -13,7 +13,7 @@ import { startCloudWatchStandIn, type CloudWatchStandIn } from "../../test/hosts
 import { HEALTH_CHECKER_SCRIPT } from "./checker-script";
 import { HOST_METRICS, type HostMetricName } from "./metrics";
 import { renderHealthConf, type HealthCheckParams } from "./steps";
-import { HOST_METRICS_NAMESPACE } from "./namespace";
+import { hostMetricsNamespace } from "./namespace";
 
 const AWS_ENV = {
   PATH: "/usr/sbin:/usr/bin:/sbin:/bin", AWS_ACCESS_KEY_ID: "AKIDSTANDIN", AWS_SECRET_ACCESS_KEY: "standin",
@@ -100,7 +100,7 @@ test("Elasticsearch green, yellow, red: status as 0/1/2, unassigned shards, heap
   for (const d of cw.data) {
     const m = HOST_METRICS[d.name as HostMetricName];
     expect(m).toBeDefined();
-    expect(d.namespace).toBe(HOST_METRICS_NAMESPACE);
+    expect(d.namespace).toBe(hostMetricsNamespace("dev"));
     expect(d.unit).toBe(m.unit);
     expect(Object.keys(d.dimensions)).toEqual([...m.dimensions]);
   }

@@ -15,10 +15,11 @@ export const spotFleetConfigSchema = z
     spotMaxPrice: z.string().regex(/^\d+(\.\d{1,6})?$/, { message: 'must be a USD price per instance-hour such as "0.05"' }).optional()
       .describe("Maximum Spot price per instance-hour (USD). Default: the on-demand price (AWS recommends not setting one)."),
     validUntil: z.string().superRefine((v, ctx) => {
-      const problem = validUntilProblem(v, Date.now());
-      if (problem) ctx.addIssue({ code: "custom", input: v, message: `must be ${VALID_UNTIL_ALLOWED}; got ${JSON.stringify(v)}, ${problem}` });
+      // Form only: a past time must not make a running stack undeployable (the component warns about it).
+      const problem = validUntilProblem(v);
+      if (problem) ctx.addIssue({ code: "custom", input: v, message: `must be ${VALID_UNTIL_ALLOWED}; got ${JSON.stringify(v)}: ${problem}` });
     }).optional()
-      .describe("The fleet request expires at this time (UTC, to the second: 2027-01-01T00:00:00Z, the form AWS stores) and its instances are terminated. Default: never."),
+      .describe("The fleet request expires at this time (UTC, to the second: 2027-01-01T00:00:00Z, the form AWS stores) and its instances are terminated; on-demand covers from then on. A past time is a warning, not an error (AWS refuses it only when the fleet is created or replaced). Default: never."),
   })
   .describe("Spot Fleet settings (spotSource: fleet only).");
 

@@ -1,4 +1,4 @@
-import { describeOnHosts, hostTestsRequired } from "./guard";
+import { checkHostTestEnvironment, describeOnHosts } from "./guard";
 import { run, startLab, type Lab } from "./lab";
 
 // The lab itself: isolation, key-only ssh with pinned host keys, private paths, clean teardown.
@@ -81,9 +81,19 @@ describeOnHosts("test hosts (lab)", () => {
   });
 });
 
-test("host tests are mandatory under CI or OPSFLEET_HOST_TESTS=1", () => {
-  expect(hostTestsRequired({ CI: "true" })).toBe(true);
-  expect(hostTestsRequired({ OPSFLEET_HOST_TESTS: "1" })).toBe(true);
-  expect(hostTestsRequired({ CI: "false" })).toBe(false);
-  expect(hostTestsRequired({})).toBe(false);
+test("a missing prerequisite is reported by name, so the host suite fails saying what to install", () => {
+  const env = checkHostTestEnvironment(["opsfleet-no-such-program"]);
+  expect(env.ok).toBe(false);
+  expect(env.reason).toMatch(process.getuid?.() === 0 ? /missing programs: opsfleet-no-such-program/ : /needs root/);
+});
+
+test("npm run test:unit leaves out exactly the host tests", () => {
+  const scripts = require("../../package.json").scripts as Record<string, string>;
+  const args = scripts["test:unit"].split("--testPathIgnorePatterns")[1] ?? "";
+  const ignored = [...args.matchAll(/'([^']+)'/g)].map((m) => new RegExp(m[1]));
+  const isIgnored = (f: string) => ignored.some((r) => r.test(f));
+  expect(isIgnored("/repo/test/hosts/redis.test.ts")).toBe(true);
+  expect(isIgnored("/repo/provision/backup/database.hosts.test.ts")).toBe(true);
+  expect(isIgnored("/repo/provision/redis/cluster-script.test.ts")).toBe(false);
+  expect(isIgnored("/repo/components/host.test.ts")).toBe(false);
 });
