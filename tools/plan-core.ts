@@ -234,6 +234,7 @@ async function buildPlanNow(o: BuildPlanOptions): Promise<Plan> {
             inputs: (await renderValue(a.inputs)) as Record<string, unknown>,
             ignoreChanges: opts.ignoreChanges ?? [],
             replaceOnChanges: opts.replaceOnChanges ?? [],
+            deleteBeforeReplace: opts.deleteBeforeReplace ?? false,
             aliases: await aliasUrns(opts, a.type, a.name, o.stack, files.project, parentUrn),
           },
           fresh,

@@ -3,7 +3,7 @@
  * config file (see `renderHealthConf`). It needs only bash, coreutils, awk, python3 (JSON) and the
  * Debian `awscli` package, plus each system's own client (redis-cli, curl, mariadb/mysql).
  */
-import { ROTATED_TABLE_TYPES, SYSTEM_SCHEMAS, UNMOVABLE_TABLESPACE } from "../database/mariadb";
+import { ROTATED_TABLE_TYPES, SYSTEM_SCHEMAS, UNMOVABLE_TABLESPACE_SQL } from "../database/mariadb";
 
 const TEMPLATE = `#!/bin/bash
 # opsfleet host health checker (rendered by provision/monitoring; run every minute by a systemd
@@ -159,7 +159,7 @@ check_database() {
       metric DbTablespacesOnOldKey Count "$(db_sql "SELECT COUNT(*) FROM information_schema.INNODB_SYS_TABLESPACES s
         JOIN information_schema.INNODB_TABLESPACES_ENCRYPTION e ON e.SPACE = s.SPACE
         WHERE e.ENCRYPTION_SCHEME = 1 AND e.CURRENT_KEY_ID < @@innodb_default_encryption_key_id
-        AND s.NAME NOT REGEXP '@@UNMOVABLE_TABLESPACE@@'")"
+        AND NOT @@UNMOVABLE_TABLESPACE_SQL@@")"
     else
       metric DbUnencryptedTables Count "$(db_sql "SELECT
         (SELECT COUNT(*) FROM information_schema.INNODB_TABLESPACES WHERE ENCRYPTION <> 'Y' AND NAME NOT LIKE 'innodb\\\\_%')
@@ -195,4 +195,4 @@ const sqlList = (xs: readonly string[]) => xs.map((x) => `'${x}'`).join(", ");
 export const HEALTH_CHECKER_SCRIPT = TEMPLATE
   .replaceAll("@@ROTATED_TABLE_TYPES@@", sqlList(ROTATED_TABLE_TYPES))
   .replaceAll("@@SYSTEM_SCHEMAS@@", sqlList(SYSTEM_SCHEMAS))
-  .replaceAll("@@UNMOVABLE_TABLESPACE@@", UNMOVABLE_TABLESPACE);
+  .replaceAll("@@UNMOVABLE_TABLESPACE_SQL@@", UNMOVABLE_TABLESPACE_SQL);
