@@ -12,6 +12,6 @@ export { ElasticsearchCluster, type ElasticsearchClusterArgs } from "./component
 export { LogstashHost, type LogstashHostArgs } from "./components/logstash-host";
 export { EncryptedDatabase, type EncryptedDatabaseArgs } from "./components/encrypted-database";
 export { HostRole, type HostRoleArgs, type HostPolicyStatement } from "./components/host-role";
-export { HOST_METRICS_NAMESPACE, hostMetricsStatement } from "./provision/monitoring/namespace";
+export { hostMetricsNamespace, hostMetricsStatement } from "./provision/monitoring/namespace";
 export type { RenderedFile, RenderedStep } from "./provision/common/types";
 export { renderStepScript } from "./provision/common/step-script";

@@ -32,7 +32,7 @@ export async function run(): Promise<Record<string, unknown>> {
   try {
     const backup = renderDatabaseBackupStep({
       database,
-      target: { bucket: BUCKET, prefix: "database/bench-db-host", region: "eu-west-1", hostLabel: "bench-db-host", endpoints: { s3: s3.endpoint, ssm: ks.endpoint, cloudwatch: ks.endpoint } },
+      target: { bucket: BUCKET, prefix: "database/bench-db-host", region: "eu-west-1", hostLabel: "bench-db-host", metricNamespace: "Opsfleet/Hosts/bench", endpoints: { s3: s3.endpoint, ssm: ks.endpoint, cloudwatch: ks.endpoint } },
       keyParameter: "/opsfleet/bench/database/keys", keyStoreKmsKeyId: "alias/opsfleet-bench-keys",
       schedule: { intervalHours: 24, startTime: "02:15" }, recoveryPointMinutes: 5,
     });

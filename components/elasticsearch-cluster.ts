@@ -1,9 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { AmiSelection } from "./ami";
 import * as aws from "@pulumi/aws";
 import { clientEgress } from "./sg-rules";
 import * as tls from "@pulumi/tls";
-import { Host, type HostKeyName, RollingGates, type SshAccess } from "./host";
+import { Host, type HostFleetArgs, RollingGates } from "./host";
 import { elasticsearchHealthStep } from "../provision/elasticsearch/health";
 import { liftFiles } from "./lift-files";
 import { renderEsSnapshotStep, type EsSnapshotOptions } from "../provision/backup/elasticsearch";
@@ -40,7 +39,7 @@ export interface ElasticsearchIndexArgs {
   greenTimeoutMinutes?: number;
 }
 
-export interface ElasticsearchClusterArgs {
+export interface ElasticsearchClusterArgs extends HostFleetArgs {
   vpcId: pulumi.Input<string>;
   /** Private subnets, one per AZ; nodes go round-robin over them (one per AZ where possible). */
   subnetIds: pulumi.Input<string>[];
@@ -56,25 +55,12 @@ export interface ElasticsearchClusterArgs {
   elasticPassword: pulumi.Input<string>;
   /** Security groups allowed to reach 9200 (Logstash, Kibana, apps). More via `allowHttpFrom`. @default [] */
   clientSecurityGroupIds?: pulumi.Input<string>[];
-  /** SSH (22) is allowed only from this security group. */
-  bastionSecurityGroupId: pulumi.Input<string>;
-  ssh: SshAccess;
-  /** EC2 key pair whose private key is `ssh.privateKey`. @default none (see HostArgs.keyName) */
-  keyName?: HostKeyName;
-  /** Instance profile of the hosts (e.g. a HostRole's): what the host checkers may call. @default none */
-  iamInstanceProfile?: pulumi.Input<string>;
-  /** @default latest official Debian 12 AMI for the instance type's architecture; or pinned: one AMI id, or one per architecture */
-  amiId?: AmiSelection;
   /** @default {} */
   index?: ElasticsearchIndexArgs;
   /** Least-privilege user for Logstash (role logstash_writer on `<prefix>-*`). @default none (no Logstash user is created) */
   logstashUser?: { username: string; password: pulumi.Input<string> };
   /** Sets the built-in kibana_system user's password (for Kibana). @default none (left unset: no Kibana) */
   kibanaSystemPassword?: pulumi.Input<string>;
-  /** Protect data volumes from deletion. @default false */
-  protectVolumes?: boolean;
-  /** Tags on every resource created. @default {} */
-  tags?: Record<string, string>;
   /** S3 snapshot repository + SLM policy, registered by provisioning. @default none */
   snapshots?: Omit<EsSnapshotOptions, "bucket"> & { bucket: pulumi.Input<string> };
 }

@@ -1,8 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { AmiSelection } from "./ami";
 import * as aws from "@pulumi/aws";
 import { clientEgress } from "./sg-rules";
-import { Host, type HostKeyName, type HostStepInput, type SshAccess } from "./host";
+import { Host, type HostFleetArgs, type HostStepInput } from "./host";
 import { liftFiles } from "./lift-files";
 import { renderDatabaseBackupStep } from "../provision/backup/database";
 import type { IntervalSchedule } from "../provision/backup/schedule";
@@ -13,7 +12,7 @@ import {
 
 export const DATABASE_PORT = 3306;
 
-export interface EncryptedDatabaseArgs {
+export interface EncryptedDatabaseArgs extends HostFleetArgs {
   /** mariadb: Debian's MariaDB 10.11; mysql: MySQL 8.4 LTS from Oracle's apt repository. @default "mariadb" */
   engine?: DatabaseEngine;
   vpcId: pulumi.Input<string>;
@@ -23,15 +22,6 @@ export interface EncryptedDatabaseArgs {
   instanceType?: string;
   /** Security groups allowed to reach 3306 (the application tier). Nothing else can. */
   clientSecurityGroupIds: pulumi.Input<string>[];
-  /** SSH (provisioning) only from this security group. */
-  bastionSecurityGroupId: pulumi.Input<string>;
-  ssh: SshAccess;
-  /** EC2 key pair whose private key is `ssh.privateKey`. @default none (see HostArgs.keyName) */
-  keyName?: HostKeyName;
-  /** Instance profile of the hosts (e.g. a HostRole's): what the host checkers may call. @default none */
-  iamInstanceProfile?: pulumi.Input<string>;
-  /** @default latest official Debian 12 AMI */
-  amiId?: AmiSelection;
   /** Database root password (a Pulumi secret; it is made secret here in any case). */
   rootPassword: pulumi.Input<string>;
   /** Password of the application user (a Pulumi secret; it is made secret here in any case). */
@@ -54,10 +44,6 @@ export interface EncryptedDatabaseArgs {
   encryptionThreads?: number;
   /** @default 7 */
   binlogExpireDays?: number;
-  /** Protect the data and key volumes from deletion. @default false */
-  protectVolumes?: boolean;
-  /** Tags on every resource created. @default {} */
-  tags?: Record<string, string>;
   /** Backups: full + binlog shipping to the bucket, the key bundle to the key store, restore script. @default none */
   backup?: DatabaseBackupArgs;
 }
@@ -68,6 +54,8 @@ export interface DatabaseBackupArgs {
   /** This host's prefix in the bucket, e.g. "database/dev-db". */
   prefix: string;
   region: string;
+  /** CloudWatch namespace of the backup metrics: the stack's host namespace (`hostMetricsNamespace`), the only one its host roles may write to. */
+  metricNamespace: string;
   /** SSM SecureString parameter holding the key bundle. */
   keyParameterName: string;
   /** KMS key (ARN or alias) of the key store. */
@@ -81,7 +69,7 @@ export interface DatabaseBackupArgs {
 function backupStep(hostLabel: string, engineOptions: DatabaseProvisionOptions, b: DatabaseBackupArgs): HostStepInput {
   const render = (bucket: string, kmsKeyId: string) => renderDatabaseBackupStep({
     database: engineOptions,
-    target: { bucket, prefix: b.prefix, region: b.region, hostLabel },
+    target: { bucket, prefix: b.prefix, region: b.region, hostLabel, metricNamespace: b.metricNamespace },
     keyParameter: b.keyParameterName,
     keyStoreKmsKeyId: kmsKeyId,
     schedule: b.schedule,

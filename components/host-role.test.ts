@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { byName, ofType, registered, settle, unsecret, useMocks, valueOf } from "../test/harness/pulumi-mocks";
 import { HostRole, type HostPolicyStatement } from "./host-role";
-import { hostMetricsStatement, HOST_METRICS_NAMESPACE } from "../provision/monitoring/namespace";
+import { hostMetricsStatement, hostMetricsNamespace } from "../provision/monitoring/namespace";
 import { HostRoles } from "../stacks/host-roles";
 import { planViolations } from "../tools/plan-policies";
 import type { PlanResource } from "../tools/plan-core";
@@ -16,7 +16,7 @@ describe("HostRole", () => {
   beforeEach(() => useMocks());
 
   test("EC2-assumable role, its instance profile, one inline policy per concern", async () => {
-    const r = new HostRole("dev-redis-role", { description: "Redis hosts", policies: { metrics: [hostMetricsStatement()] }, tags: { env: "dev" } });
+    const r = new HostRole("dev-redis-role", { description: "Redis hosts", policies: { metrics: [hostMetricsStatement("dev")] }, tags: { env: "dev" } });
     await settle(r);
     const role = byName("dev-redis-role", "aws:iam/role:Role").inputs;
     expect(JSON.parse(role.assumeRolePolicy).Statement).toEqual([{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }]);
@@ -24,7 +24,7 @@ describe("HostRole", () => {
     expect(await valueOf(r.instanceProfileName)).toBe("dev-redis-role");
     expect(policyOf("dev-redis-role-metrics").Statement).toEqual([{
       Sid: "PublishHostMetrics", Effect: "Allow", Action: ["cloudwatch:PutMetricData"], Resource: "*",
-      Condition: { StringEquals: { "cloudwatch:namespace": HOST_METRICS_NAMESPACE } },
+      Condition: { StringEquals: { "cloudwatch:namespace": hostMetricsNamespace("dev") } },
     }]);
     // the plan's security check accepts exactly this statement
     expect(planViolations({ resources: [asPlan("aws:iam/rolePolicy:RolePolicy", byName("dev-redis-role-metrics").inputs)] })).toEqual([]);
@@ -43,7 +43,7 @@ describe("HostRole", () => {
 
   test("bad statements are refused before anything is registered", () => {
     const bad = (policies: Record<string, HostPolicyStatement[]>) => () => new HostRole("r", { description: "x", policies });
-    const ok = hostMetricsStatement();
+    const ok = hostMetricsStatement("dev");
     expect(bad({ metrics: [{ ...ok, Action: ["cloudwatch:*"] }] })).toThrow(/Action: got "cloudwatch:\*"; allowed: named actions/);
     expect(bad({ Metrics: [ok] })).toThrow(/policy name: got "Metrics"/);
     expect(bad({ metrics: [] })).toThrow(/at least one statement/);
@@ -52,7 +52,7 @@ describe("HostRole", () => {
   });
 
   test("HostRoles: one role per group, created once, with the base concerns", async () => {
-    const roles = new HostRoles("dev", { metrics: [hostMetricsStatement()] }, {}, {});
+    const roles = new HostRoles("dev", { metrics: [hostMetricsStatement("dev")] }, {}, {});
     expect(roles.for("redis")).toBe(roles.for("redis"));
     roles.for("database").allow("backup", [{ Sid: "B", Effect: "Allow", Action: ["s3:PutObject"], Resource: "arn:aws:s3:::b/*" }]);
     await settle(...roles.created.values());

@@ -49,6 +49,23 @@ export interface HostFileInput {
  */
 export type HostKeyName = string | { name: string; keyPair: pulumi.Resource };
 
+/** What every component built on hosts (Redis, Elasticsearch, Logstash, database) takes for access, image and lifecycle. */
+export interface HostFleetArgs {
+  /** SSH (22, provisioning) is allowed only from this security group. */
+  bastionSecurityGroupId: pulumi.Input<string>;
+  ssh: SshAccess;
+  /** EC2 key pair whose private key is `ssh.privateKey`. @default none (see HostArgs.keyName) */
+  keyName?: HostKeyName;
+  /** Instance profile of the hosts (e.g. a HostRole's): what the host checkers and backups may call. @default none */
+  iamInstanceProfile?: pulumi.Input<string>;
+  /** @default latest official Debian 12 AMI for the instance type's architecture; or pinned: one AMI id, or one per architecture */
+  amiId?: AmiSelection;
+  /** Protect the component's volumes (data, keys, queue) from deletion and replacement. @default false */
+  protectVolumes?: boolean;
+  /** Tags on every resource created. @default {} */
+  tags?: Record<string, string>;
+}
+
 /** One ordered provisioning step. */
 export interface HostStepInput {
   /** Unique per host, kebab-case; the command resource is named `${host}-${name}`. */

@@ -1,8 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { AmiSelection } from "./ami";
 import * as aws from "@pulumi/aws";
 import { clientEgress } from "./sg-rules";
-import { Host, type HostKeyName, type HostFileInput, type SshAccess } from "./host";
+import { Host, type HostFleetArgs, type HostFileInput } from "./host";
 import { liftFiles } from "./lift-files";
 import { DEFAULT_ELASTIC_VERSION, elasticInstallStep, checkElasticVersion } from "../provision/elasticsearch/apt";
 import {
@@ -10,7 +9,7 @@ import {
 } from "../provision/logstash/logstash";
 import { KIBANA_PORT, kibanaConfigStep } from "../provision/logstash/kibana";
 
-export interface LogstashHostArgs {
+export interface LogstashHostArgs extends HostFleetArgs {
   vpcId: pulumi.Input<string>;
   subnetId: pulumi.Input<string>;
   /** Must be in provision/elasticsearch/instance-types.ts. @default "m5.xlarge" */
@@ -48,20 +47,8 @@ export interface LogstashHostArgs {
   beatsClientSecurityGroupIds?: pulumi.Input<string>[];
   /** Who may open Kibana (5601). @default [bastionSecurityGroupId] */
   kibanaClientSecurityGroupIds?: pulumi.Input<string>[];
-  bastionSecurityGroupId: pulumi.Input<string>;
   /** Elasticsearch cluster SG: Logstash may send to 9200 there only. */
   elasticsearchSecurityGroupId: pulumi.Input<string>;
-  ssh: SshAccess;
-  /** EC2 key pair whose private key is `ssh.privateKey`. @default none (see HostArgs.keyName) */
-  keyName?: HostKeyName;
-  /** Instance profile of the hosts (e.g. a HostRole's): what the host checkers may call. @default none */
-  iamInstanceProfile?: pulumi.Input<string>;
-  /** @default latest official Debian 12 AMI for the instance type's architecture; or pinned: one AMI id, or one per architecture */
-  amiId?: AmiSelection;
-  /** Protect the queue volume from deletion/replacement. @default false */
-  protectVolumes?: boolean;
-  /** Tags on every resource created. @default {} */
-  tags?: Record<string, string>;
 }
 
 const PLACEHOLDER = "placeholder";

@@ -4,11 +4,10 @@
  * with the renderers in `provision/redis` — the same steps the host tests run on local test hosts.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { AmiSelection } from "./ami";
 import * as aws from "@pulumi/aws";
 import { clientEgress } from "./sg-rules";
 import type * as command from "@pulumi/command";
-import { Host, type HostKeyName, RollingGates, type SshAccess } from "./host";
+import { Host, type HostFleetArgs, RollingGates } from "./host";
 import { liftFiles } from "./lift-files";
 import { REDIS_BACKUP_PATHS, renderRedisBackupStep } from "../provision/backup/redis";
 import type { IntervalSchedule } from "../provision/backup/schedule";
@@ -18,7 +17,7 @@ import {
   type RedisHostParams,
 } from "../provision/redis/steps";
 
-export interface RedisClusterArgs {
+export interface RedisClusterArgs extends HostFleetArgs {
   vpcId: pulumi.Input<string>;
   /** Subnets (one per AZ); host i goes to subnet i mod length, so give >= 3 to lose at most one host per AZ. */
   subnetIds: pulumi.Input<string>[];
@@ -38,19 +37,6 @@ export interface RedisClusterArgs {
   dataVolumeSizeGb?: number;
   /** Security groups whose members may connect to 7000-7001 (never the bus ports). @default [] */
   clientSecurityGroupIds?: pulumi.Input<string>[];
-  /** SSH (22) is allowed only from this security group. */
-  bastionSecurityGroupId: pulumi.Input<string>;
-  ssh: SshAccess;
-  /** EC2 key pair whose private key is `ssh.privateKey`. @default none (see HostArgs.keyName) */
-  keyName?: HostKeyName;
-  /** Instance profile of the hosts (e.g. a HostRole's): what the host checkers may call. @default none */
-  iamInstanceProfile?: pulumi.Input<string>;
-  /** @default latest official Debian 12 AMI for the instance type's architecture; or pinned: one AMI id, or one per architecture */
-  amiId?: AmiSelection;
-  /** Protect the data volumes from deletion/replacement. @default false */
-  protectVolumes?: boolean;
-  /** Tags on every resource created. @default {} */
-  tags?: Record<string, string>;
   /** RDB snapshots of every master to the backup bucket, and the restore script on every host. @default none */
   backup?: RedisBackupArgs;
 }
@@ -61,6 +47,8 @@ export interface RedisBackupArgs {
   /** The cluster's prefix in the bucket, e.g. "redis/dev-redis" (shared by its hosts: a restore needs every master's snapshot). */
   prefix: string;
   region: string;
+  /** CloudWatch namespace of the backup metrics: the stack's host namespace (`hostMetricsNamespace`), the only one its host roles may write to. */
+  metricNamespace: string;
   schedule: IntervalSchedule;
 }
 
@@ -199,7 +187,7 @@ export class RedisCluster extends pulumi.ComponentResource {
     if (args.backup) {
       const b = args.backup;
       const render = (hostLabel: string, ip: string, bucket: string) =>
-        renderRedisBackupStep({ target: { bucket, prefix: b.prefix, region: b.region, hostLabel }, privateIp: ip, schedule: b.schedule });
+        renderRedisBackupStep({ target: { bucket, prefix: b.prefix, region: b.region, hostLabel, metricNamespace: b.metricNamespace }, privateIp: ip, schedule: b.schedule });
       this.hosts.forEach((host, i) => {
         const shape = render(`${name}-${i}`, SHAPE_IP, "shape-bucket");
         const actual = pulumi.all([host.privateIp, b.bucket]).apply(([ip, bucket]) => render(`${name}-${i}`, ip, bucket));

@@ -1,4 +1,5 @@
 /** Composes the database area from `opsfleet:database`: one encrypted MariaDB/MySQL host. */
+import { hostMetricsNamespace } from "../provision/monitoring/namespace";
 import type * as pulumi from "@pulumi/pulumi";
 import { EncryptedDatabase, type DatabaseBackupArgs } from "../components/encrypted-database";
 import type { BackupContext } from "./backup";
@@ -26,6 +27,7 @@ function databaseBackup(b: BackupContext, ctx: StackContext): DatabaseBackupArgs
     bucket: b.store.bucketName,
     prefix,
     region: b.region,
+    metricNamespace: hostMetricsNamespace(ctx.prefix),
     keyParameterName,
     keyStoreKmsKeyId: b.store.keyStoreKmsKeyArn,
     schedule: { intervalHours: b.config.database.intervalHours, startTime: b.config.database.startTime },

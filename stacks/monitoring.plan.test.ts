@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { buildPlan, type Plan, type PlanResource } from "../tools/plan-core";
-import { HOST_METRICS_NAMESPACE } from "../provision/monitoring/namespace";
+import { hostMetricsNamespace } from "../provision/monitoring/namespace";
 
 const ROOT = path.join(__dirname, "..");
 const STACKS = fs.readdirSync(ROOT).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).map((f) => f.slice(7, -5)).sort();
@@ -21,7 +21,7 @@ const unwrap = (v: unknown): any => (v && typeof v === "object" && "$secret" in 
 describe.each(STACKS)("plan of stack %s", (stack) => {
   const plan = () => plans[stack];
 
-  test("every data host runs with its group's instance profile, which may publish host metrics to one namespace", () => {
+  test("every host runs with its group's instance profile, which may publish host metrics only to this stack's namespace", () => {
     const p = plan();
     const profiles = new Map(ofType(p, "aws:iam/instanceProfile:InstanceProfile").map((r) => [r.name, r]));
     const hostInstances = ofType(p, "aws:ec2/instance:Instance").filter((r) => !r.name.endsWith("-bastion"));
@@ -33,7 +33,7 @@ describe.each(STACKS)("plan of stack %s", (stack) => {
       const metrics = policies.find((r) => r.name === `${profile}-metrics`)!;
       expect(JSON.parse(unwrap(metrics.inputs.policy)).Statement).toEqual([{
         Sid: "PublishHostMetrics", Effect: "Allow", Action: ["cloudwatch:PutMetricData"], Resource: "*",
-        Condition: { StringEquals: { "cloudwatch:namespace": HOST_METRICS_NAMESPACE } },
+        Condition: { StringEquals: { "cloudwatch:namespace": hostMetricsNamespace(stack) } },
       }]);
     }
     expect(p.violations).toEqual([]);
@@ -43,7 +43,7 @@ describe.each(STACKS)("plan of stack %s", (stack) => {
 // ---- topic, alarms, dashboard -------------------------------------------------------------
 
 import { readdirSync, readFileSync } from "node:fs";
-import { computedOutputs, mockId } from "../test/harness/mock-data";
+import { ACCOUNT, computedOutputs, mockId } from "../test/harness/mock-data";
 import { HOST_METRICS, type HostMetricName } from "../provision/monitoring/metrics";
 import { ALARM_KINDS, RECONCILER_METRICS } from "../components/monitoring/alarms";
 import { BACKUP_METRICS, BACKUP_METRIC_DIMENSIONS } from "../provision/backup/metrics";
@@ -81,7 +81,7 @@ function confOf(p: Plan, host: string): Record<string, string> {
 /** Why a metric is not one this stack publishes (null when it is). */
 function notPublished(p: Plan, namespace: string, name: string, dims: Record<string, string>): string | null {
   const keys = Object.keys(dims);
-  if (namespace === HOST_METRICS_NAMESPACE && name in BACKUP_METRICS) {
+  if (namespace === hostMetricsNamespace(p.stack) && name in BACKUP_METRICS) {
     // the backup scripts: `metric SYSTEM JOB ...` with HOST_LABEL from the host's backup.conf
     if ([...keys].sort().join() !== [...BACKUP_METRIC_DIMENSIONS].sort().join()) return `${name}: dimensions ${keys} but the backup scripts write ${BACKUP_METRIC_DIMENSIONS}`;
     const h = p.hosts.find((x) => x.host === dims.Host);
@@ -93,7 +93,7 @@ function notPublished(p: Plan, namespace: string, name: string, dims: Record<str
     if (!h.files.some((f) => f.path.startsWith(dir) && f.content.includes(`metric ${dims.System} ${dims.Job} 1 `))) return `${name}: no script on ${dims.Host} publishes job ${dims.System}/${dims.Job}`;
     return null;
   }
-  if (namespace === HOST_METRICS_NAMESPACE) {
+  if (namespace === hostMetricsNamespace(p.stack)) {
     const m = HOST_METRICS[name as HostMetricName];
     if (!m) return `${name}: no checker publishes it`;
     if ([...keys].sort().join() !== [...m.dimensions].sort().join()) return `${name}: dimensions ${keys} but the checker writes ${m.dimensions}`;
@@ -139,21 +139,55 @@ describe.each(STACKS)("monitoring in the plan of stack %s", (stack) => {
   const alarms = () => ofType(plan(), "aws:cloudwatch/metricAlarm:MetricAlarm");
   const topicArn = () => outputOf(plan(), "aws:sns/topic:Topic", () => true, "arn")[0];
 
-  test("one SNS topic, encrypted with a customer-managed key that CloudWatch may use for this stack's alarms only", () => {
+  test("one SNS topic, encrypted with a customer-managed key; key and topic admit CloudWatch for exactly this stack's alarms and nothing broader", () => {
     const p = plan();
     const [topic] = ofType(p, "aws:sns/topic:Topic");
-    const [key] = ofType(p, "aws:kms/key:Key").filter((k) => k.name.endsWith("-monitoring-alerts"));
+    const keys = ofType(p, "aws:kms/key:Key").filter((k) => k.name.endsWith("-monitoring-alerts"));
+    expect(keys).toHaveLength(1);
+    const [key] = keys;
     expect(ofType(p, "aws:sns/topic:Topic")).toHaveLength(1);
     expect(topic.inputs.kmsMasterKeyId).toBe(outputOf(p, "aws:kms/key:Key", (r) => r === key, "arn")[0]);
     expect(topic.inputs.kmsMasterKeyId).not.toMatch(/alias\/aws\/sns/);
     expect(key.inputs.enableKeyRotation).toBe(true);
-    const cw = JSON.parse(String(key.inputs.policy)).Statement.find((s: any) => s.Principal?.Service === "cloudwatch.amazonaws.com");
-    expect(cw).toMatchObject({ Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey*"] });
-    expect(cw.Condition.ArnLike["aws:SourceArn"]).toMatch(new RegExp(`:alarm:${stack}-\\*$`));
-    const topicPolicy = JSON.parse(String(ofType(p, "aws:sns/topicPolicy:TopicPolicy")[0].inputs.policy));
-    expect(topicPolicy.Statement.map((s: any) => s.Sid)).toEqual(["AccountManages", "CloudWatchAlarmsPublish", "TlsOnly"]);
-    // every alarm name matches the prefix the key and topic admit
-    for (const a of alarms()) expect(a.inputs.name).toMatch(new RegExp(`^${stack}-`));
+    // the exact ARNs of the alarms this plan creates: no wildcard, so stack `${stack}-eu`'s alarms are not admitted
+    const arns = alarms().map((a) => `arn:aws:cloudwatch:${p.region}:${ACCOUNT}:alarm:${a.inputs.name}`).sort();
+    expect(arns.length).toBeGreaterThan(5);
+    const fromThisStacksAlarms = { StringEquals: { "aws:SourceAccount": ACCOUNT }, ArnEquals: { "aws:SourceArn": arns } };
+    expect(JSON.parse(String(key.inputs.policy)).Statement).toEqual([
+      { Sid: "AccountAdministers", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: "kms:*", Resource: "*" },
+      {
+        Sid: "CloudWatchAlarmsPublish", Effect: "Allow", Principal: { Service: "cloudwatch.amazonaws.com" },
+        Action: ["kms:Decrypt", "kms:GenerateDataKey*"], Resource: "*", Condition: fromThisStacksAlarms,
+      },
+    ]);
+    const policies = ofType(p, "aws:sns/topicPolicy:TopicPolicy");
+    expect(policies).toHaveLength(1);
+    expect(policies[0].inputs.arn).toBe(topicArn());
+    expect(JSON.parse(String(policies[0].inputs.policy)).Statement).toEqual([
+      {
+        Sid: "AccountManages", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+        Action: ["sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:Subscribe", "sns:ListSubscriptionsByTopic", "sns:Publish", "sns:Receive"],
+        Resource: topicArn(),
+      },
+      { Sid: "CloudWatchAlarmsPublish", Effect: "Allow", Principal: { Service: "cloudwatch.amazonaws.com" }, Action: "sns:Publish", Resource: topicArn(), Condition: fromThisStacksAlarms },
+      { Sid: "TlsOnly", Effect: "Deny", Principal: "*", Action: "sns:Publish", Resource: topicArn(), Condition: { Bool: { "aws:SecureTransport": "false" } } },
+    ]);
+  });
+
+  test("every alarm and dashboard line on host metrics uses this stack's own namespace", () => {
+    const p = plan();
+    const ns = hostMetricsNamespace(stack);
+    const alarmNs = alarms().flatMap((a) => {
+      const i = a.inputs as any;
+      return i.metricQueries ? i.metricQueries.filter((q: any) => q.metric).map((q: any) => q.metric.namespace) : [i.namespace];
+    });
+    const body = JSON.parse(String(ofType(p, "aws:cloudwatch/dashboard:Dashboard")[0].inputs.dashboardBody));
+    const widgetNs = body.widgets.filter((w: any) => w.type === "metric").flatMap((w: any) => w.properties.metrics.map((l: unknown[]) => l[0]));
+    for (const used of [new Set(alarmNs), new Set(widgetNs)]) {
+      expect(used.has(ns)).toBe(true);
+      // AWS's, the reconciler's, and ours: no other Opsfleet namespace (the old shared one included)
+      expect([...used].filter((n) => !n.startsWith("AWS/") && n !== RECONCILER_METRICS.namespace && n !== ns)).toEqual([]);
+    }
   });
 
   test("subscriptions are the configured emails and https endpoints", () => {
@@ -210,7 +244,7 @@ describe.each(STACKS)("monitoring in the plan of stack %s", (stack) => {
       const job = (a.inputs.dimensions as Record<string, string>).Job;
       const interval = { full: cfg.database.intervalHours * 60, binlog: cfg.database.recoveryPointMinutes, rdb: cfg.redis.intervalHours * 60 }[job]!;
       const window = (interval + p.config.alerts.thresholds.backupLateMinutes) * 60;
-      expect(a.inputs).toMatchObject({ namespace: HOST_METRICS_NAMESPACE, statistic: "Maximum", period: window, threshold: window, comparisonOperator: "GreaterThanThreshold", treatMissingData: "breaching" });
+      expect(a.inputs).toMatchObject({ namespace: hostMetricsNamespace(stack), statistic: "Maximum", period: window, threshold: window, comparisonOperator: "GreaterThanThreshold", treatMissingData: "breaching" });
     }
     for (const a of alarms().filter((x) => x.inputs.metricName === "BackupSuccess")) {
       expect(a.inputs).toMatchObject({ statistic: "Minimum", threshold: 1, comparisonOperator: "LessThanThreshold" });
@@ -243,7 +277,7 @@ describe.each(STACKS)("monitoring in the plan of stack %s", (stack) => {
       expect(step).toBeDefined();
       const conf = h.files.find((f) => f.path.endsWith("/health.conf"))!;
       expect(conf.content).toContain(`HOST='${h.host}'`);
-      expect(conf.content).toContain(`NAMESPACE='${HOST_METRICS_NAMESPACE}'`);
+      expect(conf.content).toContain(`NAMESPACE='${hostMetricsNamespace(stack)}'`);
       expect(conf.content).toContain(`REGION='${p.region}'`);
       expect(h.files.find((f) => f.path.endsWith("/check"))!.mode).toBe("0700");
     }

@@ -128,7 +128,7 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
     }, opts);
     Object.defineProperties(ctx, {
       // each host group's role may only publish its health metrics, until an area adds a concern
-      hostRoles: { value: new HostRoles(prefix, { metrics: [hostMetricsStatement()] }, tags, opts) },
+      hostRoles: { value: new HostRoles(prefix, { metrics: [hostMetricsStatement(prefix)] }, tags, opts) },
       ssh: { value: { user: c.ssh.user, privateKey, bastion: bastion.proxy, authorizedKeys } },
       keyName: { value: instanceKeyName },
       bastionSecurityGroupId: { value: bastion.securityGroupId },

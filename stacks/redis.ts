@@ -1,4 +1,5 @@
 /** Composes the Redis area from `opsfleet:redis`: one RedisCluster in the private subnets. */
+import { hostMetricsNamespace } from "../provision/monitoring/namespace";
 import type * as pulumi from "@pulumi/pulumi";
 import { RedisCluster, type RedisBackupArgs } from "../components/redis-cluster";
 import type { BackupContext } from "./backup";
@@ -20,7 +21,7 @@ export interface RedisOutputs {
 function redisBackup(b: BackupContext, ctx: StackContext): RedisBackupArgs {
   const prefix = b.prefix("redis", `${ctx.prefix}-redis`);
   ctx.hostRoles?.for("redis").allow("backup", b.store.hostStatements({ prefix, region: b.region }));
-  return { bucket: b.store.bucketName, prefix, region: b.region, schedule: { intervalHours: b.config.redis.intervalHours, startTime: b.config.redis.startTime } };
+  return { bucket: b.store.bucketName, prefix, region: b.region, metricNamespace: hostMetricsNamespace(ctx.prefix), schedule: { intervalHours: b.config.redis.intervalHours, startTime: b.config.redis.startTime } };
 }
 
 export function composeRedis(cfg: RedisConfig, ctx: StackContext): RedisOutputs {

@@ -234,6 +234,7 @@ async function buildPlanNow(o: BuildPlanOptions): Promise<Plan> {
             inputs: (await renderValue(a.inputs)) as Record<string, unknown>,
             ignoreChanges: opts.ignoreChanges ?? [],
             replaceOnChanges: opts.replaceOnChanges ?? [],
+            deleteBeforeReplace: opts.deleteBeforeReplace ?? false,
             aliases: await aliasUrns(opts, a.type, a.name, o.stack, files.project, parentUrn),
           },
           fresh,
@@ -320,7 +321,7 @@ async function buildPlanNow(o: BuildPlanOptions): Promise<Plan> {
   const unrecorded = registrations.filter((r) => !recorded.has(`${r.type}::${r.name}`));
   if (unrecorded.length) throw new PlanError(unrecorded.map((r) => `resource ${r.type} ${r.name} was created without the stack's options (no parent): pass ctx.opts or { parent }`));
 
-  const violations = planViolations({ resources });
+  const violations = planViolations({ resources, stack: o.stack });
   const counts: Record<string, number> = {};
   for (const r of resources) counts[r.type] = (counts[r.type] ?? 0) + 1;
   return {

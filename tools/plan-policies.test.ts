@@ -1,5 +1,6 @@
 import { missingEgress, planViolations } from "./plan-policies";
 import type { PlanResource } from "./plan-core";
+import { hostMetricsNamespace, hostMetricsStatement } from "../provision/monitoring/namespace";
 
 function res(type: string, inputs: Record<string, unknown>, options: Partial<PlanResource["options"]> = {}): PlanResource {
   return {
@@ -44,6 +45,37 @@ describe("plan security checks", () => {
     expect(put({ StringLike: { "cloudwatch:namespace": "Opsfleet/*" } })).toHaveLength(1);
     expect(put({ StringEquals: { "cloudwatch:namespace": "*" } })).toHaveLength(1);
     expect(put({ StringEquals: { "aws:RequestedRegion": "us-east-1" } })).toHaveLength(1);
+  });
+
+  test("IAM: a stack's roles publish metrics only into that stack's namespace (stack A never into B's, nor the old shared one)", () => {
+    const put = (stack: string, namespace: string | string[]) => planViolations({ stack, resources: [res("aws:iam/rolePolicy:RolePolicy", {
+      policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: ["cloudwatch:PutMetricData"], Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": namespace } } }] }),
+    })] });
+    expect(put("dev", hostMetricsNamespace("dev"))).toEqual([]);
+    expect(put("dev", hostMetricsStatement("dev").Condition.StringEquals["cloudwatch:namespace"])).toEqual([]);
+    expect(put("dev", hostMetricsNamespace("dev-eu"))).toEqual([expect.stringMatching(/PutMetricData into \["Opsfleet\/Hosts\/dev-eu"\]; allowed: this stack's namespace Opsfleet\/Hosts\/dev$/)]);
+    expect(put("dev-eu", hostMetricsNamespace("dev"))).toHaveLength(1);
+    expect(put("dev", "Opsfleet/Hosts")).toHaveLength(1);
+    expect(put("dev", [hostMetricsNamespace("dev"), hostMetricsNamespace("prod")])).toHaveLength(1);
+    // the namespaces of two stacks never coincide, whatever their names share
+    expect(hostMetricsNamespace("dev")).not.toBe(hostMetricsNamespace("dev-eu"));
+    expect(() => hostMetricsNamespace("dev/eu")).toThrow(/stack "dev\/eu" is not a stack name/);
+  });
+
+  test("KMS key and SNS topic policies: no Allow to everyone; a service principal only for named sources of the account", () => {
+    const key = (Statement: object[]) => v(res("aws:kms/key:Key", { policy: JSON.stringify({ Version: "2012-10-17", Statement }) }));
+    const topic = (Statement: object[]) => v(res("aws:sns/topicPolicy:TopicPolicy", { policy: JSON.stringify({ Version: "2012-10-17", Statement }) }));
+    const cw = { Effect: "Allow", Principal: { Service: "cloudwatch.amazonaws.com" }, Action: ["kms:Decrypt"], Resource: "*" };
+    const arn = "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:dev-db-down-db-host";
+    expect(key([{ ...cw, Condition: { StringEquals: { "aws:SourceAccount": "123456789012" }, ArnEquals: { "aws:SourceArn": [arn] } } }])).toEqual([]);
+    // the prefix that also matched stack dev-eu's alarms
+    expect(key([{ ...cw, Condition: { StringEquals: { "aws:SourceAccount": "123456789012" }, ArnLike: { "aws:SourceArn": "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:dev-*" } } }]))
+      .toEqual([expect.stringMatching(/not named exactly/)]);
+    expect(key([{ ...cw, Condition: { ArnEquals: { "aws:SourceArn": [arn] } } }])).toEqual([expect.stringMatching(/without an aws:SourceAccount condition/)]);
+    expect(key([cw])).toHaveLength(2);
+    expect(topic([{ Effect: "Allow", Principal: "*", Action: "sns:Publish", Resource: "arn:aws:sns:eu-west-1:1:t" }])).toEqual([expect.stringMatching(/allows any principal/)]);
+    expect(topic([{ Effect: "Allow", Principal: { AWS: "*" }, Action: "sns:Publish", Resource: "arn:aws:sns:eu-west-1:1:t" }])).toHaveLength(1);
+    expect(topic([{ Effect: "Deny", Principal: "*", Action: "sns:Publish", Resource: "t", Condition: { Bool: { "aws:SecureTransport": "false" } } }])).toEqual([]);
   });
 
   test("remote commands: deletedWith, no secret in command text, silent when stdin is secret", () => {

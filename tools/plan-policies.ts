@@ -6,6 +6,7 @@
 import type { Plan, PlanResource } from "./plan-core";
 import { mockId } from "../test/harness/mock-data";
 import { cidrsOverlap, parseCidr } from "../components/cidr";
+import { hostMetricsNamespace } from "../provision/monitoring/namespace";
 
 /** Ports that may face the internet: only the ALB's HTTP(S). */
 const PUBLIC_PORTS = new Set([80, 443]);
@@ -40,7 +41,32 @@ function namespaceScoped(condition: any): boolean {
   return values.length > 0 && values.every((n) => typeof n === "string" && n !== "" && !/[*?]/.test(n));
 }
 
-function check(r: PlanResource): string[] {
+/** Every value of a condition key, under any operator (e.g. "aws:SourceArn" under ArnEquals or ArnLike). */
+function conditionValues(condition: any, key: string): unknown[] {
+  return Object.values(condition ?? {}).flatMap((byKey: any) => [].concat(byKey?.[key] ?? []));
+}
+
+/**
+ * Resource policies (KMS keys, SNS topics): no Allow to everyone; an AWS service principal only for
+ * named sources of this account (aws:SourceAccount and aws:SourceArn without wildcards: a prefix
+ * like `alarm:dev-*` also admits stack dev-eu's alarms).
+ */
+function resourcePolicy(where: string, doc: unknown): string[] {
+  const v: string[] = [];
+  for (const s of statements(doc)) {
+    if (s.Effect !== "Allow") continue;
+    const p = s.Principal;
+    if (p === "*" || [].concat(p?.AWS ?? []).includes("*" as never)) v.push(`${where}: ${s.Sid ?? "statement"} allows any principal`);
+    if (p?.Service !== undefined) {
+      const arns = conditionValues(s.Condition, "aws:SourceArn");
+      if (conditionValues(s.Condition, "aws:SourceAccount").length === 0) v.push(`${where}: ${s.Sid ?? "statement"} lets ${p.Service} act without an aws:SourceAccount condition`);
+      if (arns.length === 0 || arns.some((a) => typeof a !== "string" || /[*?]/.test(a))) v.push(`${where}: ${s.Sid ?? "statement"} lets ${p.Service} act for sources not named exactly (aws:SourceArn: ${JSON.stringify(arns)})`);
+    }
+  }
+  return v;
+}
+
+function check(r: PlanResource, stack?: string): string[] {
   const v: string[] = [];
   const i = r.inputs as Record<string, any>;
   const where = `${r.type} ${r.name}`;
@@ -77,9 +103,20 @@ function check(r: PlanResource): string[] {
           else if (a === "cloudwatch:PutMetricData" && resources.includes("*")) {
             // PutMetricData has no resource ARN: "*" is fine only when a namespace condition scopes it
             if (!namespaceScoped(s.Condition)) v.push(`${where}: cloudwatch:PutMetricData on Resource "*" without a cloudwatch:namespace condition`);
+            else if (stack !== undefined) {
+              // one stack's hosts may not publish what looks like another stack's metrics
+              const foreign = conditionValues(s.Condition, "cloudwatch:namespace").filter((n) => n !== hostMetricsNamespace(stack));
+              if (foreign.length) v.push(`${where}: cloudwatch:PutMetricData into ${JSON.stringify(foreign)}; allowed: this stack's namespace ${hostMetricsNamespace(stack)}`);
+            }
           } else if (!READ_ONLY_ACTION.test(a) && resources.includes("*")) v.push(`${where}: write action ${a} on Resource "*"`);
         }
       }
+      break;
+    case "aws:kms/key:Key":
+      if (i.policy !== undefined) v.push(...resourcePolicy(where, unwrap(i.policy)));
+      break;
+    case "aws:sns/topicPolicy:TopicPolicy":
+      v.push(...resourcePolicy(where, unwrap(i.policy)));
       break;
     case "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
       if (BROAD_MANAGED.test(String(unwrap(i.policyArn)))) v.push(`${where}: broad managed policy ${i.policyArn}`);
@@ -202,6 +239,6 @@ export function missingEgress(resources: PlanResource[]): string[] {
     });
 }
 
-export function planViolations(plan: Pick<Plan, "resources">): string[] {
-  return [...plan.resources.flatMap(check), ...missingEgress(plan.resources)];
+export function planViolations(plan: Pick<Plan, "resources"> & { stack?: string }): string[] {
+  return [...plan.resources.flatMap((r) => check(r, plan.stack)), ...missingEgress(plan.resources)];
 }

@@ -2,7 +2,7 @@
  * IAM and S3 documents of the backup store (pure, so the scoping is tested without Pulumi).
  * A host may read and write its own prefix only, and may not delete (versioning keeps what it
  * overwrites); Elasticsearch manages its snapshot repository itself and needs DeleteObject there.
- * The metrics (namespace Opsfleet/Hosts) are already granted by the host role's base "metrics" concern.
+ * The metrics (the stack's namespace Opsfleet/Hosts/<stack>) are already granted by the host role's base "metrics" concern.
  */
 import type { PolicyDocument, PolicyStatement } from "../spot-failover/iam";
 

@@ -59,7 +59,7 @@ test("backups: per job and host, overdue after the interval plus backupLateMinut
   const full = planAlarms(withBackups, t).find((a) => a.name === "dev-backup-overdue-db-host-full")!;
   expect(full).toMatchObject({
     system: "backup",
-    metric: { namespace: "Opsfleet/Hosts", metricName: "LastGoodBackupAgeSeconds", dimensions: { System: "database", Job: "full", Host: "dev-db-host" }, statistic: "Maximum" },
+    metric: { namespace: "Opsfleet/Hosts/dev", metricName: "LastGoodBackupAgeSeconds", dimensions: { System: "database", Job: "full", Host: "dev-db-host" }, statistic: "Maximum" },
     period: (24 * 60 + 30) * 60, evaluationPeriods: 1, datapointsToAlarm: 1, threshold: (24 * 60 + 30) * 60, comparison: "GreaterThanThreshold", treatMissingData: "breaching",
   });
   expect(planAlarms(withBackups, t).find((a) => a.name === "dev-backup-overdue-db-host-binlog")).toMatchObject({ period: 35 * 60, threshold: 35 * 60 });

@@ -4,7 +4,7 @@
  * what to do; README's "Operating opsfleet" section is generated from it.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { HOST_METRICS_NAMESPACE } from "../../provision/monitoring/namespace";
+import { hostMetricsNamespace } from "../../provision/monitoring/namespace";
 import { REDIS_TOTAL_SLOTS, type HostMetricName } from "../../provision/monitoring/metrics";
 import type { BackupJobRef, BackupMetricName } from "../../provision/backup/metrics";
 
@@ -81,6 +81,8 @@ export interface AlarmSpec {
   comparison: Comparison;
   /** breaching where silence itself is the failure (a dead host or checker, a stopped schedule). */
   treatMissingData: "breaching" | "notBreaching" | "missing";
+  /** How a threshold that depends on the stack's shape was derived (README, plan review). */
+  thresholdNote?: string;
   /** Actions besides notifying the topic (EC2 recovery). */
   extraAlarmActions?: (region: string) => string[];
 }
@@ -259,10 +261,12 @@ export const ALARM_KINDS = {
 
 export type AlarmKindId = keyof typeof ALARM_KINDS;
 
-const hostMetric = (metricName: HostMetricName, dimensions: Record<string, Dim>): MetricRef => ({ namespace: HOST_METRICS_NAMESPACE, metricName, dimensions });
-/** What the backup scripts publish: dimensions System, Job, Host (no Stack: host names carry it). */
-export const backupMetric = (metricName: BackupMetricName, j: Pick<BackupJobRef, "system" | "job" | "host">): MetricRef =>
-  ({ namespace: HOST_METRICS_NAMESPACE, metricName, dimensions: { System: j.system, Job: j.job, Host: j.host } });
+/** What the stack's host checkers publish (its own namespace). */
+export const hostMetric = (stack: string, metricName: HostMetricName, dimensions: Record<string, Dim>): MetricRef =>
+  ({ namespace: hostMetricsNamespace(stack), metricName, dimensions });
+/** What the stack's backup scripts publish: dimensions System, Job, Host (the namespace is the stack's). */
+export const backupMetric = (stack: string, metricName: BackupMetricName, j: Pick<BackupJobRef, "system" | "job" | "host">): MetricRef =>
+  ({ namespace: hostMetricsNamespace(stack), metricName, dimensions: { System: j.system, Job: j.job, Host: j.host } });
 
 /**
  * Seconds of the overdue window: the interval plus the allowed lateness, a whole number of minutes
@@ -337,24 +341,24 @@ export function planAlarms(s: MonitoredStack, t: Thresholds): AlarmSpec[] {
     for (const host of r.hosts) {
       for (const port of r.ports) {
         const dims = { Stack: s.stack, Host: host, Port: String(port) };
-        add("redis-node-down", `${host}-${port}`, { metric: { ...hostMetric("RedisNodeUp", dims), statistic: "Minimum" }, ...minutes(2), threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching" });
+        add("redis-node-down", `${host}-${port}`, { metric: { ...hostMetric(s.stack, "RedisNodeUp", dims), statistic: "Minimum" }, ...minutes(2), threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching" });
         add("redis-memory-high", `${host}-${port}`, {
-          metric: { ...hostMetric("RedisMemoryUsedPercent", dims), statistic: "Maximum" }, ...minutes(5), threshold: t.redisMemoryUsedPercent, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching",
+          metric: { ...hostMetric(s.stack, "RedisMemoryUsedPercent", dims), statistic: "Maximum" }, ...minutes(5), threshold: t.redisMemoryUsedPercent, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching",
         });
       }
       add("redis-masters-on-host", host, {
-        metric: { ...hostMetric("RedisMastersOnHost", { Stack: s.stack, Host: host }), statistic: "Minimum" }, period: 300, evaluationPeriods: 2, datapointsToAlarm: 2,
+        metric: { ...hostMetric(s.stack, "RedisMastersOnHost", { Stack: s.stack, Host: host }), statistic: "Minimum" }, period: 300, evaluationPeriods: 2, datapointsToAlarm: 2,
         threshold: 1, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching",
       });
     }
-    add("redis-cluster-state", undefined, { metric: { ...hostMetric("RedisClusterStateOk", cluster), statistic: "Minimum" }, ...minutes(2), threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching" });
-    add("redis-slots-unassigned", undefined, { metric: { ...hostMetric("RedisSlotsAssigned", cluster), statistic: "Minimum" }, ...minutes(2), threshold: REDIS_TOTAL_SLOTS, comparison: "LessThanThreshold", treatMissingData: "notBreaching" });
-    add("redis-slots-degraded", undefined, { metric: { ...hostMetric("RedisSlotsOk", cluster), statistic: "Minimum" }, ...minutes(1), threshold: REDIS_TOTAL_SLOTS, comparison: "LessThanThreshold", treatMissingData: "notBreaching" });
+    add("redis-cluster-state", undefined, { metric: { ...hostMetric(s.stack, "RedisClusterStateOk", cluster), statistic: "Minimum" }, ...minutes(2), threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching" });
+    add("redis-slots-unassigned", undefined, { metric: { ...hostMetric(s.stack, "RedisSlotsAssigned", cluster), statistic: "Minimum" }, ...minutes(2), threshold: REDIS_TOTAL_SLOTS, comparison: "LessThanThreshold", treatMissingData: "notBreaching" });
+    add("redis-slots-degraded", undefined, { metric: { ...hostMetric(s.stack, "RedisSlotsOk", cluster), statistic: "Minimum" }, ...minutes(1), threshold: REDIS_TOTAL_SLOTS, comparison: "LessThanThreshold", treatMissingData: "notBreaching" });
     add("redis-known-nodes", undefined, {
-      metric: { ...hostMetric("RedisKnownNodes", cluster), statistic: "Minimum" }, period: 300, evaluationPeriods: 1, datapointsToAlarm: 1,
-      threshold: r.hosts.length * r.ports.length, comparison: "LessThanThreshold", treatMissingData: "notBreaching",
+      metric: { ...hostMetric(s.stack, "RedisKnownNodes", cluster), statistic: "Minimum" }, period: 300, evaluationPeriods: 1, datapointsToAlarm: 1,
+      threshold: r.hosts.length * r.ports.length, thresholdNote: `${r.ports.length} nodes on each of ${r.hosts.length} hosts`, comparison: "LessThanThreshold", treatMissingData: "notBreaching",
     });
-    add("redis-replica-missing", undefined, { metric: { ...hostMetric("RedisUnreplicatedMasters", cluster), statistic: "Maximum" }, ...minutes(3), threshold: 0, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching" });
+    add("redis-replica-missing", undefined, { metric: { ...hostMetric(s.stack, "RedisUnreplicatedMasters", cluster), statistic: "Maximum" }, ...minutes(3), threshold: 0, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching" });
   }
 
   if (s.elasticsearch) {
@@ -362,26 +366,26 @@ export function planAlarms(s: MonitoredStack, t: Thresholds): AlarmSpec[] {
     const cluster = { Stack: s.stack, Cluster: e.cluster };
     for (const host of e.hosts) {
       const dims = { Stack: s.stack, Host: host };
-      add("es-node-down", host, { metric: { ...hostMetric("EsNodeUp", dims), statistic: "Minimum" }, ...minutes(2), threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching" });
-      add("es-heap-high", host, { metric: { ...hostMetric("EsHeapUsedPercent", dims), statistic: "Minimum" }, ...minutes(5), threshold: t.esHeapUsedPercent, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching" });
-      add("es-disk-high", host, { metric: { ...hostMetric("EsDiskUsedPercent", dims), statistic: "Maximum" }, period: 300, evaluationPeriods: 1, datapointsToAlarm: 1, threshold: t.esDiskUsedPercent, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching" });
+      add("es-node-down", host, { metric: { ...hostMetric(s.stack, "EsNodeUp", dims), statistic: "Minimum" }, ...minutes(2), threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching" });
+      add("es-heap-high", host, { metric: { ...hostMetric(s.stack, "EsHeapUsedPercent", dims), statistic: "Minimum" }, ...minutes(5), threshold: t.esHeapUsedPercent, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching" });
+      add("es-disk-high", host, { metric: { ...hostMetric(s.stack, "EsDiskUsedPercent", dims), statistic: "Maximum" }, period: 300, evaluationPeriods: 1, datapointsToAlarm: 1, threshold: t.esDiskUsedPercent, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching" });
     }
-    add("es-cluster-red", undefined, { metric: { ...hostMetric("EsClusterStatus", cluster), statistic: "Maximum" }, ...minutes(2), threshold: 2, comparison: "GreaterThanOrEqualToThreshold", treatMissingData: "notBreaching" });
+    add("es-cluster-red", undefined, { metric: { ...hostMetric(s.stack, "EsClusterStatus", cluster), statistic: "Maximum" }, ...minutes(2), threshold: 2, comparison: "GreaterThanOrEqualToThreshold", treatMissingData: "notBreaching" });
     add("es-unassigned-shards", undefined, {
-      metric: { ...hostMetric("EsUnassignedShards", cluster), statistic: "Minimum" }, ...minutes(t.esUnassignedShardsMinutes), threshold: 0, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching",
+      metric: { ...hostMetric(s.stack, "EsUnassignedShards", cluster), statistic: "Minimum" }, ...minutes(t.esUnassignedShardsMinutes), threshold: 0, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching",
     });
   }
 
   if (s.database) {
     const dims = { Stack: s.stack, Host: s.database.host };
-    add("db-down", s.database.host, { metric: { ...hostMetric("DbUp", dims), statistic: "Minimum" }, ...minutes(2), threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching" });
-    add("db-unencrypted-tables", s.database.host, { metric: { ...hostMetric("DbUnencryptedTables", dims), statistic: "Minimum" }, ...minutes(3), threshold: 0, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching" });
+    add("db-down", s.database.host, { metric: { ...hostMetric(s.stack, "DbUp", dims), statistic: "Minimum" }, ...minutes(2), threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching" });
+    add("db-unencrypted-tables", s.database.host, { metric: { ...hostMetric(s.stack, "DbUnencryptedTables", dims), statistic: "Minimum" }, ...minutes(3), threshold: 0, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching" });
     if (s.database.engine === "mariadb") {
       add("db-old-key-tablespaces", s.database.host, {
-        metric: { ...hostMetric("DbTablespacesOnOldKey", dims), statistic: "Minimum" }, period: 300, evaluationPeriods: 2, datapointsToAlarm: 2, threshold: 0, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching",
+        metric: { ...hostMetric(s.stack, "DbTablespacesOnOldKey", dims), statistic: "Minimum" }, period: 300, evaluationPeriods: 2, datapointsToAlarm: 2, threshold: 0, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching",
       });
     }
-    if (t.dbKeyMaxAgeDays !== undefined) add("db-key-age", s.database.host, { metric: { ...hostMetric("DbKeyAgeDays", dims), statistic: "Maximum" }, period: 3600, evaluationPeriods: 1, datapointsToAlarm: 1, threshold: t.dbKeyMaxAgeDays, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching" });
+    if (t.dbKeyMaxAgeDays !== undefined) add("db-key-age", s.database.host, { metric: { ...hostMetric(s.stack, "DbKeyAgeDays", dims), statistic: "Maximum" }, period: 3600, evaluationPeriods: 1, datapointsToAlarm: 1, threshold: t.dbKeyMaxAgeDays, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching" });
   }
 
   for (const j of s.backups ?? []) {
@@ -389,23 +393,23 @@ export function planAlarms(s: MonitoredStack, t: Thresholds): AlarmSpec[] {
     // every run publishes the age (about 0 after a good one): a window without any value means the
     // job did not run at all, which is breaching
     add("backup-overdue", `${j.host}-${j.job}`, {
-      metric: { ...backupMetric("LastGoodBackupAgeSeconds", j), statistic: "Maximum" }, period: window, evaluationPeriods: 1, datapointsToAlarm: 1,
+      metric: { ...backupMetric(s.stack, "LastGoodBackupAgeSeconds", j), statistic: "Maximum" }, period: window, evaluationPeriods: 1, datapointsToAlarm: 1,
       threshold: window, comparison: "GreaterThanThreshold", treatMissingData: "breaching",
     });
     // one interval: the failure stays visible until the next run (missing data: the overdue alarm's job)
     add("backup-failed", `${j.host}-${j.job}`, {
-      metric: { ...backupMetric("BackupSuccess", j), statistic: "Minimum" }, period: Math.min(7 * 24 * 60, j.intervalMinutes) * 60, evaluationPeriods: 1, datapointsToAlarm: 1,
+      metric: { ...backupMetric(s.stack, "BackupSuccess", j), statistic: "Minimum" }, period: Math.min(7 * 24 * 60, j.intervalMinutes) * 60, evaluationPeriods: 1, datapointsToAlarm: 1,
       threshold: 1, comparison: "LessThanThreshold", treatMissingData: "notBreaching",
     });
   }
 
   for (const h of s.hosts) {
     add("host-checker-silent", h.name, {
-      metric: { ...hostMetric("HostCheckerUp", { Stack: s.stack, Host: h.name }), statistic: "Minimum" }, ...minutes(3), threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching",
+      metric: { ...hostMetric(s.stack, "HostCheckerUp", { Stack: s.stack, Host: h.name }), statistic: "Minimum" }, ...minutes(3), threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching",
     });
     for (const m of h.mounts) {
       add("host-disk-full", `${h.name}${m === "/" ? "-root" : m.replace(/\//g, "-")}`, {
-        metric: { ...hostMetric("DiskUsedPercent", { Stack: s.stack, Host: h.name, MountPoint: m }), statistic: "Maximum" }, period: 300, evaluationPeriods: 1, datapointsToAlarm: 1,
+        metric: { ...hostMetric(s.stack, "DiskUsedPercent", { Stack: s.stack, Host: h.name, MountPoint: m }), statistic: "Maximum" }, period: 300, evaluationPeriods: 1, datapointsToAlarm: 1,
         threshold: t.diskUsedPercent, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching",
       });
     }
@@ -423,9 +427,9 @@ export function planAlarms(s: MonitoredStack, t: Thresholds): AlarmSpec[] {
 
 const OPS: Record<Comparison, string> = { GreaterThanThreshold: ">", GreaterThanOrEqualToThreshold: ">=", LessThanThreshold: "<", LessThanOrEqualToThreshold: "<=" };
 
-/** "Maximum of Opsfleet/Hosts RedisNodeUp < 1 for 2 of 2 periods of 60 s" (README, plan review). */
-export function describeCondition(a: Pick<AlarmSpec, "metric" | "math" | "comparison" | "threshold" | "period" | "evaluationPeriods" | "datapointsToAlarm" | "treatMissingData">): string {
+/** "Maximum of Opsfleet/Hosts/dev RedisNodeUp < 1 for 2 of 2 periods of 60 s" (README, plan review). */
+export function describeCondition(a: Pick<AlarmSpec, "metric" | "math" | "comparison" | "threshold" | "thresholdNote" | "period" | "evaluationPeriods" | "datapointsToAlarm" | "treatMissingData">): string {
   const what = a.metric ? `${a.metric.statistic} of ${a.metric.namespace} ${a.metric.metricName}` : `${a.math!.label} (${a.math!.metrics.map((m) => m.metricName).join(", ")})`;
-  const threshold = a.threshold;
+  const threshold = a.thresholdNote ? `${a.threshold} (${a.thresholdNote})` : a.threshold;
   return `${what} ${OPS[a.comparison]} ${threshold} in ${a.datapointsToAlarm} of ${a.evaluationPeriods} periods of ${a.period} s${a.treatMissingData === "breaching" ? "; no data counts as failing" : ""}`;
 }

@@ -5,7 +5,7 @@
  * (tested against the checker's metric table and the reconciler's source).
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { HOST_METRICS_NAMESPACE } from "../../provision/monitoring/namespace";
+import { hostMetricsNamespace } from "../../provision/monitoring/namespace";
 import type { HostMetricName } from "../../provision/monitoring/metrics";
 import { RECONCILER_METRICS, backupMetric, type MonitoredStack } from "./alarms";
 
@@ -42,8 +42,9 @@ export function dashboardBody(s: MonitoredStack, region: string): { widgets: Wid
   };
   const graph = (title: string, metrics: MetricLine[], extra: Record<string, unknown> = {}) =>
     widgets.push({ type: "metric", ...place(W, H), properties: { title, region, view: "timeSeries", stacked: false, period: 60, metrics, ...extra } });
+  const namespace = hostMetricsNamespace(s.stack);
   const host = (name: HostMetricName, dims: Record<string, Dim>, stat: string, label?: string): MetricLine =>
-    [HOST_METRICS_NAMESPACE, name, ...Object.entries(dims).flat(), { stat, ...(label ? { label } : {}) }];
+    [namespace, name, ...Object.entries(dims).flat(), { stat, ...(label ? { label } : {}) }];
   const percentAxis = { yAxis: { left: { min: 0, max: 100 } } };
 
   heading(`# opsfleet ${s.stack}\nAlarms notify the stack's SNS topic (ALARM and OK). What each alarm means and what to do: README "Operating opsfleet".`);
@@ -82,7 +83,7 @@ export function dashboardBody(s: MonitoredStack, region: string): { widgets: Wid
     graph("Cluster state (1 = ok), known nodes, masters without replica; slots ok (right)", [
       host("RedisClusterStateOk", cluster, "Minimum", "state ok"), host("RedisUnreplicatedMasters", cluster, "Maximum", "masters without replica"),
       host("RedisKnownNodes", cluster, "Minimum", "known nodes"),
-      [HOST_METRICS_NAMESPACE, "RedisSlotsOk", ...Object.entries(cluster).flat(), { stat: "Minimum", label: "slots ok", yAxis: "right" }],
+      [namespace, "RedisSlotsOk", ...Object.entries(cluster).flat(), { stat: "Minimum", label: "slots ok", yAxis: "right" }],
     ]);
     graph("Nodes up (1 = answering)", rd.hosts.flatMap((h) => rd.ports.map((p) => host("RedisNodeUp", { Stack: s.stack, Host: h, Port: String(p) }, "Minimum", `${h}:${p}`))));
     graph("Masters per host, replicas in sync per host", rd.hosts.flatMap((h) => [
@@ -115,8 +116,8 @@ export function dashboardBody(s: MonitoredStack, region: string): { widgets: Wid
 
   if (s.backups?.length) {
     const b = s.backups;
-    const line = (m: Parameters<typeof backupMetric>[0], j: (typeof b)[number], stat: string): MetricLine => {
-      const r = backupMetric(m, j);
+    const line = (m: Parameters<typeof backupMetric>[1], j: (typeof b)[number], stat: string): MetricLine => {
+      const r = backupMetric(s.stack, m, j);
       return [r.namespace, r.metricName, ...Object.entries(r.dimensions).flat(), { stat, label: `${j.host} ${j.job}` }];
     };
     heading("## Backups\nAge of the last good backup per job (alarm: above the job's interval plus alerts.thresholds.backupLateMinutes, or no report); success of each run (1 ok, 0 failed).");

@@ -25,24 +25,46 @@ export interface MonitoringArgs {
   tags?: Record<string, string>;
 }
 
+/**
+ * The ARNs of exactly this stack's alarms. A name prefix (`alarm:<stack>-*`) would also admit the
+ * alarms of stack `<stack>-eu`, since stack names may contain "-"; the list is exact.
+ */
+export function alarmArns(account: string, region: string, alarmNames: readonly string[]): string[] {
+  return [...alarmNames].sort().map((n) => `arn:aws:cloudwatch:${region}:${account}:alarm:${n}`);
+}
+
+/** CloudWatch may act only for these alarms of this account (confused-deputy conditions). */
+const fromAlarms = (account: string, arns: string[]) => ({ StringEquals: { "aws:SourceAccount": account }, ArnEquals: { "aws:SourceArn": arns } });
+
+/** Policy size limits: KMS key policies 32 KB, SNS topic policies 30 KB. */
+const POLICY_LIMITS = { key: 32 * 1024, topic: 30 * 1024 } as const;
+function sized(which: keyof typeof POLICY_LIMITS, policy: string, alarms: number): string {
+  if (Buffer.byteLength(policy) > POLICY_LIMITS[which]) {
+    throw new Error(`monitoring: the alarm ${which} policy lists ${alarms} alarms and is ${Buffer.byteLength(policy)} bytes; allowed: at most ${POLICY_LIMITS[which]} bytes (fewer hosts per stack)`);
+  }
+  return policy;
+}
+
 /** Key policy (pure): the account administers the key; CloudWatch may use it for this stack's alarms only. */
-export function alertsKeyPolicy(account: string, region: string, alarmPrefix: string): string {
-  return JSON.stringify({
+export function alertsKeyPolicy(account: string, region: string, alarmNames: readonly string[]): string {
+  const arns = alarmArns(account, region, alarmNames);
+  return sized("key", JSON.stringify({
     Version: "2012-10-17",
     Statement: [
       { Sid: "AccountAdministers", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: "kms:*", Resource: "*" },
       {
         Sid: "CloudWatchAlarmsPublish", Effect: "Allow", Principal: { Service: "cloudwatch.amazonaws.com" },
         Action: ["kms:Decrypt", "kms:GenerateDataKey*"], Resource: "*",
-        Condition: { StringEquals: { "aws:SourceAccount": account }, ArnLike: { "aws:SourceArn": `arn:aws:cloudwatch:${region}:${account}:alarm:${alarmPrefix}*` } },
+        Condition: fromAlarms(account, arns),
       },
     ],
-  });
+  }), arns.length);
 }
 
 /** Topic policy (pure): the account manages it, this stack's alarms publish, nothing over plain HTTP. */
-export function alertsTopicPolicy(topicArn: string, account: string, region: string, alarmPrefix: string): string {
-  return JSON.stringify({
+export function alertsTopicPolicy(topicArn: string, account: string, region: string, alarmNames: readonly string[]): string {
+  const arns = alarmArns(account, region, alarmNames);
+  return sized("topic", JSON.stringify({
     Version: "2012-10-17",
     Statement: [
       {
@@ -52,11 +74,11 @@ export function alertsTopicPolicy(topicArn: string, account: string, region: str
       },
       {
         Sid: "CloudWatchAlarmsPublish", Effect: "Allow", Principal: { Service: "cloudwatch.amazonaws.com" }, Action: "sns:Publish", Resource: topicArn,
-        Condition: { StringEquals: { "aws:SourceAccount": account }, ArnLike: { "aws:SourceArn": `arn:aws:cloudwatch:${region}:${account}:alarm:${alarmPrefix}*` } },
+        Condition: fromAlarms(account, arns),
       },
       { Sid: "TlsOnly", Effect: "Deny", Principal: "*", Action: "sns:Publish", Resource: topicArn, Condition: { Bool: { "aws:SecureTransport": "false" } } },
     ],
-  });
+  }), arns.length);
 }
 
 /** Stable resource-name suffix of a subscriber (order in the config list does not matter). */
@@ -71,18 +93,22 @@ export class Monitoring extends pulumi.ComponentResource {
 
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     const specs = planAlarms(args.monitored, args.thresholds); // pure, before anything is registered
+    // the policies' size limits, checked before anything is registered (account ids have a fixed length)
+    const names = specs.map((s) => s.name);
+    alertsKeyPolicy("000000000000", args.region, names);
+    alertsTopicPolicy(`arn:aws:sns:${args.region}:000000000000:${name}-alerts-0000000`, "000000000000", args.region, names);
     super("opsfleet:index:Monitoring", name, {}, opts);
     const parent = this;
     const tags = { ...(args.tags ?? {}) };
     const stack = args.monitored.stack;
-    const alarmPrefix = `${stack}-`;
+    const alarmNames = names;
     const account = aws.getCallerIdentityOutput({}, { parent }).accountId;
 
     const key = new aws.kms.Key(`${name}-alerts`, {
       description: `opsfleet ${stack}: encrypts the alarm topic (CloudWatch may use it for this stack's alarms)`,
       enableKeyRotation: true,
       deletionWindowInDays: 30,
-      policy: account.apply((a) => alertsKeyPolicy(a, args.region, alarmPrefix)),
+      policy: account.apply((a) => alertsKeyPolicy(a, args.region, alarmNames)),
       tags,
     }, { parent });
     new aws.kms.Alias(`${name}-alerts`, { name: `alias/opsfleet-${stack}-alerts`, targetKeyId: key.keyId }, { parent });
@@ -93,7 +119,7 @@ export class Monitoring extends pulumi.ComponentResource {
     }, { parent });
     new aws.sns.TopicPolicy(`${name}-alerts`, {
       arn: topic.arn,
-      policy: pulumi.all([topic.arn, account]).apply(([t, a]) => alertsTopicPolicy(t, a, args.region, alarmPrefix)),
+      policy: pulumi.all([topic.arn, account]).apply(([t, a]) => alertsTopicPolicy(t, a, args.region, alarmNames)),
     }, { parent });
     for (const email of args.emails ?? []) {
       new aws.sns.TopicSubscription(`${name}-email-${subscriberId(email)}`, { topic: topic.arn, protocol: "email", endpoint: email }, { parent });

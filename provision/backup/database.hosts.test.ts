@@ -48,7 +48,7 @@ describeOnHosts(
       [s3, ks] = await Promise.all([startS3StandIn(lab.gatewayIp, [BUCKET]), startKeyStoreStandIn(lab.gatewayIp)]);
       backupOpts = {
         database,
-        target: { bucket: BUCKET, prefix: "database/test-db-host", region: "eu-west-1", hostLabel: "test-db-host",
+        target: { bucket: BUCKET, prefix: "database/test-db-host", region: "eu-west-1", hostLabel: "test-db-host", metricNamespace: "Opsfleet/Hosts/test",
           endpoints: { s3: s3.endpoint, ssm: ks.endpoint, cloudwatch: ks.endpoint } },
         keyParameter: PARAMETER,
         keyStoreKmsKeyId: "alias/opsfleet-test-keys",
@@ -116,7 +116,7 @@ describeOnHosts(
         expect({ f, key: content.includes(keyPassword) }).toEqual({ f, key: false });
       }
 
-      const seen = (job: string) => ks.metrics.filter((m) => m.dimensions.Job === job && m.dimensions.Host === "test-db-host" && m.namespace === "Opsfleet/Hosts");
+      const seen = (job: string) => ks.metrics.filter((m) => m.dimensions.Job === job && m.dimensions.Host === "test-db-host" && m.namespace === "Opsfleet/Hosts/test");
       expect(seen("full").find((m) => m.name === "BackupSuccess")?.value).toBe(1);
       expect(seen("full").find((m) => m.name === "LastGoodBackupAgeSeconds")?.value).toBeLessThan(60);
       expect(seen("binlog").find((m) => m.name === "BackupSuccess")?.value).toBe(1);

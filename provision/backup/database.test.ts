@@ -4,7 +4,7 @@ import { renderTargetEnv } from "./target";
 
 const opts = (engine: "mariadb" | "mysql"): DatabaseBackupOptions => ({
   database: { engine },
-  target: { bucket: "dev-backups-a1b2", prefix: "database/dev-db", region: "eu-west-1", hostLabel: "dev-db-host" },
+  target: { bucket: "dev-backups-a1b2", prefix: "database/dev-db", region: "eu-west-1", hostLabel: "dev-db-host", metricNamespace: "Opsfleet/Hosts/dev" },
   keyParameter: "/opsfleet/dev/database/keys",
   keyStoreKmsKeyId: "arn:aws:kms:eu-west-1:123456789012:key/abc",
   schedule: { intervalHours: 24, startTime: "02:15" },
@@ -63,7 +63,7 @@ describe("database backup step (rendered)", () => {
   });
 
   test("target validation names the field", () => {
-    expect(() => renderTargetEnv({ bucket: "Bad_Bucket", prefix: "p", region: "eu-west-1", hostLabel: "h" })).toThrow(/backup target bucket: invalid value "Bad_Bucket"/);
-    expect(() => renderTargetEnv({ bucket: "ok-bucket", prefix: "/p/", region: "eu-west-1", hostLabel: "h" })).toThrow(/backup target prefix/);
+    expect(() => renderTargetEnv({ bucket: "Bad_Bucket", prefix: "p", region: "eu-west-1", hostLabel: "h", metricNamespace: "Opsfleet/Hosts/dev" })).toThrow(/backup target bucket: invalid value "Bad_Bucket"/);
+    expect(() => renderTargetEnv({ bucket: "ok-bucket", prefix: "/p/", region: "eu-west-1", hostLabel: "h", metricNamespace: "Opsfleet/Hosts/dev" })).toThrow(/backup target prefix/);
   });
 });

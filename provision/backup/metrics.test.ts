@@ -8,10 +8,10 @@ const published = (files: { content: string }[]) =>
 
 test("the jobs table is exactly what the rendered scripts publish (the alarms watch these dimensions)", () => {
   const db = renderDatabaseBackupStep({
-    database: { engine: "mariadb" }, target: { bucket: "b-1a", prefix: "database/dev-db", region: "eu-west-1", hostLabel: "dev-db-host" },
+    database: { engine: "mariadb" }, target: { bucket: "b-1a", prefix: "database/dev-db", region: "eu-west-1", hostLabel: "dev-db-host", metricNamespace: "Opsfleet/Hosts/dev" },
     keyParameter: "/opsfleet/dev/database/keys", keyStoreKmsKeyId: "alias/x", schedule: { intervalHours: 24, startTime: "02:15" }, recoveryPointMinutes: 5,
   });
-  const redis = renderRedisBackupStep({ target: { bucket: "b-1a", prefix: "redis/dev-redis", region: "eu-west-1", hostLabel: "dev-redis-0" }, privateIp: "10.0.1.5", schedule: { intervalHours: 6, startTime: "00:45" } });
+  const redis = renderRedisBackupStep({ target: { bucket: "b-1a", prefix: "redis/dev-redis", region: "eu-west-1", hostLabel: "dev-redis-0", metricNamespace: "Opsfleet/Hosts/dev" }, privateIp: "10.0.1.5", schedule: { intervalHours: 6, startTime: "00:45" } });
   expect(published(db.files)).toEqual(BACKUP_JOBS.database.map((j) => `database/${j}`).sort());
   expect(published(redis.files)).toEqual(BACKUP_JOBS.redis.map((j) => `redis/${j}`).sort());
 });

@@ -26,7 +26,7 @@ describeOnHosts(
     let s3: S3StandIn;
     let cw: KeyStoreStandIn;
     const step = (ip: string) => renderRedisBackupStep({
-      target: { bucket: BUCKET, prefix: "redis/test-redis", region: "eu-west-1", hostLabel: `test-redis-${ip}`, endpoints: { s3: s3.endpoint, cloudwatch: cw.endpoint } },
+      target: { bucket: BUCKET, prefix: "redis/test-redis", region: "eu-west-1", hostLabel: `test-redis-${ip}`, metricNamespace: "Opsfleet/Hosts/test", endpoints: { s3: s3.endpoint, cloudwatch: cw.endpoint } },
       privateIp: ip,
       schedule: { intervalHours: 6, startTime: "00:45" },
     });

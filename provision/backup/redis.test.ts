@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { renderRedisBackupStep, REDIS_BACKUP_PATHS } from "./redis";
 
 const step = renderRedisBackupStep({
-  target: { bucket: "dev-backups-a1", prefix: "redis/dev-redis", region: "eu-west-1", hostLabel: "dev-redis-0" },
+  target: { bucket: "dev-backups-a1", prefix: "redis/dev-redis", region: "eu-west-1", hostLabel: "dev-redis-0", metricNamespace: "Opsfleet/Hosts/dev" },
   privateIp: "10.0.1.5",
   schedule: { intervalHours: 6, startTime: "00:45" },
 });

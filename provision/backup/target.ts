@@ -20,13 +20,11 @@ export interface BackupTarget {
   region: string;
   /** Value of the `Host` metric dimension (the Pulumi host name). */
   hostLabel: string;
-  /** CloudWatch namespace of the backup metrics. @default HOST_METRICS_NAMESPACE ("Opsfleet/Hosts", the only one host roles may write to) */
-  metricNamespace?: string;
+  /** CloudWatch namespace of the backup metrics: the stack's `hostMetricsNamespace`, the only one its host roles may write to. */
+  metricNamespace: string;
   /** Endpoint URLs of local stand-ins (tests only); unset on AWS. */
   endpoints?: BackupEndpoints;
 }
-
-import { HOST_METRICS_NAMESPACE } from "../monitoring/namespace";
 
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const PREFIX = /^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/i;
@@ -43,8 +41,8 @@ export function checkBackupTarget(t: BackupTarget): Required<Omit<BackupTarget, 
   if (!PREFIX.test(t.prefix)) fail("prefix", t.prefix, "a key prefix without leading or trailing slash, e.g. database/dev-db-host");
   if (!REGION.test(t.region)) fail("region", t.region, "an AWS region such as eu-west-1");
   if (!LABEL.test(t.hostLabel)) fail("hostLabel", t.hostLabel, "letters, digits, . _ -");
-  const ns = t.metricNamespace ?? HOST_METRICS_NAMESPACE;
-  if (!/^[A-Za-z0-9./_#:-]{1,255}$/.test(ns)) fail("metricNamespace", ns, "a CloudWatch namespace such as opsfleet");
+  const ns = t.metricNamespace;
+  if (!/^[A-Za-z0-9./_#:-]{1,255}$/.test(ns)) fail("metricNamespace", ns, "a CloudWatch namespace such as Opsfleet/Hosts/dev");
   for (const [k, v] of Object.entries(t.endpoints ?? {})) {
     if (v !== undefined && !URL_RE.test(v)) fail(`endpoints.${k}`, v, "http(s)://host[:port]");
   }

@@ -30,7 +30,7 @@ test("the config file is plain assignments bash can source, values single-quoted
   expect(conf).toContain("REDIS_PORTS='7000 7001'");
   expect(conf).toContain("REDIS_AUTH_FILE='/etc/redis/opsfleet-auth'");
   const sourced = execFileSync("bash", ["-c", 'set -u; eval "$(cat)"; echo "$NAMESPACE|$HOST|$ENDPOINT_URL|$REDIS_CLUSTER"'], { input: conf }).toString();
-  expect(sourced.trim()).toBe("Opsfleet/Hosts|dev-redis-0|http://10.78.6.1:4566|dev-redis");
+  expect(sourced.trim()).toBe("Opsfleet/Hosts/dev|dev-redis-0|http://10.78.6.1:4566|dev-redis");
   expect(renderHealthConf(redis)).toContain("ENDPOINT_URL=''");
 });
 

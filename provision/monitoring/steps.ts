@@ -9,7 +9,7 @@ import { REDIS_AUTH_FILE } from "../redis/steps";
 import { ES_OPS } from "../elasticsearch/node-config";
 import { PATHS, SCRIPT_PATHS, type DatabaseEngine } from "../database/options";
 import { HEALTH_CHECKER_SCRIPT } from "./checker-script";
-import { HOST_METRICS_NAMESPACE } from "./namespace";
+import { hostMetricsNamespace } from "./namespace";
 import type { CheckSection } from "./metrics";
 
 export type HealthGroup = "redis" | "elasticsearch" | "logstash" | "database";
@@ -29,13 +29,11 @@ export const HEALTH_LOG = "/var/log/opsfleet-health.log";
 
 export interface HealthCheckParams {
   group: HealthGroup;
-  /** Stack name: the `Stack` dimension. */
+  /** Stack name: the `Stack` dimension, and the namespace `hostMetricsNamespace(stack)`. */
   stack: string;
   /** The host's resource name: the `Host` dimension. */
   host: string;
   region: string;
-  /** @default HOST_METRICS_NAMESPACE */
-  namespace?: string;
   /** CloudWatch endpoint override (tests: a local stand-in). @default the region's endpoint */
   endpointUrl?: string;
   /** File systems whose use is published. */
@@ -76,7 +74,7 @@ export function renderHealthConf(p: HealthCheckParams): string {
   check(p);
   const lines = [
     "# opsfleet host health checker (provision/monitoring): rendered, do not edit on the host",
-    `NAMESPACE=${q(p.namespace ?? HOST_METRICS_NAMESPACE)}`,
+    `NAMESPACE=${q(hostMetricsNamespace(p.stack))}`,
     `REGION=${q(p.region)}`,
     `ENDPOINT_URL=${q(p.endpointUrl ?? "")}`,
     `STACK=${q(p.stack)}`,

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 
-const ACCOUNT = "123456789012";
+export const ACCOUNT = "123456789012";
 /** Mock VPC CIDR of a brought-your-own VPC (aws.ec2.getVpc). */
 const EXISTING_VPC_CIDR = "10.20.0.0/16";
 

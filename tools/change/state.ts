@@ -6,7 +6,7 @@
  * tools/plan-core.ts feed it.
  */
 import { createHash } from "node:crypto";
-import { diffResource, replaceForcingValues } from "./rules";
+import { dependentReplaceKeys, diffResource, replaceForcingValues } from "./rules";
 
 export interface StateResource {
   urn: string;
@@ -18,16 +18,23 @@ export interface StateResource {
   inputs: Record<string, unknown>;
   /** Provider-computed outputs (not the echoed inputs). */
   outputs?: Record<string, unknown>;
+  /** Per top-level input, the URNs whose outputs flow into it (absent in plans saved before it was recorded). */
+  propertyDependencies?: Record<string, string[]>;
   options: { ignoreChanges: string[]; replaceOnChanges: string[]; aliases?: string[] };
 }
 
 export interface PriorState {
   region: string;
   byUrn: Map<string, StateResource>;
+  /**
+   * Prior URNs replaced delete-before-replace so far in this run, and their dependent replacements
+   * (rules.ts `dependentReplaceKeys`): registrations come in dependency order, so this grows as the engine's does.
+   */
+  replaceSet: Set<string>;
 }
 
 export function priorStateOf(plan: { region: string; resources: StateResource[] }): PriorState {
-  return { region: plan.region, byUrn: new Map(plan.resources.map((r) => [r.urn, r])) };
+  return { region: plan.region, byUrn: new Map(plan.resources.map((r) => [r.urn, r])), replaceSet: new Set() };
 }
 
 /** The prior resource this registration continues: same URN, or one of its aliases (as Pulumi matches). */
@@ -44,6 +51,7 @@ export interface Registration {
   ignoreChanges: string[];
   replaceOnChanges: string[];
   aliases: string[];
+  deleteBeforeReplace?: boolean;
 }
 
 export interface ProviderAnswer {
@@ -90,7 +98,10 @@ export function answer(r: Registration, fresh: ProviderAnswer, prior: PriorState
   if (!old) return fresh;
   const d = diffResource(r.type, old.inputs, r.inputs, { ignoreChanges: r.ignoreChanges, replaceOnChanges: r.replaceOnChanges }, prior.region !== region);
   const oldOutputs = old.outputs ?? {};
-  if (d.replaceReasons.length) {
+  // A dependent of a delete-before-replace is recreated too (a new id for its own dependents), even unchanged.
+  const dependent = dependentReplaceKeys(old.type, old.inputs, old.propertyDependencies, (u) => prior.replaceSet.has(u)).length > 0;
+  if (dependent || (d.replaceReasons.length && r.deleteBeforeReplace)) prior.replaceSet.add(old.urn);
+  if (d.replaceReasons.length || dependent) {
     return { id: replacementId(fresh.id, r), outputs: replacementOutputs(r, fresh.outputs, oldOutputs) };
   }
   const outputs = { ...fresh.outputs, ...oldOutputs };
