@@ -9,7 +9,7 @@
 import type { RenderedStep } from "../common/types";
 import { REDIS_PORTS, redisPaths, renderRedisConf, validateRedisNodeConfig, type MaxmemoryPolicy } from "./conf";
 import { INSTALL_SCRIPT, NODES_SCRIPT, OS_TUNING_SCRIPT } from "./scripts";
-import { CLUSTER_SCRIPT, PICK_MASTER_AWK, PLACEMENT_AWK } from "./cluster-script";
+import { CLUSTER_SCRIPT, PICK_MASTER_AWK, PLACEMENT_AWK, STAY_MASTERS_AWK } from "./cluster-script";
 
 /** Root-only copy of the password for the steps' own redis-cli calls (read into REDISCLI_AUTH). */
 export const REDIS_AUTH_FILE = "/etc/redis/opsfleet-auth";
@@ -109,6 +109,7 @@ export function renderRedisClusterStep(p: RedisClusterParams): RenderedStep {
       `REPLICAS=${ports.length - 1}`,
       `PLACEMENT_AWK=${q(PLACEMENT_AWK.trim())}`,
       `PICK_MASTER_AWK=${q(PICK_MASTER_AWK.trim())}`,
+      `STAY_MASTERS_AWK=${q(STAY_MASTERS_AWK.trim())}`,
       CLUSTER_SCRIPT.trim(),
     ].join("\n"),
   };
@@ -171,6 +172,7 @@ export function renderRedisHealthStep(p: RedisHealthParams): RenderedStep {
       `REPLICAS=${ports.length - 1}`,
       `PLACEMENT_AWK=${q(PLACEMENT_AWK.trim())}`,
       `PICK_MASTER_AWK=${q(PICK_MASTER_AWK.trim())}`,
+      `STAY_MASTERS_AWK=${q(STAY_MASTERS_AWK.trim())}`,
       CLUSTER_SCRIPT.trim(),
     ].join("\n"),
   };
