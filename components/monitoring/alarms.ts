@@ -239,7 +239,7 @@ export const ALARM_KINDS = {
   },
   "host-checker-silent": {
     system: "hosts", title: "Host health checker silent",
-    meaning: "A host published no heartbeat (HostCheckerUp) for 3 minutes although its checker runs every minute: the host is down or unreachable, or its checker timer, script or metric permission is broken. Covers every host, including those without a \"down\" alarm (Logstash).",
+    meaning: "A host published no heartbeat (HostCheckerUp) for 3 minutes although its checker runs every minute: the host is down or unreachable, or its checker timer, script or metric permission is broken. Covers every host, including those without a \"down\" alarm (Logstash, the bastion).",
     action: "`systemctl status opsfleet-health.timer opsfleet-health.service` and `journalctl -u opsfleet-health` on the host; if the host does not answer, see the EC2 status check alarms.",
   },
   "host-disk-full": {
