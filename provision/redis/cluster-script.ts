@@ -146,22 +146,85 @@ export const CLUSTER_SCRIPT =
 REDISCLI_AUTH=$(cat /etc/redis/opsfleet-auth); export REDISCLI_AUTH
 if [ "${"$"}{MODE:-form}" = health ]; then
   # Health gate of one host (LOCAL = its nodes, just provisioned or back on a new instance): the next
-  # host is (re)placed only after this passes. Nodes that know no cluster (first creation, when the
-  # cluster step forms the cluster after the last host; or a new host the cluster step adds) pass at once.
+  # host is (re)placed only after this passes, and only on positive evidence.
   for a in $LOCAL; do wait_for 180 "$a to answer PING" pong "$a"; done
   formed=""
   for a in $LOCAL; do
     info=$(cli_at "$a" cluster info)
     if [ "$(echo "$info" | field cluster_known_nodes)" != 1 ] || [ "$(echo "$info" | field cluster_slots_assigned)" != 0 ]; then formed=1; fi
   done
+  # view_of A: A's CLUSTER NODES, only when it is a real answer (holds A's own "myself" line)
+  view_of() {
+    local v; v=$(cli_at "$1" cluster nodes)
+    echo "$v" | awk -v a="$1" '$1 ~ /^[0-9a-f]+$/ && length($1) == 40 && $3 ~ /myself/ {split($2, x, "@"); if (x[1] == a) f = 1} END {exit !f}' || return 1
+    echo "$v"
+  }
   if [ -z "$formed" ]; then
-    echo "this host's nodes are in no cluster yet (first creation, or the cluster step adds them): nothing to wait for"
-    echo "opsfleet-redis-cluster: not-formed"
-    exit 0
+    # This host's nodes know no cluster: a first creation, a new host, or a host that came back empty
+    # (a lost volume). Only the other hosts' nodes can tell which.
+    peer_info() { timeout 5 redis-cli --no-auth-warning -h "${"$"}{1%:*}" -p "${"$"}{1##*:}" cluster info 2>/dev/null | tr -d '\r' || true; }
+    end=$((SECONDS + PEER_WAIT)); member=""
+    while :; do
+      lone=""; silent=""
+      for p in $PEERS; do
+        info=$(peer_info "$p"); known=$(echo "$info" | field cluster_known_nodes); slots=$(echo "$info" | field cluster_slots_assigned)
+        if ! echo "$known" | grep -qx '[0-9]\+' || ! echo "$slots" | grep -qx '[0-9]\+'; then silent="$silent $p"
+        elif [ "$known" = 1 ] && [ "$slots" = 0 ]; then lone="$lone $p"
+        else member=$p; break 2; fi
+      done
+      [ -n "$silent" ] && [ "$SECONDS" -lt "$end" ] || break
+      sleep 1
+    done
+    if [ -n "$member" ]; then
+      v=$(view_of "$member") || { echo "$member is in a cluster but gave no usable CLUSTER NODES" >&2; exit 1; }
+      # ours: a node at this address, or failed nodes without one (a fresh node answering at a known
+      # node's address makes the others drop that address: "noaddr"); a failed node that keeps its
+      # address is another host's problem, and this host a new one
+      if echo "$v" | awk -v ip="$HOST_IP" '$3 !~ /noaddr|handshake/ {split($2, a, "@"); split(a[1], b, ":"); if (b[1] == ip) f = 1} END {exit !f}'; then
+        lost="it still knows $HOST_IP"
+      elif echo "$v" | awk '$3 ~ /(^|,)fail(,|$)/ && $3 ~ /noaddr/ {f = 1} END {exit !f}'; then
+        lost="it has failed nodes whose address now answers with another id ($(echo "$v" | awk '$3 ~ /(^|,)fail(,|$)/ && $3 ~ /noaddr/' | wc -l), noaddr)"
+      else lost=""; fi
+      if [ -n "$lost" ]; then
+        echo "this host's nodes came back empty and the cluster ($member) misses them ($lost): adding them back"
+        NODES=$( { echo "$v" | awk '$3 !~ /noaddr|handshake/ {split($2, a, "@"); print a[1]}'; printf '%s\n' $LOCAL; } | sort -u | tr '\n' ' ')
+        NODES=${"$"}{NODES% }
+      else
+        # a new host: the cluster step adds it; pass only while that cluster is whole
+        whole() {
+          local info v
+          info=$(cli_at "$member" cluster info)
+          [ "$(echo "$info" | field cluster_state)" = ok ] || { why="cluster_state is not ok"; return 1; }
+          [ "$(echo "$info" | field cluster_slots_ok)" = 16384 ] || { why="not all 16384 slots ok"; return 1; }
+          v=$(view_of "$member") || { why="no usable CLUSTER NODES"; return 1; }
+          echo "$v" | awk '$3 ~ /fail/ {bad = 1} {split($2, a, "@"); split(a[1], b, ":"); h[b[1]] = 1; if ($3 ~ /master/) m[b[1]]++}
+            END {for (x in h) if (m[x] != 1) bad = 1; exit bad}' || { why="a node is failed, or a host has not exactly one master"; return 1; }
+        }
+        why=""
+        wait_for 120 "the cluster ($member) to be whole (all slots ok, no failed node, one master per host)" whole \
+          || { echo "$HOST_IP is not in the cluster and the cluster is not whole${"$"}{why:+ ($why)}" >&2; view_of "$member" >&2 || true; exit 1; }
+        echo "the cluster ($member) is whole and does not know $HOST_IP: a new host, the cluster step adds its nodes"
+        echo "opsfleet-redis-cluster: new-host"
+        exit 0
+      fi
+    elif [ -n "$lone" ]; then
+      echo "the other hosts' nodes that answer (${"$"}{lone# }) are in no cluster either: first creation, the cluster step forms it after the last host"
+      echo "opsfleet-redis-cluster: not-formed"
+      exit 0
+    elif [ "$CREATED_FIRST" = 1 ]; then
+      echo "no other host's node answers and this is the first host of the creation chain: first creation (the next hosts do not exist yet)"
+      echo "opsfleet-redis-cluster: not-formed"
+      exit 0
+    else
+      echo "this host's nodes know no cluster and no other host's node answered within $PEER_WAIT s (${"$"}{silent# }): cannot tell a first creation from a host that came back empty" >&2
+      exit 1
+    fi
+  else
+    # the members as the cluster knows them (failed ones included: they must come back)
+    v=$(view_of "${"$"}{LOCAL%% *}") || { echo "${"$"}{LOCAL%% *} gave no usable CLUSTER NODES" >&2; exit 1; }
+    NODES=$(echo "$v" | awk '$3 !~ /noaddr|handshake/ {split($2, a, "@"); print a[1]}' | sort | tr '\n' ' ')
+    NODES=${"$"}{NODES% }
   fi
-  # the members as the cluster knows them (failed ones included: they must come back)
-  NODES=$(cli_at "${"$"}{LOCAL%% *}" cluster nodes | awk '$3 !~ /noaddr|handshake/ {split($2, a, "@"); print a[1]}' | sort | tr '\n' ' ')
-  NODES=${"$"}{NODES% }
   echo "waiting until the cluster is healthy again ($(echo $NODES | wc -w) nodes: all slots covered, every replica in sync, one master per host)"
 fi
 n_nodes=$(echo $NODES | wc -w)
