@@ -39,6 +39,28 @@ describe.each(STACKS)("plan of stack %s", (stack) => {
     }
     expect(p.violations).toEqual([]);
   });
+
+  test("README's \"Security model\" says exactly what each host role may do: its concerns and every action of the plan's policies", () => {
+    const p = plan();
+    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const roles = ofType(p, "aws:iam/role:Role").filter((r) => /-(redis|database|elasticsearch|logstash|bastion)-role$/.test(r.name));
+    expect(roles.length).toBeGreaterThan(1);
+    for (const role of roles) {
+      const group = role.name.slice(stack.length + 1, -"-role".length);
+      const row = readme.split("\n").find((l) => /^\s*\| /.test(l) && l.includes(`\`<stack>-${group}-role\``));
+      expect([group, row !== undefined]).toEqual([group, true]);
+      const documented = new Set([...row!.matchAll(/`([a-z0-9]+:[A-Za-z*]+)`/g)].map((m) => m[1]).filter((a) => a !== "cloudwatch:namespace"));
+      const concerns = new Set([...row!.matchAll(/`(metrics|backup)`/g)].map((m) => m[1]));
+      if (row!.includes("`metrics` as above")) { concerns.add("metrics"); documented.add("cloudwatch:PutMetricData"); }
+      if (/`metrics` only/.test(row!)) { concerns.add("metrics"); documented.add("cloudwatch:PutMetricData"); }
+      const policies = ofType(p, "aws:iam/rolePolicy:RolePolicy").filter((r) => r.inputs.role === `${role.name}-id`);
+      const actions = new Set(policies.flatMap((r) => JSON.parse(unwrap(r.inputs.policy)).Statement.flatMap((st: any) => [].concat(st.Action))));
+      for (const r of policies) expect([group, concerns.has(r.name.slice(role.name.length + 1))]).toEqual([group, true]);
+      for (const a of actions) expect([group, a, documented.has(a as string)]).toEqual([group, a, true]);
+      // with backups on, the row lists nothing the role cannot do
+      if (policies.some((r) => r.name.endsWith("-backup"))) expect([group, [...documented].sort()]).toEqual([group, [...actions].sort()]);
+    }
+  });
 });
 
 // ---- topic, alarms, dashboard -------------------------------------------------------------
