@@ -177,6 +177,7 @@ export class SpotFailover extends pulumi.ComponentResource {
           [ENV.queueArn]: wake.queue.arn,
           // What instances should run and serve: the reconciler rolls the fleet and switches the health path.
           [ENV.launchTemplateVersion]: launchTemplate.latestVersion.apply(String),
+          [ENV.launchTemplateId]: launchTemplate.id, // tells its instances' events from foreign ones
           [ENV.healthCheckPath]: a.healthCheckPath,
           POWERTOOLS_SERVICE_NAME: "spot-reconciler",
           POWERTOOLS_METRICS_NAMESPACE: "Opsfleet/SpotFailover",

@@ -119,6 +119,13 @@ async function instanceFacts(c: AwsClients, ids: string[]) {
   return { state, status, version, retiring };
 }
 
+/** The tags of one instance (one call, scoped by its id), or undefined if EC2 does not know it. */
+export async function instanceTags(c: AwsClients, instanceId: string): Promise<{ Key?: string; Value?: string }[] | undefined> {
+  const r = await c.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: "instance-id", Values: [instanceId] }] }));
+  const i = r.Reservations?.flatMap((res) => res.Instances ?? []).find((x) => x.InstanceId === instanceId);
+  return i ? i.Tags ?? [] : undefined;
+}
+
 export async function observe(c: AwsClients, cfg: ReconcilerConfig): Promise<RawObservation> {
   const groupNames = cfg.spotSource === "asg" ? [cfg.onDemandAsgName, cfg.spotAsgName!] : [cfg.onDemandAsgName];
   const [groups, health, tg] = await Promise.all([
