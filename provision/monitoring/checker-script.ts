@@ -102,6 +102,11 @@ check_redis() {
   done
   # no local node answers: the other hosts report the cluster
   [ -n "$view" ] || { unset REDISCLI_AUTH; return 0; }
+  # a node in no cluster (a new host the cluster step has not added yet, or a leaving host's node
+  # reset by a scale-in before Pulumi deletes the host) says nothing about the stack's cluster
+  if info=$(redis_q "$view" CLUSTER INFO) && [ "$(field cluster_known_nodes <<<"$info")" = 1 ] && [ "$(field cluster_slots_assigned <<<"$info")" = 0 ]; then
+    unset REDISCLI_AUTH; echo "redis :$view is in no cluster (joining or leaving): no cluster values"; return 0
+  fi
   if [ -n "$complete" ]; then
     metric RedisReplicasInSync Count "$in_sync"
     metric RedisUnreplicatedMasters Count "$unreplicated" "Cluster=$REDIS_CLUSTER"

@@ -208,6 +208,19 @@ test.each([
   expect(published.HostCheckerUp).toEqual([1]);
 }, 60_000);
 
+test("a node in no cluster (a new host not added yet, or a leaving host's node reset by a scale-in): up, but no cluster values", async () => {
+  const { published } = await redisCheck({
+    CLUSTER_INFO: "cluster_state:fail\r\ncluster_slots_assigned:0\r\ncluster_slots_ok:0\r\ncluster_known_nodes:1\r\n",
+    CLUSTER_NODES: "a1 10.0.0.1:7000@17000 myself,master - 0 0 0 connected\n",
+    INFO_replication: "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n",
+  });
+  expect(published.RedisNodeUp).toEqual([1]);
+  for (const m of ["RedisClusterStateOk", "RedisSlotsAssigned", "RedisSlotsOk", "RedisKnownNodes", "RedisUnreplicatedMasters", "RedisMastersOnHost", "RedisReplicasInSync"]) {
+    expect([m, published[m]]).toEqual([m, undefined]);
+  }
+  expect(published.HostCheckerUp).toEqual([1]);
+}, 60_000);
+
 test("INFO replication refused (NOAUTH): no replica counts made up (no RedisUnreplicatedMasters 1, no RedisReplicasInSync 0)", async () => {
   const { r, published } = await redisCheck({ INFO_replication: "NOAUTH Authentication required.\n" });
   expect(published.RedisNodeUp).toEqual([1]);

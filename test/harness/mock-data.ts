@@ -195,3 +195,21 @@ export function mockInvoke(token: string, inputs: Record<string, any>): Record<s
       throw new Error(`unmocked invoke ${token}: add it to test/harness/mock-data.ts`);
   }
 }
+
+/**
+ * A resource's URN as Pulumi's engine forms it: the parent's whole qualified type chain, then ours
+ * (`urn:pulumi:prod::opsfleet::opsfleet:index:RedisCluster$opsfleet:index:Host$aws:ec2/instance:Instance::prod-redis-0`);
+ * the stack resource is never a prefix. (The SDK's mock monitor keeps only the parent's own type.)
+ */
+export function pulumiUrn(stack: string, project: string, parentUrn: string | undefined, type: string, name: string): string {
+  const parentType = parentUrn ? parentUrn.split("::")[2] : undefined;
+  const qualified = parentType && parentType !== "pulumi:pulumi:Stack" ? `${parentType}$${type}` : type;
+  return `urn:pulumi:${stack}::${project}::${qualified}::${name}`;
+}
+
+/** After `pulumi.runtime.setMocks`: registrations get the URNs the engine would give them (`pulumiUrn`). */
+export function usePulumiUrns(): void {
+  const monitor = pulumi.runtime.getMonitor() as unknown as { newUrn?: (parent: string, type: string, name: string) => string } | undefined;
+  if (typeof monitor?.newUrn !== "function") throw new Error("usePulumiUrns: the runtime has no mock monitor (call pulumi.runtime.setMocks first)");
+  monitor.newUrn = (parent, type, name) => pulumiUrn(pulumi.getStack(), pulumi.getProject(), parent || undefined, type, name);
+}

@@ -5,7 +5,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { changedLeaves, diffResource, normalizePath, ruleFor } from "./rules";
-import { answer, mockUrn, priorStateOf, type StateResource } from "./state";
+import { answer, priorStateOf, withPulumiUrns, type StateResource } from "./state";
+import { pulumiUrn } from "../../test/harness/mock-data";
 import { diffPlans, type PlanLike } from "./diff";
 import { renderChanges } from "./render";
 import { SAFETY_ROWS } from "./safety-rows";
@@ -132,8 +133,9 @@ describe("mock provider state across a change (tools/change/state.ts)", () => {
     expect(diffResource(INSTANCE, { keyName: "ops" }, { keyName: r.outputs.keyName }).replaceReasons).toEqual(["keyName"]);
   });
 
-  test("URNs as the mock monitor forms them; aliases find the prior resource", () => {
-    expect(mockUrn("prod", "opsfleet", "urn:pulumi:prod::opsfleet::opsfleet:index:Bastion$opsfleet:index:Host::b", INSTANCE, "b")).toBe("urn:pulumi:prod::opsfleet::opsfleet:index:Host$aws:ec2/instance:Instance::b");
+  test("URNs as Pulumi's engine forms them (the parent's whole type chain); aliases find the prior resource", () => {
+    expect(pulumiUrn("prod", "opsfleet", "urn:pulumi:prod::opsfleet::opsfleet:index:Bastion$opsfleet:index:Host::b", INSTANCE, "b")).toBe("urn:pulumi:prod::opsfleet::opsfleet:index:Bastion$opsfleet:index:Host$aws:ec2/instance:Instance::b");
+    expect(pulumiUrn("prod", "opsfleet", "urn:pulumi:prod::opsfleet::pulumi:pulumi:Stack::opsfleet-prod", INSTANCE, "b")).toBe("urn:pulumi:prod::opsfleet::aws:ec2/instance:Instance::b");
     const moved = { ...reg(inst("ami-1")), urn: "urn:new", aliases: [inst("ami-1").urn] };
     expect(answer(moved, { id: "x", outputs: {} }, prior, "eu-west-1").id).toBe("h-id");
   });
@@ -203,6 +205,27 @@ describe("plan diff (tools/change/diff.ts)", () => {
  * dependents whose replace-forcing inputs take outputs of a resource replaced delete-before-replace are
  * replaced too (deleted first), transitively, even when the value they get back is the same.
  */
+describe("plans saved with the mock monitor's URNs (parent's own type only)", () => {
+  const o = { ignoreChanges: [], replaceOnChanges: [], dependsOn: [] as string[], deletedWith: null as string | null, protect: false, deleteBeforeReplace: false, aliases: [] as string[] };
+  const old = (q: string, name: string) => `urn:pulumi:prod::opsfleet::${q}::${name}`;
+  const HOST = "opsfleet:index:Host";
+  const res = (urn: string, type: string, name: string, parent: string | null, more: Partial<typeof o> = {}, deps?: Record<string, string[]>) =>
+    ({ urn, type, name, parent, custom: !type.startsWith("opsfleet:"), inputs: {}, ...(deps ? { propertyDependencies: deps } : {}), options: { ...o, ...more } });
+  const cluster = res(old("opsfleet:index:RedisCluster", "c"), "opsfleet:index:RedisCluster", "c", null);
+  const host = res(old(`opsfleet:index:RedisCluster$${HOST}`, "h"), HOST, "h", cluster.urn);
+  const inst = res(old(`${HOST}$${INSTANCE}`, "h"), INSTANCE, "h", host.urn);
+  const step = res(old(`${HOST}$command:remote:Command`, "h-s"), "command:remote:Command", "h-s", host.urn, { dependsOn: [inst.urn], deletedWith: inst.urn }, { triggers: [inst.urn] });
+  const saved = { stack: "prod", project: "opsfleet", resources: [cluster, host, inst, step] };
+
+  test("get the engine's URNs from their parent links, references included; idempotent", () => {
+    const p = withPulumiUrns(saved);
+    const full = old(`opsfleet:index:RedisCluster$${HOST}$${INSTANCE}`, "h");
+    expect(p.resources.map((r) => r.urn)).toEqual([cluster.urn, host.urn, full, old(`opsfleet:index:RedisCluster$${HOST}$command:remote:Command`, "h-s")]);
+    expect(p.resources[3]).toMatchObject({ parent: host.urn, propertyDependencies: { triggers: [full] }, options: { dependsOn: [full], deletedWith: full } });
+    expect(withPulumiUrns(p)).toBe(p);
+  });
+});
+
 describe("delete-before-replace dependents (issue 10)", () => {
   const opts = { ignoreChanges: [], replaceOnChanges: [], dependsOn: [] as string[], protect: false, deleteBeforeReplace: false, aliases: [] as string[] };
   type R = PlanLike["resources"][number];

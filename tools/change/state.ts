@@ -6,6 +6,7 @@
  * tools/plan-core.ts feed it.
  */
 import { createHash } from "node:crypto";
+import { pulumiUrn } from "../../test/harness/mock-data";
 import { dependentReplaceKeys, diffResource, replaceForcingValues } from "./rules";
 
 export interface StateResource {
@@ -122,8 +123,47 @@ const STOP_START = /^(instanceType|userData|userDataBase64)$/;
 
 const LT_NOT_VERSIONED = /^(tags|tagsAll|defaultVersion|updateDefaultVersion|description)(\.|\[|$)/;
 
-/** URN as the mock monitor forms it (the parent's own type, then ours). */
-export function mockUrn(stack: string, project: string, parentUrn: string | undefined, type: string, name: string): string {
-  const qualified = parentUrn ? `${parentUrn.split("::")[2].split("$").pop()}$${type}` : type;
-  return `urn:pulumi:${stack}::${project}::${qualified}::${name}`;
+interface UrnPlan {
+  stack: string;
+  project: string;
+  resources: { urn: string; type: string; name: string; parent: string | null; propertyDependencies?: Record<string, string[]>; options: { dependsOn: string[]; deletedWith?: string | null; aliases?: string[] } }[];
+}
+
+/**
+ * A plan with every URN in the engine's form (`pulumiUrn`), recomputed from the parent links: plans saved
+ * (or planned at a git revision) before opsfleet formed URNs that way carry only the parent's own type.
+ * References (parent, dependsOn, deletedWith, propertyDependencies, aliases) follow. Idempotent.
+ */
+export function withPulumiUrns<P extends UrnPlan>(plan: P): P {
+  const byUrn = new Map(plan.resources.map((r) => [r.urn, r]));
+  const fixed = new Map<string, string>();
+  const urnOf = (r: UrnPlan["resources"][number], seen = new Set<string>()): string => {
+    const known = fixed.get(r.urn);
+    if (known) return known;
+    const parent = r.parent ? byUrn.get(r.parent) : undefined;
+    if (seen.has(r.urn)) throw new Error(`withPulumiUrns: parent cycle at ${r.urn}`);
+    seen.add(r.urn);
+    const parentUrn = parent ? urnOf(parent, seen) : r.parent ?? undefined;
+    const urn = pulumiUrn(plan.stack, plan.project, parentUrn, r.type, r.name);
+    fixed.set(r.urn, urn);
+    return urn;
+  };
+  for (const r of plan.resources) urnOf(r);
+  if ([...fixed].every(([a, b]) => a === b)) return plan;
+  const to = (u: string) => fixed.get(u) ?? u;
+  return {
+    ...plan,
+    resources: plan.resources.map((r) => ({
+      ...r,
+      urn: to(r.urn),
+      parent: r.parent === null ? null : to(r.parent),
+      ...(r.propertyDependencies ? { propertyDependencies: Object.fromEntries(Object.entries(r.propertyDependencies).map(([k, us]) => [k, us.map(to)])) } : {}),
+      options: {
+        ...r.options,
+        dependsOn: r.options.dependsOn.map(to),
+        ...(r.options.deletedWith ? { deletedWith: to(r.options.deletedWith) } : {}),
+        ...(r.options.aliases ? { aliases: r.options.aliases.map(to) } : {}),
+      },
+    })),
+  };
 }
