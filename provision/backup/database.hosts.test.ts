@@ -87,6 +87,10 @@ describeOnHosts(
     });
 
     let target = "";
+    /** The shipped history of db1's lineage, object by object (name -> content hash). */
+    const history = () => new Map(objectFiles(s3.dir).filter((f) => f.includes(`${path.sep}binlog${path.sep}`))
+      .map((f) => [path.relative(s3.dir, f), execFileSync("sha256sum", [f], { encoding: "utf8" }).slice(0, 64)]));
+    let shippedBefore = new Map<string, string>();
     test("full backup, binlog shipping and the monitoring metrics; nothing readable and no key in the bucket", async () => {
       await sql("db1", "CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, note VARCHAR(200)) ENGINE=InnoDB");
       await insert("db1", "before-backup");
@@ -94,6 +98,7 @@ describeOnHosts(
       expect(full.stderr).toBe("");
       expect(full.stdout).toMatch(/full backup \d{8}T\d{6}Z done in \d+ s: \d+ bytes stored, binlog position mysql-bin\.\d{6}:\d+/);
       await insert("db1", "after-backup");
+      expect(await lab.ssh("db1", DB_BACKUP_PATHS.shipBinlogs)).toMatchObject({ code: 0, stderr: "" });
       await new Promise((r) => setTimeout(r, 1100));
       target = (await lab.ssh("db1", "date -u '+%F %T'")).stdout.trim();
       await new Promise((r) => setTimeout(r, 1100));
@@ -105,7 +110,7 @@ describeOnHosts(
       const keys = objectFiles(s3.dir).map((f) => path.relative(path.join(s3.dir, BUCKET), f));
       expect(keys.some((k) => /^database\/test-db-host\/full\/\d{8}T\d{6}Z\/backup\.xb\.zst\._S3rver_object$/.test(k))).toBe(true);
       expect(keys.some((k) => /\/backup\.done\._S3rver_object$/.test(k))).toBe(true);
-      expect(keys.filter((k) => /^database\/test-db-host\/binlog\/[0-9a-f]{32}\/mysql-bin\.\d{6}\._S3rver_object$/.test(k)).length).toBeGreaterThanOrEqual(1);
+      expect(keys.filter((k) => /^database\/test-db-host\/binlog\/[0-9a-f]{32}\/mysql-bin\.\d{6}\._S3rver_object$/.test(k)).length).toBeGreaterThanOrEqual(2);
 
       // no plaintext: the binlogs as stored, the backup stream decompressed; no key material at all
       const keyPassword = (await lab.ssh("db1", `cat ${KEY_DIR}/keyfile.key`)).stdout.trim();
@@ -120,7 +125,11 @@ describeOnHosts(
       expect(seen("full").find((m) => m.name === "BackupSuccess")?.value).toBe(1);
       expect(seen("full").find((m) => m.name === "LastGoodBackupAgeSeconds")?.value).toBeLessThan(60);
       expect(seen("binlog").find((m) => m.name === "BackupSuccess")?.value).toBe(1);
-    }, 60_000);
+
+      // a second full backup whose binlogs never leave the host: it dies before the next shipment
+      expect((await lab.ssh("db1", DB_BACKUP_PATHS.fullBackup, undefined, { timeoutMs: 60_000 })).code).toBe(0);
+      shippedBefore = history();
+    }, 90_000);
 
     test("the lost host: data and key destroyed; a restore without the key fails loudly and leaves the new host as it was", async () => {
       await lab.ssh("db1", `/etc/init.d/mariadb stop >/dev/null 2>&1; find /var/lib/mysql ${KEY_DIR} -mindepth 1 -delete`);
@@ -142,34 +151,66 @@ describeOnHosts(
       expect((await lab.ssh("db2", `ls -A /var/lib/mysql | grep -c '^${RESTORE_DIRS.previous}$' || true`)).stdout.trim()).toBe("0");
     }, 90_000);
 
-    test("restore on the new host to the noted time: exactly the rows written before it, encrypted on disk, backed up again", async () => {
-      const r = await lab.ssh("db2", `${DB_BACKUP_PATHS.restore} --to '${target}' --yes`, undefined, { timeoutMs: 90_000 });
+    test("restore to the latest point on the new host: a new lineage, whose binlogs never overwrite the shipped history", async () => {
+      const r = await lab.ssh("db2", `${DB_BACKUP_PATHS.restore} --no-backup --yes`, undefined, { timeoutMs: 90_000 });
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
+      expect(r.stdout).toContain("WARNING: no shipped binary logs after the backup");
+      expect(r.stdout).toMatch(/^verify: \d+ tablespaces, 0 problems$/m);
+      expect(await sql("db2", "SELECT COUNT(*) FROM orders")).toBe("9");
+      const oldLineage = [...shippedBefore.keys()][0].split(path.sep).at(-2)!;
+      const lineage = (await lab.ssh("db2", `cat ${KEY_DIR}/opsfleet-lineage`)).stdout.trim();
+      expect(lineage).toMatch(/^[0-9a-f]{32}$/);
+      expect(lineage).not.toBe(oldLineage);
+      // the key store follows the new lineage (same keys): the next runs back up
+      expect(ks.parameters.get(PARAMETER)!.value).toContain(`opsfleet-lineage ${Buffer.from(lineage).toString("base64")}`);
+
+      for (let i = 1; i <= 4; i++) {
+        await insert("db2", `new-host-${i}`);
+        expect(await lab.ssh("db2", DB_BACKUP_PATHS.shipBinlogs)).toMatchObject({ code: 0, stderr: "" });
+      }
+      const now = history();
+      for (const [k, v] of shippedBefore) expect({ k, v: now.get(k) }).toEqual({ k, v });
+      expect([...now.keys()].filter((k) => k.includes(lineage)).length).toBeGreaterThanOrEqual(4);
+    }, 120_000);
+
+    test("restore on another host to the noted time (ISO 8601, Z): a failed replay puts everything back, the retry gives exactly the rows before it", async () => {
+      const iso = `${target.replace(" ", "T")}Z`;
+      // the binlog tool fails after the data was swapped: the restore rolls back and can be retried
+      // (a failing mariadb-binlog first on PATH; /run is the host's own tmpfs)
+      const broken = "install -d /run/broken && printf '#!/bin/sh\\nexit 1\\n' > /run/broken/mariadb-binlog && chmod 0755 /run/broken/mariadb-binlog && PATH=/run/broken:$PATH";
+      const failed = await lab.ssh("db1", `${broken} ${DB_BACKUP_PATHS.restore} --to '${iso}' --yes`, undefined, { timeoutMs: 90_000 });
+      expect(failed.code).not.toBe(0);
+      expect(failed.stderr).toContain("replaying the binary logs failed");
+      expect(failed.stdout).toContain("putting the previous data and keys back");
+      expect((await lab.ssh("db1", `ls -A ${KEY_DIR}; ls -A /var/lib/mysql | grep -E '^(${RESTORE_DIRS.previous}|${RESTORE_DIRS.stage}|app)$' || true`)).stdout.trim()).toBe("");
+
+      const r = await lab.ssh("db1", `${DB_BACKUP_PATHS.restore} --to '${iso}' --yes`, undefined, { timeoutMs: 90_000 });
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`--to '${iso}' is ${target} UTC`);
       expect(r.stdout).toMatch(/replaying \d+ binary logs from mysql-bin\.\d{6}:\d+ up to .* UTC/);
       expect(r.stdout).toMatch(/^verify: \d+ tablespaces, 0 problems$/m);
-      expect(r.stdout).toMatch(/full backup \d{8}T\d{6}Z done/); // the new base, under the same lineage
+      expect(r.stdout).toMatch(/full backup \d{8}T\d{6}Z done/); // the new base
 
-      const rows = (await sql("db2", "SELECT note FROM orders ORDER BY id")).split("\n");
+      const rows = (await sql("db1", "SELECT note FROM orders ORDER BY id")).split("\n");
       expect(rows).toEqual([1, 2, 3].map((i) => `${MARKER} before-backup ${i}`).concat([1, 2, 3].map((i) => `${MARKER} after-backup ${i}`)));
       // the data kept aside is not a database
-      expect(await sql("db2", "SHOW DATABASES LIKE '%restore%'")).toBe("");
-      expect((await lab.ssh("db2", `test -d /var/lib/mysql/${RESTORE_DIRS.previous}/mysql && echo kept`)).stdout.trim()).toBe("kept");
+      expect(await sql("db1", "SHOW DATABASES LIKE '%restore%'")).toBe("");
 
       // on disk: no plaintext in tablespaces, redo log, binlogs (after forcing pages and logs out)
-      await lab.ssh("db2", "mariadb -e 'FLUSH TABLES app.orders FOR EXPORT; UNLOCK TABLES; FLUSH BINARY LOGS'");
-      const hits = await lab.ssh("db2", `grep -rlaF '${MARKER}' /var/lib/mysql --exclude-dir=${RESTORE_DIRS.previous} || true`);
+      await lab.ssh("db1", "mariadb -e 'FLUSH TABLES app.orders FOR EXPORT; UNLOCK TABLES; FLUSH BINARY LOGS'");
+      const hits = await lab.ssh("db1", `grep -rlaF '${MARKER}' /var/lib/mysql --exclude-dir=${RESTORE_DIRS.previous} || true`);
       expect(hits.stdout).toBe("");
-      const files = (await lab.ssh("db2", "ls /var/lib/mysql/app/orders.ibd /var/lib/mysql/ib_logfile0 /var/lib/mysql/mysql-bin.0*")).stdout;
-      expect(files.trim().split("\n").length).toBeGreaterThanOrEqual(4); // table, redo log, replayed + own binlogs
+      // the replayed events went into the tables, not into this server's binlogs: its binlogs are its own
+      const own = await lab.ssh("db1", "mariadb-binlog --read-from-remote-server --host=localhost $(ls /var/lib/mysql | grep -E '^mysql-bin\\.[0-9]{6}$') | grep -c 'INSERT INTO' || true");
+      expect(own.stdout.trim()).toBe("0");
+      const files = (await lab.ssh("db1", "ls /var/lib/mysql/app/orders.ibd /var/lib/mysql/ib_logfile0 /var/lib/mysql/mysql-bin.0*")).stdout;
+      expect(files.trim().split("\n").length).toBeGreaterThanOrEqual(3);
       // ...while the server reads it back: the grep can find it when it is there
-      expect(await sql("db2", `SELECT COUNT(*) FROM orders WHERE note LIKE '${MARKER}%'`)).toBe("6");
-
-      // db2 carries on db1's lineage: shipping works, the key store was not overwritten
-      const ship = await lab.ssh("db2", DB_BACKUP_PATHS.shipBinlogs);
-      expect(ship).toMatchObject({ code: 0, stderr: "" });
-      expect(ks.parameters.get(PARAMETER)!.version).toBe(1);
-    }, 90_000);
+      expect(await sql("db1", `SELECT COUNT(*) FROM orders WHERE note LIKE '${MARKER}%'`)).toBe("6");
+      expect(await lab.ssh("db1", DB_BACKUP_PATHS.shipBinlogs)).toMatchObject({ code: 0, stderr: "" });
+    }, 150_000);
   },
   { requires: ["mariadbd", "mariadb-backup", "mbstream", "aws", "zstd"] },
 );
