@@ -102,14 +102,15 @@ export class BackupStore extends pulumi.ComponentResource {
       policyArn: "arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole",
     }, { parent: this });
     const dlm = new aws.dlm.LifecyclePolicy(`${name}-snapshots`, {
-      description: `opsfleet ${name}: data and key volumes every ${args.snapshots.intervalHours} h, kept ${args.snapshots.retentionDays} days`,
+      // DLM accepts only [0-9A-Za-z _-] in the description and schedule name (no ":" or ",")
+      description: `opsfleet ${name} data and key volumes every ${args.snapshots.intervalHours} h kept ${args.snapshots.retentionDays} days`,
       executionRoleArn: dlmRole.arn,
       state: "ENABLED",
       policyDetails: {
         resourceTypes: ["VOLUME"],
         targetTags: args.snapshotTargetTags,
         schedules: [{
-          name: `every ${args.snapshots.intervalHours} h from ${args.snapshots.startTime} UTC`,
+          name: `every ${args.snapshots.intervalHours} h from ${args.snapshots.startTime.replace(":", "")} UTC`,
           createRule: { interval: args.snapshots.intervalHours, intervalUnit: "HOURS", times: args.snapshots.startTime },
           retainRule: { interval: args.snapshots.retentionDays, intervalUnit: "DAYS" },
           copyTags: true,
