@@ -27,7 +27,7 @@ export interface ElkOutputs {
 /** The role's "backup" concern (the repository's prefix; Elasticsearch deletes its own stale blobs) and SLM. */
 function esSnapshots(b: BackupContext, ctx: StackContext): NonNullable<ElasticsearchClusterArgs["snapshots"]> {
   const basePath = b.prefix("elasticsearch", `${ctx.prefix}-es`);
-  ctx.hostRoles?.for("elasticsearch").allow("backup", b.store.hostStatements({ prefix: basePath, region: b.region, allowDelete: true }));
+  ctx.hostRoles?.for("elasticsearch").allow("backup", b.store.hostStatements({ prefix: basePath, region: b.region, snapshotRepository: true }));
   const es = b.config.elasticsearch;
   return {
     bucket: b.store.bucketName, basePath, schedule: { intervalHours: es.intervalHours, startTime: es.startTime },
