@@ -2,6 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ElasticsearchCluster, type ElasticsearchClusterArgs } from "../components/elasticsearch-cluster";
 import type { BackupContext } from "./backup";
+import { hostMetricsNamespace } from "../provision/monitoring/namespace";
 import { LogstashHost } from "../components/logstash-host";
 import { derivePassword } from "../provision/elasticsearch/passwords";
 import type { ElkConfig } from "./config/elk";
@@ -32,6 +33,7 @@ function esSnapshots(b: BackupContext, ctx: StackContext): NonNullable<Elasticse
   return {
     bucket: b.store.bucketName, basePath, schedule: { intervalHours: es.intervalHours, startTime: es.startTime },
     expireAfterDays: es.expireAfterDays ?? b.config.retentionDays, minCount: es.minCount, maxCount: es.maxCount,
+    status: { region: b.region, metricNamespace: hostMetricsNamespace(ctx.prefix) },
   };
 }
 

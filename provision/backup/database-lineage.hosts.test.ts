@@ -9,7 +9,7 @@ import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { describeOnHosts } from "../../test/hosts/guard";
 import { KEY_DIR, MARKER, PARAMETER, objectFiles, startDbBackupLab, type DbBackupLab } from "../../test/hosts/db-backup-lab";
-import { DB_BACKUP_PATHS } from "./database";
+import { DB_BACKUP_PATHS, renderDatabaseBackupStep } from "./database";
 
 describeOnHosts(
   "database restore: a new lineage, never a rewrite of shipped binlogs (test hosts)",
@@ -30,6 +30,8 @@ describeOnHosts(
     const ok = { code: 0, stderr: "" };
 
     test("F1, rows, ship, T, rows, ship, F2, host lost; latest restore elsewhere + writes; restore to T: exactly the rows before T", async () => {
+      // db2 stands for the replacement host: provisioned, waiting for its restore
+      expect((await t.lab.runStep("db2", renderDatabaseBackupStep(t.backupOpts))).stdout).toContain("this host waits for its restore");
       await t.sql("db1", "CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, note VARCHAR(200)) ENGINE=InnoDB");
       await t.insert("db1", "a");
       expect(await ssh("db1", DB_BACKUP_PATHS.fullBackup)).toMatchObject(ok);

@@ -91,6 +91,8 @@ fi`,
 
 /** Names the data the keys belong to (random, made with the first key backup; a restore adopts the stored one). */
 export const LINEAGE_FILE = "opsfleet-lineage";
+/** What one SSM parameter value holds (Advanced tier; Intelligent-Tiering moves a value above 4096 bytes there). */
+export const KEY_BUNDLE_MAX_BYTES = 8192;
 /** Exit code of backup-key when the key store holds another lineage's key (a new host before its restore). */
 export const KEY_STORE_MISMATCH = 3;
 const bundleFiles = (engine: DatabaseEngine) => [...engineBackup(engine).keyFiles, LINEAGE_FILE];
@@ -163,6 +165,13 @@ fi
 tmpd=$(mktemp -d /run/opsfleet-key.XXXXXX)
 trap 'rm -rf "$tmpd"' EXIT
 key_bundle > "$tmpd/value"
+# SSM holds at most 8192 bytes (Advanced, which Intelligent-Tiering switches to above 4096); every
+# key rotation adds a key id (old ones must stay: older data and backups use them)
+bytes=$(wc -c < "$tmpd/value")
+if [ "$bytes" -gt ${KEY_BUNDLE_MAX_BYTES} ]; then
+  die "the key bundle is $bytes bytes, more than the ${KEY_BUNDLE_MAX_BYTES} an SSM parameter holds: the key cannot be backed up, so the full backups and binlog shipments that need it fail (alarm: backup-failed). See docs/database.md, 'Key bundle size'"
+fi
+[ "$bytes" -le $((${KEY_BUNDLE_MAX_BYTES} * 3 / 4)) ] || log "WARNING: the key bundle is $bytes of ${KEY_BUNDLE_MAX_BYTES} bytes the key store holds (see docs/database.md, 'Key bundle size')" >&2
 ssm put-parameter --name "$KEY_PARAMETER" --type SecureString --key-id "$KEY_KMS_KEY" --tier Intelligent-Tiering \\
   --overwrite --value "file://$tmpd/value" >/dev/null || die "could not store the key bundle in $KEY_PARAMETER"
 echo "$hash" > "$STATE/key.sha256"
