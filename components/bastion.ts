@@ -29,6 +29,8 @@ export interface BastionArgs {
    * The bastion's egress is inline, so services admitting it cannot add egress rules to it. @default []
    */
   forwardPorts?: number[];
+  /** Instance profile (e.g. one that may publish the bastion's health metrics). @default none */
+  iamInstanceProfile?: pulumi.Input<string>;
   /** Tags on every resource created. @default {} */
   tags?: Record<string, string>;
 }
@@ -85,6 +87,7 @@ export class Bastion extends pulumi.ComponentResource {
       amiId: args.amiId,
       securityGroupIds: [this.securityGroup.id, this.ciSecurityGroup.id],
       keyName: args.keyName,
+      iamInstanceProfile: args.iamInstanceProfile,
       // an Elastic IP: remote commands through the bastion keep the same proxy address for good
       associatePublicIp: true,
       publicIpDependsOn: args.internetGateway ? [args.internetGateway] : [],

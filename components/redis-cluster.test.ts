@@ -71,7 +71,11 @@ describe("RedisCluster", () => {
       );
     }
     expect(stdinOf("dev-redis-0-redis-cluster")).toBe(renderStepScript(renderRedisClusterStep({ hostIps: ips })));
-    for (let i = 0; i < 3; i++) expect(stdinOf(`dev-redis-${i}-redis-healthy`)).toBe(renderStepScript(renderRedisHealthStep({ hostIp: ips[i] })));
+    // a gate asks the other two hosts when its own nodes know no cluster; only host 0 is created first
+    for (let i = 0; i < 3; i++) {
+      const gate = renderRedisHealthStep({ hostIp: ips[i], peerIps: ips.filter((_, j) => j !== i), createdFirst: i === 0 });
+      expect(stdinOf(`dev-redis-${i}-redis-healthy`)).toBe(renderStepScript(gate));
+    }
   });
 
   test("hosts are created and replaced one at a time: each instance waits for the previous host's health gate", async () => {
@@ -135,6 +139,13 @@ describe("RedisCluster with more hosts than subnets", () => {
     await settle(rc, ...rc.hosts);
     expect(ofType(ENI).map((r) => r.inputs.subnetId)).toEqual(["subnet-a", "subnet-b", "subnet-a", "subnet-b"]);
     expect((await valueOf(rc.nodeEndpoints)).length).toBe(8);
+    // the gates ask the first three hosts only: a host-count change leaves the existing gates alone
+    await settle(...rc.hosts.flatMap((h) => h.steps));
+    const ips = await valueOf(rc.privateIps);
+    for (let i = 0; i < 4; i++) {
+      const gate = renderRedisHealthStep({ hostIp: ips[i], peerIps: ips.slice(0, 3).filter((_, j) => j !== i), createdFirst: i === 0 });
+      expect(stdinOf(`stg-redis-${i}-redis-healthy`)).toBe(renderStepScript(gate));
+    }
   });
 });
 

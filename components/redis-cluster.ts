@@ -134,7 +134,7 @@ export class RedisCluster extends pulumi.ComponentResource {
     for (let i = 0; i < o.hostCount; i++) {
       const install = renderRedisInstallStep();
       const os = renderRedisOsTuningStep();
-      const host = new Host(`${name}-${i}`, {
+      this.hosts.push(new Host(`${name}-${i}`, {
         subnetId: args.subnetIds[i % args.subnetIds.length],
         instanceType: o.instanceType,
         securityGroupIds: [sg.id],
@@ -147,8 +147,12 @@ export class RedisCluster extends pulumi.ComponentResource {
         ssh: args.ssh,
         steps: [install, os],
         waitFor: gates.before(i),
-      }, { parent: this });
-
+      }, { parent: this }));
+    }
+    // A gate whose own nodes know no cluster asks the first three hosts (every cluster has them, so a
+    // host-count change leaves the gates alone): their addresses are known before any instance exists.
+    const anchors = this.hosts.slice(0, 3);
+    this.hosts.forEach((host, i) => {
       // The config binds the host's own IP, known only once the instance exists: added after it.
       // Hosts reconfigure one after another, so a config change restarts one instance at a time.
       const shape = renderRedisNodesStep(hostParams(SHAPE_IP, SHAPE_PASSWORD));
@@ -162,17 +166,17 @@ export class RedisCluster extends pulumi.ComponentResource {
         dependsOn: i > 0 ? [this.hosts[i - 1].lastStep] : [],
         secret: true,
       });
-      // The health gate names only this host's nodes: a host-count change leaves it alone.
-      const shapeHealth = renderRedisHealthStep({ hostIp: SHAPE_IP, ports });
+      const peers = anchors.filter((h) => h !== host).map((h) => h.privateIp);
+      const health = (ip: string, peerIps: string[]) => renderRedisHealthStep({ hostIp: ip, peerIps, createdFirst: i === 0, ports });
+      const shapeHealth = health(SHAPE_IP, peers.map((_, j) => `192.0.2.${j + 2}`));
       gates.open(i, host.addStep({
         name: shapeHealth.name,
         description: shapeHealth.description.replace(SHAPE_IP, "<private ip>"),
         files: [],
-        script: host.privateIp.apply((ip) => renderRedisHealthStep({ hostIp: ip, ports }).script),
+        script: pulumi.all([host.privateIp, ...peers]).apply(([ip, ...peerIps]) => health(ip, peerIps).script),
         health: true,
       }, { timeout: "20m" }));
-      this.hosts.push(host);
-    }
+    });
 
     this.privateIps = pulumi.all(this.hosts.map((h) => h.privateIp));
     const shapeCluster = renderRedisClusterStep({ hostIps: this.hosts.map((_, i) => `192.0.2.${i + 1}`), ports });

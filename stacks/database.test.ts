@@ -3,22 +3,9 @@ import { byName, OptionsRecorder, settle, useMocks, valueOf } from "../test/harn
 import { composeDatabase } from "./database";
 import { databaseConfigSchema } from "./config/database";
 import type { StackContext } from "./context";
+import { testContext } from "./test-context";
 
-const ctx = (over: Partial<StackContext> = {}): StackContext => ({
-  prefix: "dev",
-  vpcId: "vpc-1",
-  publicSubnetIds: ["subnet-pub-a", "subnet-pub-b"],
-  privateSubnetIds: ["subnet-priv-a", "subnet-priv-b"],
-  ssh: { user: "admin", privateKey: pulumi.secret("KEY") },
-  keyName: "ops",
-  bastionSecurityGroupId: "sg-bastion",
-  tags: { env: "dev" },
-  protectData: false,
-  secrets: { dbRootPassword: pulumi.secret("r00t-Pa55word-long-enough"), dbAppPassword: pulumi.secret("app-Pa55word-long-enough") },
-  clientSecurityGroupIds: ["sg-web"],
-  opts: {},
-  ...over,
-});
+const ctx = (over: Partial<StackContext> = {}) => testContext({ secrets: { dbRootPassword: pulumi.secret("r00t-Pa55word-long-enough"), dbAppPassword: pulumi.secret("app-Pa55word-long-enough") }, ...over });
 
 describe("composeDatabase", () => {
   beforeAll(() => useMocks());
@@ -38,7 +25,7 @@ describe("composeDatabase", () => {
   });
 
   test("a subnetIndex beyond the private subnets, or a missing secret, is named", () => {
-    expect(() => composeDatabase(databaseConfigSchema.parse({ subnetIndex: 2 }), ctx())).toThrow(
+    expect(() => composeDatabase(databaseConfigSchema.parse({ subnetIndex: 2 }), ctx({ privateSubnetIds: ["subnet-priv-a", "subnet-priv-b"] }))).toThrow(
       "opsfleet:database.subnetIndex: out of range (got 2; allowed: 0 to 1, one per private subnet)",
     );
     expect(() => composeDatabase(databaseConfigSchema.parse({}), ctx({ secrets: {} }))).toThrow("opsfleet:dbRootPassword: missing secret");

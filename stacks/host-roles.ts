@@ -6,13 +6,14 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { HostRole, type HostPolicyStatement } from "../components/host-role";
 
-export type HostGroup = "redis" | "elasticsearch" | "logstash" | "database";
+export type HostGroup = "redis" | "elasticsearch" | "logstash" | "database" | "bastion";
 
 const DESCRIPTIONS: Record<HostGroup, string> = {
   redis: "Redis Cluster hosts",
   elasticsearch: "Elasticsearch hosts",
   logstash: "Logstash/Kibana host",
   database: "database host",
+  bastion: "bastion (SSH jump host)",
 };
 
 export class HostRoles {

@@ -23,6 +23,11 @@ export class HostInventory {
   readonly groups = new Map<HealthGroup, Host[]>();
   /** Each host's instance type (plain: it decides whether the host gets an EC2 recovery alarm). */
   readonly instanceTypes = new Map<Host, string>();
+  /**
+   * Per group, the cluster-wide step after which the cluster's members match its host list (Redis:
+   * the cluster step). Alarms whose threshold follows the host count wait for it.
+   */
+  readonly settledBy = new Map<HealthGroup, pulumi.Resource>();
   add(group: HealthGroup, hosts: Host[], instanceType: string): void {
     this.groups.set(group, [...(this.groups.get(group) ?? []), ...hosts]);
     for (const h of hosts) this.instanceTypes.set(h, instanceType);
@@ -119,6 +124,8 @@ export function composeMonitoring(
     emails: c.alerts.emails,
     httpsEndpoints: c.alerts.httpsEndpoints,
     tags: ctx.tags,
+    // the known-nodes threshold follows the cluster step: raised once new nodes have joined (a failed step keeps the old one)
+    alarmsAfter: inventory.settledBy.has("redis") ? { "redis-known-nodes": [inventory.settledBy.get("redis")!] } : {},
   }, ctx.opts);
   return {
     alertsTopicArn: monitoring.topicArn,

@@ -110,6 +110,8 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
     // input (an instance's keyName) -- every host at once (calculateDependentReplacements).
     const instanceKeyName = { name: keyName, keyPair };
     const authorizedKeys = [publicKey, ...c.ssh.additionalPublicKeys];
+    // each host group's role may only publish its health metrics, until an area adds a concern
+    const hostRoles = new HostRoles(prefix, { metrics: [hostMetricsStatement(prefix)] }, tags, opts);
     const bastion = new Bastion(`${prefix}-bastion`, {
       vpcId,
       subnetId: publicSubnetIds[0],
@@ -121,18 +123,20 @@ export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.
       authorizedKeys,
       internetGateway,
       instanceType: c.bastion.instanceType,
+      iamInstanceProfile: hostRoles.for("bastion").instanceProfileName,
       amiId: c.amiIds,
       // Kibana is reached through an SSH tunnel over the bastion
       forwardPorts: c.features.elk && c.elk.kibana.enabled ? [KIBANA_PORT] : [],
       tags,
     }, opts);
     Object.defineProperties(ctx, {
-      // each host group's role may only publish its health metrics, until an area adds a concern
-      hostRoles: { value: new HostRoles(prefix, { metrics: [hostMetricsStatement(prefix)] }, tags, opts) },
+      hostRoles: { value: hostRoles },
       ssh: { value: { user: c.ssh.user, privateKey, bastion: bastion.proxy, authorizedKeys } },
       keyName: { value: instanceKeyName },
       bastionSecurityGroupId: { value: bastion.securityGroupId },
     });
+    // the bastion gets the health checker (disk use, heartbeat) and EC2 status-check alarms like every host
+    inventory.add("bastion", [bastion.host], c.bastion.instanceType);
     outputs.bastionPublicIp = bastion.publicIp;
     outputs.bastionCiSecurityGroupId = bastion.ciSecurityGroup.id;
     outputs.bastionCiSecurityGroupArn = bastion.ciSecurityGroup.arn;

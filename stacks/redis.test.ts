@@ -3,22 +3,9 @@ import { byName, ofType, OptionsRecorder, settle, unsecret, useMocks, valueOf } 
 import { composeRedis } from "./redis";
 import { redisConfigSchema } from "./config/redis";
 import type { StackContext } from "./context";
+import { testContext } from "./test-context";
 
-const ctx = (over: Partial<StackContext> = {}): StackContext => ({
-  prefix: "dev",
-  vpcId: "vpc-1",
-  publicSubnetIds: ["subnet-pub-a", "subnet-pub-b", "subnet-pub-c"],
-  privateSubnetIds: ["subnet-priv-a", "subnet-priv-b", "subnet-priv-c"],
-  ssh: { user: "admin", privateKey: pulumi.secret("KEY") },
-  keyName: "ops",
-  bastionSecurityGroupId: "sg-bastion",
-  tags: { env: "dev" },
-  protectData: false,
-  secrets: { redisPassword: pulumi.secret("redis-Pa55word-long-enough") },
-  clientSecurityGroupIds: ["sg-web"],
-  opts: {},
-  ...over,
-});
+const ctx = (over: Partial<StackContext> = {}) => testContext({ secrets: { redisPassword: pulumi.secret("redis-Pa55word-long-enough") }, ...over });
 
 describe("composeRedis", () => {
   beforeAll(() => useMocks());

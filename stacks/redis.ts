@@ -43,6 +43,7 @@ export function composeRedis(cfg: RedisConfig, ctx: StackContext): RedisOutputs 
     backup: ctx.backup ? redisBackup(ctx.backup, ctx) : undefined,
   }, ctx.opts);
   ctx.inventory?.add("redis", cluster.hosts, cfg.instanceType);
+  ctx.inventory?.settledBy.set("redis", cluster.clusterStep);
 
   return {
     nodeEndpoints: cluster.nodeEndpoints,

@@ -7,6 +7,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml, stringify } from "yaml";
 import { buildPlan, type Plan, type PlanResource } from "./plan-core";
+import { changePreview, changeSetOf } from "./change/preview";
+import { renderChanges } from "./change/render";
 
 const ROOT = path.join(__dirname, "..");
 const DEV = fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8");
@@ -121,3 +123,27 @@ test("no delete-before-replace resource cascades: nothing takes its outputs into
   const kp = byType(base, "aws:ec2/keyPair:KeyPair")[0];
   for (const i of byType(base, "aws:ec2/instance:Instance")) expect([i.name, i.options.dependsOn.includes(kp.urn)]).toEqual([i.name, true]);
 });
+
+/**
+ * The same rule, applied by the change preview: a 0.1.0 stack's data volumes took their availability zone
+ * from their instance, so replacing the (delete-before-replace) instance replaces the volume first, even
+ * though the zone stays the same (CHANGELOG "Changed": upgrading 0.1.0 in place loses host volumes).
+ */
+test("against a 0.1.0-shaped state, a replaced host's data volume is a dependent replacement (Pulumi's delete-before-replace cascade)", async () => {
+  const instanceOf = (parent: string | null) => base.resources.find((r) => r.type === "aws:ec2/instance:Instance" && r.parent === parent)!;
+  const volumes = byType(base, "aws:ebs/volume:Volume");
+  expect(volumes.length).toBeGreaterThan(0);
+  const old: Plan = { ...base, resources: base.resources.map((r) => (r.type === "aws:ebs/volume:Volume" ? { ...r, propertyDependencies: { ...r.propertyDependencies, availabilityZone: [instanceOf(r.parent).urn] } } : r)) };
+  const pinned = variant((c) => { c["opsfleet:amiIds"] = { x86_64: "ami-0d2e6b0c3f8a45e71", arm64: "ami-0b8f4c0d2e6a35f92" }; });
+  const cp = await changePreview(old, { stack: "dev", root: ROOT, stackFileText: pinned }, "0.1.0-shaped dev");
+  const change = (name: string) => cp.changes.find((c) => c.name === name && c.type === "aws:ebs/volume:Volume")!;
+  for (const v of volumes) {
+    const host = instanceOf(v.parent);
+    expect(cp.changes.find((c) => c.urn === host.urn)?.op).toBe("replace");
+    expect([v.name, change(v.name).op, change(v.name).replaceReasons]).toEqual([v.name, "replace", [`availabilityZone (dependent replacement: references ${host.name}, replaced delete-before-replace)`]]);
+    // its attachment follows the replaced volume
+    const att = cp.changes.find((c) => c.type === "aws:ec2/volumeAttachment:VolumeAttachment" && c.name === v.name)!;
+    expect(att.op).toBe("replace");
+  }
+  expect(renderChanges(changeSetOf(cp), { stack: "dev", against: "x" })).toMatch(/aws:ebs\/volume:Volume\s+\S+\s+because availabilityZone \(dependent replacement: .*\(deleted before \S+, created after\)/);
+}, 180_000);

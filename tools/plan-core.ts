@@ -6,14 +6,14 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { computedOutputs, mockId, mockInvoke, resetMockData } from "../test/harness/mock-data";
+import { computedOutputs, mockId, mockInvoke, pulumiUrn, resetMockData, usePulumiUrns } from "../test/harness/mock-data";
 import { ConfigError, loadConfig, NAMESPACE, neededSecrets, readRawConfig } from "../stacks/config/load";
 import { SECRET_KEYS, type OpsfleetConfig } from "../stacks/config/schema";
 import { buildOpsfleet } from "../stacks/opsfleet";
 import { Host, type HostManifest } from "../components/host";
 import { renderValue } from "./plan-render";
 import { planViolations } from "./plan-policies";
-import { answer, mockUrn, priorStateOf, type PriorState } from "./change/state";
+import { answer, priorStateOf, type PriorState } from "./change/state";
 import { readYamlFile, StackFileError } from "./stack-file";
 
 export class PlanError extends Error {
@@ -227,13 +227,14 @@ async function buildPlanNow(o: BuildPlanOptions): Promise<Plan> {
         const t = pending.get(key);
         const opts = (t?.opts ?? {}) as pulumi.CustomResourceOptions;
         const parentUrn = opts.parent ? await resolve(opts.parent.urn) : undefined;
-        const urn = mockUrn(o.stack, files.project, parentUrn, a.type, a.name);
+        const urn = pulumiUrn(o.stack, files.project, parentUrn, a.type, a.name);
         const got = answer(
           {
             urn, type: a.type, name: a.name,
             inputs: (await renderValue(a.inputs)) as Record<string, unknown>,
             ignoreChanges: opts.ignoreChanges ?? [],
             replaceOnChanges: opts.replaceOnChanges ?? [],
+            deleteBeforeReplace: opts.deleteBeforeReplace ?? false,
             aliases: await aliasUrns(opts, a.type, a.name, o.stack, files.project, parentUrn),
           },
           fresh,
@@ -251,6 +252,7 @@ async function buildPlanNow(o: BuildPlanOptions): Promise<Plan> {
     o.stack,
     false,
   );
+  usePulumiUrns();
   pulumi.runtime.setAllConfig(files.config, files.secretKeys);
 
   let loaded;
@@ -350,7 +352,7 @@ async function aliasUrns(opts: pulumi.ResourceOptions, type: string, name: strin
     }
     let p: string | undefined = parentUrn;
     if (a.parent) p = pulumi.Resource.isInstance(a.parent) ? await resolve(a.parent.urn) : await resolve(a.parent as pulumi.Input<string>);
-    const q = mockUrn((await resolve(a.stack ?? stack)) as string, (await resolve(a.project ?? project)) as string, p, (await resolve(a.type ?? type)) as string, (await resolve(a.name ?? name)) as string);
+    const q = pulumiUrn((await resolve(a.stack ?? stack)) as string, (await resolve(a.project ?? project)) as string, p, (await resolve(a.type ?? type)) as string, (await resolve(a.name ?? name)) as string);
     out.push(q);
   }
   return out;

@@ -1,6 +1,7 @@
 /**
  * The offline plan of a stack whose Redis host count was raised to 6: six hosts, and the cluster
- * step (on the first host) rendered with every host's nodes as its node list.
+ * step (on the first host) rendered with every host's nodes as its node list; the known-nodes alarm
+ * follows that step.
  */
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
@@ -37,6 +38,10 @@ test("plan with opsfleet:redis.hostCount 6: six Redis hosts and the cluster step
       expect(h.steps.slice(nodesAt).some((s) => cluster.dependsOn.includes(s.resource))).toBe(true);
     }
     for (const h of hosts.slice(1)) expect(h.steps.map((s) => s.name)).not.toContain("redis-cluster");
+    // the known-nodes alarm's threshold (12 nodes) changes only after the cluster step has made the cluster match it
+    const known = plan.resources.find((r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm" && r.name.endsWith("-redis-known-nodes"))!;
+    expect(known.inputs).toMatchObject({ threshold: 12, evaluationPeriods: 2, datapointsToAlarm: 2 });
+    expect(known.options.dependsOn.filter((u) => u.endsWith(`::${cluster.resource}`))).toHaveLength(1);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

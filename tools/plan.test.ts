@@ -317,6 +317,12 @@ describe("invalid configuration", () => {
     expect(r.code).toBe(0);
   }, 180_000);
 
+  test("--out into a directory that does not exist is refused before planning, without a stack trace", async () => {
+    const r = await runPlan(["--stack", "prod", "--json", "--out", "no-such-dir/plan.json"], dir);
+    expect(r).toMatchObject({ code: 1, stdout: "" });
+    expect(r.stderr).toBe(`error: --out no-such-dir/plan.json: the directory ${path.join(fs.realpathSync(dir), "no-such-dir")} does not exist (create it first)\n`);
+  }, 180_000);
+
   test("an unknown stack names the stacks that exist", async () => {
     const r = await runPlan(["--stack", "no-such-stack"]);
     expect(r.code).toBe(1);

@@ -11,6 +11,7 @@
  *   npm run plan -- --stack prod --against before.json     # ... or against a plan saved with --json
  */
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { buildPlan, PlanError, renderText } from "./plan-core";
 import { AgainstError, resolveAgainst } from "./change/against";
 import { changePreview, changeSetOf } from "./change/preview";
@@ -27,7 +28,11 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
 /** The result to --out's file, or to stdout (waiting for the pipe to drain: the process exits right after). */
 function emit(text: string, out: string | undefined): Promise<void> {
   if (out) {
-    fs.writeFileSync(out, text);
+    try {
+      fs.writeFileSync(out, text);
+    } catch (e) {
+      throw new PlanError([`--out ${out}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`]);
+    }
     return Promise.resolve();
   }
   return new Promise<void>((resolve) => process.stdout.write(text, () => resolve()));
@@ -57,6 +62,10 @@ async function main(): Promise<void> {
   }
   if (!/^[A-Za-z0-9_.-]+$/.test(stack)) throw new PlanError([`bad stack name ${JSON.stringify(stack)}`]);
   if (out === "" || out?.startsWith("-")) throw new PlanError([`--out needs a file name; ${USAGE}`]);
+  // checked before planning: a minute of planning must not end in a write error
+  if (out !== undefined && !fs.statSync(path.dirname(path.resolve(out)), { throwIfNoEntry: false })?.isDirectory()) {
+    throw new PlanError([`--out ${out}: the directory ${path.dirname(path.resolve(out))} does not exist (create it first)`]);
+  }
   if (against !== undefined) {
     if (!against) throw new PlanError([`--against needs a plan file or a git revision; ${USAGE}`]);
     let before;

@@ -239,7 +239,7 @@ export const ALARM_KINDS = {
   },
   "host-checker-silent": {
     system: "hosts", title: "Host health checker silent",
-    meaning: "A host published no heartbeat (HostCheckerUp) for 3 minutes although its checker runs every minute: the host is down or unreachable, or its checker timer, script or metric permission is broken. Covers every host, including those without a \"down\" alarm (Logstash).",
+    meaning: "A host published no heartbeat (HostCheckerUp) for 3 minutes although its checker runs every minute: the host is down or unreachable, or its checker timer, script or metric permission is broken. Covers every host, including those without a \"down\" alarm (Logstash, the bastion).",
     action: "`systemctl status opsfleet-health.timer opsfleet-health.service` and `journalctl -u opsfleet-health` on the host; if the host does not answer, see the EC2 status check alarms.",
   },
   "host-disk-full": {
@@ -355,7 +355,8 @@ export function planAlarms(s: MonitoredStack, t: Thresholds): AlarmSpec[] {
     add("redis-slots-unassigned", undefined, { metric: { ...hostMetric(s.stack, "RedisSlotsAssigned", cluster), statistic: "Minimum" }, ...minutes(2), threshold: REDIS_TOTAL_SLOTS, comparison: "LessThanThreshold", treatMissingData: "notBreaching" });
     add("redis-slots-degraded", undefined, { metric: { ...hostMetric(s.stack, "RedisSlotsOk", cluster), statistic: "Minimum" }, ...minutes(1), threshold: REDIS_TOTAL_SLOTS, comparison: "LessThanThreshold", treatMissingData: "notBreaching" });
     add("redis-known-nodes", undefined, {
-      metric: { ...hostMetric(s.stack, "RedisKnownNodes", cluster), statistic: "Minimum" }, period: 300, evaluationPeriods: 1, datapointsToAlarm: 1,
+      // two periods: a scale-in lowers the threshold right after its cluster step removed the nodes (seconds, never 10 minutes)
+      metric: { ...hostMetric(s.stack, "RedisKnownNodes", cluster), statistic: "Minimum" }, period: 300, evaluationPeriods: 2, datapointsToAlarm: 2,
       threshold: r.hosts.length * r.ports.length, thresholdNote: `${r.ports.length} nodes on each of ${r.hosts.length} hosts`, comparison: "LessThanThreshold", treatMissingData: "notBreaching",
     });
     add("redis-replica-missing", undefined, { metric: { ...hostMetric(s.stack, "RedisUnreplicatedMasters", cluster), statistic: "Maximum" }, ...minutes(3), threshold: 0, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching" });

@@ -12,7 +12,7 @@ import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { dashboardBody } from "./dashboard";
-import { planAlarms, type AlarmSpec, type MonitoredStack, type Thresholds } from "./alarms";
+import { planAlarms, type AlarmKindId, type AlarmSpec, type MonitoredStack, type Thresholds } from "./alarms";
 
 export interface MonitoringArgs {
   monitored: MonitoredStack;
@@ -23,6 +23,12 @@ export interface MonitoringArgs {
   /** HTTPS subscribers (SNS confirms them with a request). @default [] */
   httpsEndpoints?: string[];
   tags?: Record<string, string>;
+  /**
+   * Resources an alarm kind is created/updated after: an alarm whose threshold follows a count (e.g.
+   * `redis-known-nodes`) waits for the step that makes the cluster match that count, so a scale-out
+   * does not raise it before the new nodes have joined.
+   */
+  alarmsAfter?: Partial<Record<AlarmKindId, pulumi.Resource[]>>;
 }
 
 /**
@@ -153,7 +159,7 @@ export class Monitoring extends pulumi.ComponentResource {
       alarmActions: [topic.arn, ...(s.extraAlarmActions?.(args.region) ?? [])],
       okActions: [topic.arn],
       tags,
-    }, { parent }));
+    }, { parent, dependsOn: args.alarmsAfter?.[s.kind] ?? [] }));
 
     const dashboard = new aws.cloudwatch.Dashboard(`${name}-dashboard`, {
       dashboardName: `opsfleet-${stack}`,

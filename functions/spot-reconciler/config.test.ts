@@ -27,6 +27,11 @@ test.each([
   [{ [ENV.onDemandAsgName]: " " }, "ON_DEMAND_ASG_NAME is required"],
   [{ [ENV.spotFleetRequestId]: "" }, "SPOT_FLEET_REQUEST_ID is required"],
   [{ [ENV.queueArn]: "arn:aws:sqs:us-east-2:123456789012:web-reconcile" }, "RECONCILE_QUEUE_ARN must be an SQS FIFO queue ARN"],
+  [{ [ENV.launchTemplateId]: "web-lt" }, 'LAUNCH_TEMPLATE_ID must be a launch template id (got "web-lt")'],
 ])("bad environment %j is refused naming the variable", (over, message) => {
   expect(() => readConfig({ ...base, ...over })).toThrow(message);
+});
+
+test("LAUNCH_TEMPLATE_ID (the tier's template: its instances' events are ours) is read when set", () => {
+  expect(readConfig({ ...base, [ENV.launchTemplateId]: "lt-0123456789abcdef0" }).launchTemplateId).toBe("lt-0123456789abcdef0");
 });

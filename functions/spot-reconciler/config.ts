@@ -24,6 +24,8 @@ export interface ReconcilerConfig {
   launchTemplateVersion?: string;
   /** `HEALTH_CHECK_PATH`: the path the target group must check once every instance serves it. */
   healthCheckPath?: string;
+  /** `LAUNCH_TEMPLATE_ID`: the tier's launch template (an instance launched from it is ours). */
+  launchTemplateId?: string;
 }
 
 /** Environment variable names, shared with the component so the two cannot drift apart. */
@@ -40,6 +42,7 @@ export const ENV = {
   queueArn: "RECONCILE_QUEUE_ARN",
   launchTemplateVersion: "LAUNCH_TEMPLATE_VERSION",
   healthCheckPath: "HEALTH_CHECK_PATH",
+  launchTemplateId: "LAUNCH_TEMPLATE_ID",
 } as const;
 
 export function readConfig(env: Record<string, string | undefined>): ReconcilerConfig {
@@ -80,6 +83,8 @@ export function readConfig(env: Record<string, string | undefined>): ReconcilerC
   const launchTemplateVersion = str(ENV.launchTemplateVersion, false);
   if (launchTemplateVersion && !/^[1-9]\d*$/.test(launchTemplateVersion))
     problems.push(`${ENV.launchTemplateVersion} must be a launch template version number (got ${JSON.stringify(launchTemplateVersion)})`);
+  const launchTemplateId = str(ENV.launchTemplateId, false);
+  if (launchTemplateId && !/^lt-[0-9a-f]{8,17}$/.test(launchTemplateId)) problems.push(`${ENV.launchTemplateId} must be a launch template id (got ${JSON.stringify(launchTemplateId)})`);
   const healthCheckPath = str(ENV.healthCheckPath, false);
   if (healthCheckPath && !healthCheckPath.startsWith("/")) problems.push(`${ENV.healthCheckPath} must be an absolute path (got ${JSON.stringify(healthCheckPath)})`);
   const cfg: ReconcilerConfig = {
@@ -95,6 +100,7 @@ export function readConfig(env: Record<string, string | undefined>): ReconcilerC
     ...(queueArn ? { queueArn } : {}),
     ...(launchTemplateVersion ? { launchTemplateVersion } : {}),
     ...(healthCheckPath ? { healthCheckPath } : {}),
+    ...(launchTemplateId ? { launchTemplateId } : {}),
   };
   if (problems.length) throw new Error(`spot-reconciler configuration is invalid: ${problems.join("; ")}`);
   return cfg;

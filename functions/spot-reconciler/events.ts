@@ -28,6 +28,33 @@ export interface EventScope {
   spotFleetRequestId?: string;
   spotAsgName?: string;
   onDemandAsgName: string;
+  /** The tier's launch template: every instance of the fleet and both groups is launched from it. */
+  launchTemplateId?: string;
+}
+
+/** Tags AWS puts on an instance at launch that say who launched it. */
+export const MEMBERSHIP_TAGS = {
+  fleet: "aws:ec2spot:fleet-request-id",
+  group: "aws:autoscaling:groupName",
+  launchTemplate: "aws:ec2launchtemplate:id",
+} as const;
+
+/**
+ * Is an instance (by its tags) one of ours? Instance events carry no tags and EventBridge cannot
+ * scope them, so the rules match every instance of the account; this decides, from one scoped
+ * DescribeInstances, whether an event is worth a reconcile. Pure. `tags` undefined: no such instance.
+ */
+export function instanceOwnership(instanceId: string, tags: { Key?: string; Value?: string }[] | undefined, scope: EventScope): { ours: true; by: string } | { ours: false; why: string } {
+  if (tags === undefined) return { ours: false, why: `instance ${instanceId} not found (not in this account and region, or long gone)` };
+  const tag = (k: string) => tags.find((t) => t.Key === k)?.Value;
+  const fleet = tag(MEMBERSHIP_TAGS.fleet);
+  if (fleet !== undefined && fleet === scope.spotFleetRequestId) return { ours: true, by: `spot fleet ${fleet}` };
+  const group = tag(MEMBERSHIP_TAGS.group);
+  if (group !== undefined && (group === scope.onDemandAsgName || group === scope.spotAsgName)) return { ours: true, by: `auto scaling group ${group}` };
+  const template = tag(MEMBERSHIP_TAGS.launchTemplate);
+  if (template !== undefined && template === scope.launchTemplateId) return { ours: true, by: `launch template ${template}` };
+  const said = [fleet && `fleet ${fleet}`, group && `group ${group}`, template && `launch template ${template}`].filter(Boolean).join(", ");
+  return { ours: false, why: `instance ${instanceId} is not of this tier (${said || "launched outside any fleet, group or launch template"})` };
 }
 
 const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;

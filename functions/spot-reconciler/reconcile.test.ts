@@ -4,7 +4,7 @@ import { COVERED_SINCE_TAG } from "./decide";
 import { FakeAccount, WRITE_COMMANDS } from "./testing/fake-account";
 import { fakeClients } from "./testing/mock-clients";
 import { recordingSinks, scenarioAccount, scenarioConfig, SPOT_IDS } from "./testing/scenario";
-import { EXPECTED, fixture, FIXTURES } from "./testing/fixtures";
+import { callsBeforeIgnoring, EXPECTED, fixture, FIXTURES } from "./testing/fixtures";
 import type { ReconcilerConfig } from "./config";
 
 const NOW = Date.parse("2026-03-01T10:01:00Z");
@@ -33,7 +33,7 @@ describe.each(["fleet", "asg"] as const)("handler against every fixture (spot so
     const writes = account.calls.filter((c) => WRITE_COMMANDS.has(c.command));
     if (expected === "malformed" || expected === "foreign") {
       expect(result).toMatchObject({ reconciled: false, ignored: expected });
-      expect(account.calls).toEqual([]); // ignored before any AWS call
+      expect(account.calls).toEqual(callsBeforeIgnoring(name)); // at most one call, scoped by the instance id
       expect(logs).toEqual([expect.objectContaining({ message: `ignoring ${expected} event`, fields: expect.objectContaining({ why: expect.any(String) }) })]);
       if (expected === "malformed") expect(logs[0].level).toBe("warn");
     } else if (expected === "none") {
@@ -73,7 +73,52 @@ describe("events are wake-ups, the account is the truth", () => {
     const { account, reconcile, logs } = setup("fleet");
     await reconcile(fixture("variant-interruption-warning-foreign-instance.json"));
     expect(account.writesSince(0)).toEqual([]);
-    expect(logs.some((l) => l.message.includes("outside the spot and on-demand groups") && l.fields.instanceId === "i-0f0f0f0f0f0f0f0f0")).toBe(true);
+    expect(logs).toEqual([expect.objectContaining({ level: "info", message: "ignoring foreign event", fields: expect.objectContaining({ why: expect.stringContaining("instance i-0f0f0f0f0f0f0f0f0 not found") }) })]);
+  });
+
+  describe.each(["fleet", "asg"] as const)("events of instances that are not ours are dropped after one scoped call (%s)", (source) => {
+    // The real AWS samples, naming an instance of the account that belongs to another fleet / group / nobody.
+    const samples = ["spot-interruption-warning.json", "rebalance-recommendation.json", "variant-instance-state-change-shutting-down.json", "instance-state-change-running.json"];
+    test.each(samples)("%s", async (sample) => {
+      const account = scenarioAccount(source);
+      const others = [
+        account.addInstance({ spot: true }).id, // launched outside any fleet or group
+        account.addInstance({ spot: true }).id, // another Spot Fleet's
+        account.addInstance({ spot: false }).id, // another ASG's
+      ];
+      account.instances.get(others[1])!.tags = new Map([["aws:ec2spot:fleet-request-id", "sfr-11111111-2222-3333-4444-555555555555"]]);
+      account.instances.get(others[2])!.tags = new Map([["aws:autoscaling:groupName", "someone-elses-asg"], ["aws:ec2launchtemplate:id", "lt-0fedcba9876543210"]]);
+      const { reconcile, logs, metrics } = setup(source, { launchTemplateId: "lt-0123456789abcdef0" }, account);
+      for (const id of others) {
+        const event = { ...(fixture(sample) as any), time: "2026-03-01T10:00:50Z" };
+        event.detail = { ...event.detail, "instance-id": id };
+        event.resources = [`arn:aws:ec2:us-east-2:123456789012:instance/${id}`];
+        expect(await reconcile(event)).toMatchObject({ reconciled: false, ignored: "foreign" });
+      }
+      // one DescribeInstances per event, nothing else (no full observation), no write
+      expect(account.calls.map((c) => `${c.command} ${c.input.Filters[0].Values}`)).toEqual(others.map((id) => `DescribeInstancesCommand ${id}`));
+      expect(logs.map((l) => l.message)).toEqual(["ignoring foreign event", "ignoring foreign event", "ignoring foreign event"]);
+      expect(logs[1].fields.why).toMatch(/is not of this tier \(fleet sfr-11111111/);
+      expect(logs[2].fields.why).toMatch(/is not of this tier \(group someone-elses-asg, launch template lt-0fedcba9876543210\)/);
+      expect(metrics).toEqual([{ ForeignEvents: 1 }, { ForeignEvents: 1 }, { ForeignEvents: 1 }]);
+    });
+    test("…while the same samples for our own instances still reconcile (and a warning still fails over at once)", async () => {
+      const { account, reconcile } = setup(source);
+      const ownershipChecks = () => account.calls.filter((c) => c.command === "DescribeInstancesCommand" && c.input.Filters[0].Values.length === 1).length;
+      expect(await reconcile({ ...(fixture("rebalance-recommendation.json") as any), detail: { ...(fixture("rebalance-recommendation.json") as any).detail, "instance-id": SPOT_IDS[1] } })).toMatchObject({ reconciled: true });
+      expect(ownershipChecks()).toBe(1); // cold: one check by tags
+      expect(await reconcile(fixture("spot-interruption-warning.json"))).toMatchObject({ reconciled: true, decision: { action: { kind: "set-on-demand-desired", to: 1 } } });
+      expect(await reconcile({ ...(fixture("variant-instance-state-change-shutting-down.json") as any), detail: { "instance-id": SPOT_IDS[1], state: "shutting-down" } })).toMatchObject({ reconciled: true });
+      expect(ownershipChecks()).toBe(1); // warm: instances the reconciler saw in its groups need none
+      expect(account.groups.get("web-ondemand")!.desired).toBe(1);
+    });
+    test("an instance launched from the tier's template but not (yet) in a group is ours", async () => {
+      const account = scenarioAccount(source);
+      const fresh = account.addInstance({ spot: true, templateVersion: "1" }).id;
+      const { reconcile } = setup(source, { launchTemplateId: "lt-0123456789abcdef0" }, account);
+      const event = { ...(fixture("variant-instance-state-change-shutting-down.json") as any), detail: { "instance-id": fresh, state: "running" } };
+      expect(await reconcile(event)).toMatchObject({ reconciled: true });
+    });
   });
 
   test("a stale warning (hours late) is no hint; it is logged with its age", async () => {
@@ -223,7 +268,8 @@ describe("cost of a reconcile", () => {
     const small = await callsFor(source, 10);
     const large = await callsFor(source, 10_000);
     expect(large).toEqual(small);
-    expect(Object.values(small).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(7);
+    // 7 to observe, plus (cold Lambda) the one call that tells the warned instance is ours
+    expect(Object.values(small).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(8);
   });
 });
 

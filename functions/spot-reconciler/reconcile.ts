@@ -4,10 +4,13 @@
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { ReconcilerConfig } from "./config";
-import { assessSpotMembers, decide, Decision, EventHints, Observation } from "./decide";
-import { classifyEvent, WakeUp } from "./events";
+import { assessSpotMembers, decide, Decision, deployAhead, EventHints, Observation } from "./decide";
+import { classifyEvent, instanceOwnership, WakeUp } from "./events";
 import { act } from "./act";
-import { AwsClients, observe } from "./observe";
+import { AwsClients, instanceTags, observe } from "./observe";
+
+/** How many instance ids seen in the tier's groups a warm reconciler remembers (ids are never reused). */
+const KNOWN_IDS = 1000;
 
 /** The parts of Powertools Logger / Metrics the reconciler uses (both classes satisfy these). */
 export type LogSink = Pick<Logger, "info" | "warn" | "error">;
@@ -31,17 +34,33 @@ export type ReconcileResult =
 export function createReconciler(deps: ReconcilerDeps): (event: unknown) => Promise<ReconcileResult> {
   const { clients, config, logger, metrics } = deps;
   const now = deps.now ?? Date.now;
-  const scope = { spotFleetRequestId: config.spotFleetRequestId, spotAsgName: config.spotAsgName, onDemandAsgName: config.onDemandAsgName };
+  const scope = {
+    spotFleetRequestId: config.spotFleetRequestId, spotAsgName: config.spotAsgName, onDemandAsgName: config.onDemandAsgName,
+    ...(config.launchTemplateId ? { launchTemplateId: config.launchTemplateId } : {}),
+  };
+  // Instances seen in the tier's groups by earlier reconciles of this (warm) Lambda: their events need no ownership check.
+  const known = new Set<string>();
+  const remember = (ids: string[]) => {
+    for (const id of ids) { known.delete(id); known.add(id); }
+    for (const id of known) { if (known.size <= KNOWN_IDS) break; known.delete(id); }
+  };
+  const ignore = (kind: "malformed" | "foreign", why: string, event: unknown): ReconcileResult => {
+    // A bad or unrelated event is no reason to act; the 1-minute schedule keeps the tier reconciled.
+    (kind === "malformed" ? logger.warn : logger.info).call(logger, `ignoring ${kind} event`, { why, eventId: idOf(event) });
+    metrics.addMetric(kind === "malformed" ? "MalformedEvents" : "ForeignEvents", "Count", 1);
+    metrics.publishStoredMetrics();
+    return { reconciled: false, ignored: kind, why };
+  };
 
   return async (event) => {
     const wake = classifyEvent(event, scope);
-    if (wake.kind === "malformed" || wake.kind === "foreign") {
-      // A bad or unrelated event is no reason to act; the 1-minute schedule keeps the tier reconciled.
-      const log = wake.kind === "malformed" ? logger.warn.bind(logger) : logger.info.bind(logger);
-      log(`ignoring ${wake.kind} event`, { why: wake.kind === "malformed" ? wake.problem : wake.why, eventId: idOf(event) });
-      metrics.addMetric(wake.kind === "malformed" ? "MalformedEvents" : "ForeignEvents", "Count", 1);
-      metrics.publishStoredMetrics();
-      return { reconciled: false, ignored: wake.kind, why: wake.kind === "malformed" ? wake.problem : wake.why };
+    if (wake.kind === "malformed") return ignore("malformed", wake.problem, event);
+    if (wake.kind === "foreign") return ignore("foreign", wake.why, event);
+    // Instance events fire for every instance of the account: one scoped call decides whether it is
+    // ours before the full observation (which costs ~7 calls).
+    if (wake.kind === "instance" && !known.has(wake.instanceId)) {
+      const own = instanceOwnership(wake.instanceId, await instanceTags(clients, wake.instanceId), scope);
+      if (!own.ours) return ignore("foreign", `"${wake.detailType}": ${own.why}`, event);
     }
 
     const nowMs = now();
@@ -55,12 +74,17 @@ export function createReconciler(deps: ReconcilerDeps): (event: unknown) => Prom
     }
 
     const raw = await observe(clients, config);
+    remember([...raw.spot.facts.map((f) => f.instanceId), ...raw.onDemand.instanceIds]);
     const members = assessSpotMembers(raw.spot.facts, hints, config.rebalanceCountsAsLost, config.launchTemplateVersion);
     if (wake.kind === "instance") {
       const mine = members.some((m) => m.instanceId === wake.instanceId) || raw.onDemand.instanceIds.includes(wake.instanceId);
       if (!mine) logger.info("event names an instance outside the spot and on-demand groups; hint not used", { instanceId: wake.instanceId, detailType: wake.detailType });
     }
-    const obs: Observation = { nowMs, spot: { state: raw.spot.state, requested: raw.spot.requested, members }, onDemand: raw.onDemand, ...(raw.targetGroup ? { targetGroup: raw.targetGroup } : {}) };
+    const ahead = deployAhead(config.launchTemplateVersion, raw.launchTemplateLatestVersion, [...raw.spot.facts.map((f) => f.templateVersion), ...(raw.onDemand.versions ?? [])]);
+    const obs: Observation = {
+      nowMs, spot: { state: raw.spot.state, requested: raw.spot.requested, members }, onDemand: raw.onDemand,
+      ...(raw.targetGroup ? { targetGroup: raw.targetGroup } : {}), ...(ahead ? { deployInProgress: ahead } : {}),
+    };
     const decision = decide(obs, {
       targetCapacity: config.targetCapacity, stabilizationSeconds: config.stabilizationSeconds,
       rollSpot: config.spotSource === "fleet", ...(config.healthCheckPath ? { healthCheckPath: config.healthCheckPath } : {}),

@@ -105,6 +105,36 @@ describeOnHosts(
       expect(v.code).toBe(1);
       expect(v.stdout).toContain(`tablespace app/hist: on key id 1, older than the current key id 2 (run ${SCRIPT_PATHS.rotate})`);
     }, 60_000);
+
+    test("verify exempts only real FULLTEXT auxiliary tables: a user table named like one is checked like any other", async () => {
+      const USER_FTS = "FTS_0000000000000abc_whatever";
+      // a user table with an auxiliary table's name shape
+      const made = await appSql(`CREATE TABLE ${USER_FTS} (v VARCHAR(50)); INSERT INTO ${USER_FTS} VALUES ('${PLAINTEXT}');`);
+      expect(made).toMatchObject({ code: 0, stderr: "" });
+      const r = await lab.ssh("e1", SCRIPT_PATHS.rotate, undefined, { timeoutMs: 60_000 });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain("added key id 3");
+      const ids = await keyIds();
+      expect(ids[`app/${USER_FTS}`]).toBe(3); // rotation moves it: it is a table like any other
+      // the real auxiliary tables (of docs) stay behind and are no false positives
+      const aux = Object.keys(ids).filter((n) => /^app\/FTS_[0-9a-f]{16}_/.test(n) && n !== `app/${USER_FTS}`);
+      expect(aux.length).toBeGreaterThanOrEqual(11); // docs: 5 common + 6 index tables
+      for (const n of aux.filter((a) => ids[a] < 3)) expect(r.stdout).toContain(`tablespace ${n}: encrypted (key id ${ids[n]}; MariaDB cannot move it to key id 3)`);
+      expect(aux.filter((a) => ids[a] < 3).length).toBeGreaterThan(0);
+      expect(r.stdout).toMatch(/^verify: \d+ tablespaces, 0 problems$/m);
+
+      // the user table left on an older key id, and one not encrypted at all (made while FORCE was lifted)
+      const holes = await rootSql(`ALTER TABLE app.${USER_FTS} ENCRYPTION_KEY_ID = 1;
+        SET GLOBAL innodb_encrypt_tables = ON; CREATE TABLE app.FTS_0000000000000abc_plain (v VARCHAR(50)) ENCRYPTED=NO;
+        INSERT INTO app.FTS_0000000000000abc_plain VALUES ('${PLAINTEXT}'); SET GLOBAL innodb_encrypt_tables = 'FORCE';`);
+      expect(holes).toMatchObject({ code: 0, stderr: "" });
+      const v = await verify();
+      expect(v.code).toBe(1);
+      expect(v.stdout).toContain(`tablespace app/${USER_FTS}: on key id 1, older than the current key id 3 (run ${SCRIPT_PATHS.rotate})`);
+      expect(v.stdout).toContain("tablespace app/FTS_0000000000000abc_plain: UNENCRYPTED");
+      expect(v.stdout).toMatch(/^verify: \d+ tablespaces, 2 problems$/m);
+      for (const n of aux.filter((a) => ids[a] < 3)) expect(v.stdout).toContain(`tablespace ${n}: encrypted (key id ${ids[n]}; MariaDB cannot move it to key id 3)`);
+    }, 60_000);
   },
   { requires: ["mariadbd", "mariadb", "strings"] },
 );

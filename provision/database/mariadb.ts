@@ -181,12 +181,30 @@ echo "moved $moved tables to key id $new"`;
 export const ROTATED_TABLE_TYPES = ["BASE TABLE", "SYSTEM VERSIONED", "SEQUENCE"] as const;
 /** Schemas of the server itself; every other schema is an application schema (InnoDB only). */
 export const SYSTEM_SCHEMAS = ["mysql", "sys", "information_schema", "performance_schema"] as const;
+/** The common auxiliary tables of a table with FULLTEXT (they stay while its FTS_DOC_ID column does). */
+const FTS_COMMON_TABLES = ["BEING_DELETED", "BEING_DELETED_CACHE", "CONFIG", "DELETED", "DELETED_CACHE"] as const;
+const unionOf = (col: string, xs: readonly (string | number)[]) =>
+  xs.map((x, i) => `SELECT ${typeof x === "number" ? x : `'${x}'`}${i === 0 ? ` ${col}` : ""}`).join(" UNION ALL ");
+const ftsPrefix = "CONCAT(SUBSTRING_INDEX(t.NAME, '/', 1), '/FTS_', LPAD(LOWER(HEX(t.TABLE_ID)), 16, '0'), '_'";
 /**
- * Tablespaces MariaDB 10.11 keeps on key id 1 whatever the table's ENCRYPTION_KEY_ID: the system
- * tablespace, and FULLTEXT auxiliary tables (`<db>/FTS_<16 hex>_...`, re-created on key id 1 even by a
- * table copy; seen on 10.11.19). Verify names them but does not count them as problems.
+ * SQL condition on `s.NAME` (an INNODB_SYS_TABLESPACES row): a tablespace MariaDB 10.11 keeps on key id 1
+ * whatever the table's ENCRYPTION_KEY_ID -- the system tablespace, and the FULLTEXT auxiliary tables
+ * (re-created on key id 1 even by a table copy; seen on 10.11.19). An auxiliary table is recognised
+ * exactly, never by its name's shape alone: `<db>/FTS_<parent table id>_<common table>` of a table in the
+ * same schema that has an FTS_DOC_ID column, or `<db>/FTS_<parent table id>_<FULLTEXT index id>_INDEX_<1-6>`
+ * of one of its FULLTEXT indexes (ids in 16 hex digits, from the InnoDB dictionary), and no table the SQL
+ * layer knows has that name (auxiliary tables have no .frm). A user table named like one is checked like
+ * any other. Verify names these tablespaces but does not count them as problems.
  */
-export const UNMOVABLE_TABLESPACE = "^(innodb_system|.*/FTS_[0-9a-f]{16}_.*)$";
+export const UNMOVABLE_TABLESPACE_SQL = `(s.NAME = 'innodb_system' OR (s.NAME IN (
+    SELECT ${ftsPrefix}, x.s) FROM information_schema.INNODB_SYS_TABLES t
+      JOIN information_schema.INNODB_SYS_COLUMNS c ON c.TABLE_ID = t.TABLE_ID AND c.NAME = 'FTS_DOC_ID'
+      JOIN (${unionOf("s", FTS_COMMON_TABLES)}) x
+    UNION ALL
+    SELECT ${ftsPrefix}, LPAD(LOWER(HEX(i.INDEX_ID)), 16, '0'), '_INDEX_', x.k) FROM information_schema.INNODB_SYS_TABLES t
+      JOIN information_schema.INNODB_SYS_INDEXES i ON i.TABLE_ID = t.TABLE_ID AND (i.TYPE & 32) <> 0
+      JOIN (${unionOf("k", [1, 2, 3, 4, 5, 6])}) x)
+  AND SUBSTRING_INDEX(s.NAME, '/', -1) NOT IN (SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_NAME LIKE 'FTS\\_%')))`;
 
 const sqlList = (xs: readonly string[]) => xs.map((x) => `'${x}'`).join(", ");
 
@@ -197,7 +215,8 @@ const sqlList = (xs: readonly string[]) => xs.map((x) => `'${x}'`).join(", ");
  */
 export function mariadbVerifyScript(): string {
   return `query="SELECT s.NAME, COALESCE(e.ENCRYPTION_SCHEME, 0), COALESCE(e.CURRENT_KEY_ID, 0),
-  IF(e.KEY_ROTATION_PAGE_NUMBER IS NULL AND COALESCE(e.ROTATING_OR_FLUSHING, 0) = 0, 0, 1)
+  IF(e.KEY_ROTATION_PAGE_NUMBER IS NULL AND COALESCE(e.ROTATING_OR_FLUSHING, 0) = 0, 0, 1),
+  IF(${UNMOVABLE_TABLESPACE_SQL}, 1, 0)
   FROM information_schema.INNODB_SYS_TABLESPACES s
   LEFT JOIN information_schema.INNODB_TABLESPACES_ENCRYPTION e ON e.SPACE = s.SPACE
   WHERE s.NAME <> 'innodb_temporary' ORDER BY s.NAME"
@@ -209,14 +228,13 @@ while :; do
   sleep 1
 done
 current_key=$(sql -e 'SELECT @@innodb_default_encryption_key_id')
-unmovable='${UNMOVABLE_TABLESPACE}'
-while IFS=$'\\t' read -r name scheme key busy; do
+while IFS=$'\\t' read -r name scheme key busy unmovable; do
   [ -n "$name" ] || continue
   total=$((total + 1))
   if [ "$busy" = 1 ]; then report_bad "tablespace $name: ENCRYPTING (not finished)"
   elif [ "$scheme" != 1 ]; then report_bad "tablespace $name: UNENCRYPTED"
   elif [ "$key" -ge "$current_key" ]; then echo "tablespace $name: encrypted (key id $key)"
-  elif [[ $name =~ $unmovable ]]; then echo "tablespace $name: encrypted (key id $key; MariaDB cannot move it to key id $current_key)"
+  elif [ "$unmovable" = 1 ]; then echo "tablespace $name: encrypted (key id $key; MariaDB cannot move it to key id $current_key)"
   else report_bad "tablespace $name: on key id $key, older than the current key id $current_key (run ${SCRIPT_PATHS.rotate})"; fi
 done <<< "$rows"
 # tables no key protects: any engine but InnoDB in an application schema

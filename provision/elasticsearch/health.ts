@@ -1,8 +1,12 @@
 /**
  * A node's health gate, after its config step: the next node of the cluster is created or replaced
- * only after it passes. On the first `up` the nodes are created one after another and the cluster
- * is completed later (the security step marks it formed), so before that mark the gate passes at
- * once; from then on it waits until this node joined and the cluster is green.
+ * only after it passes, and it passes only on positive evidence. On the first `up` the nodes are
+ * created one after another and the cluster is completed later (the security step marks it formed):
+ * it passes at once when an elected master says the cluster was never marked formed, or when this
+ * node is a master still bootstrapping the first formation (it carries `cluster.initial_master_nodes`
+ * and never saw a cluster) and answers that no master is elected yet. From then on it waits until
+ * this node joined and the cluster is green. No answer, any other error, or a settings read that fails
+ * is retried until the timeout, then the gate fails with what it saw.
  */
 import type { RenderedStep } from "../common/types";
 import { ES_HTTP_PORT, ES_SHELL_PRELUDE, type EsClusterLayout } from "./node-config";
@@ -19,9 +23,9 @@ export function markFormedScript(url: string, curlrc: string): string {
 }
 
 export interface EsHealthOptions {
-  /** How long a node may answer without an elected master before the gate takes it for a cluster still being formed. @default 120 */
+  /** How long a bootstrapping master may answer "no elected master" before the gate takes it for the first formation (the next master is needed to elect one). @default 120 */
   masterWaitSeconds?: number;
-  /** How long to wait for green. @default 1800 */
+  /** How long the whole gate may wait: for an answer, an elected master, the settings, then green. @default 1800 */
   greenTimeoutSeconds?: number;
 }
 
@@ -36,31 +40,50 @@ export function elasticsearchHealthStep(l: EsClusterLayout, nodeName: string, o:
     files: [],
     script: `${ES_SHELL_PRELUDE}
 MASTER_WAIT=${o.masterWaitSeconds ?? 120}; GREEN_TIMEOUT=${o.greenTimeoutSeconds ?? 1800}
-code() { curl -s -g -o /dev/null -w '%{http_code}' --max-time 60 -K $OPS/elastic.curlrc "${url}$1" || true; }
+body=$(mktemp); trap 'rm -f "$body"' EXIT
+# req PATH: the HTTP status ("000" when nothing answered); the answer's body in $body
+req() { : > "$body"; curl -s -g -o "$body" -w '%{http_code}' --max-time 60 -K $OPS/elastic.curlrc "${url}$1" 2>/dev/null || true; }
+saw() { echo "HTTP $c$( [ "$c" = 000 ] && echo ' (no answer)')$( [ -s "$body" ] && echo ": $(head -c 300 "$body" | tr '\\n' ' ')")"; }
+give_up() { echo "$1 after \${GREEN_TIMEOUT} s; last answer: $(saw)" >&2; exit 1; }
+refused() { case "$c" in 401|403) echo "the elastic credentials were refused (HTTP $c)" >&2; exit 1 ;; esac; }
+# the first formation: this master carries cluster.initial_master_nodes (its config step found no cluster) and never saw one formed
+bootstrapping() { [ ! -f $OPS/cluster-formed ] && grep -q '^cluster.initial_master_nodes' $ES_CONF/elasticsearch.yml 2>/dev/null; }
+end=$((SECONDS + GREEN_TIMEOUT)); first=$((SECONDS + MASTER_WAIT))
 # 1. This node answers with an elected master (a just-started node needs a moment to join).
-end=$((SECONDS + MASTER_WAIT)); c=000
 while :; do
-  c=$(code '/_cluster/health?timeout=5s')
+  c=$(req '/_cluster/health?timeout=5s')
   [ "$c" = 200 ] && break
-  case "$c" in 401|403) echo "the elastic credentials were refused (HTTP $c)" >&2; exit 1 ;; esac
-  [ "$SECONDS" -lt "$end" ] || break
-  sleep 5
+  refused
+  if [ "$c" = 503 ] && grep -q '"type":"master_not_discovered_exception"' "$body" && bootstrapping && [ "$SECONDS" -ge "$first" ]; then
+    echo "no elected master after \${MASTER_WAIT} s and this master is bootstrapping the first formation (cluster.initial_master_nodes, never formed): the next master is needed to elect one"
+    echo "opsfleet-es-health: not-formed"; exit 0
+  fi
+  [ "$SECONDS" -lt "$end" ] || give_up "no elected master on ${nodeName}"
+  sleep 2
 done
-if [ "$c" != 200 ]; then
-  echo "no elected master after \${MASTER_WAIT} s (HTTP $c): the cluster is still being formed (first creation)"
-  echo "opsfleet-es-health: not-formed"; exit 0
-fi
-# 2. Was the cluster ever complete? (the security step sets the mark after all nodes joined)
-settings=$(curl -fsS -g --max-time 30 -K $OPS/elastic.curlrc '${url}/_cluster/settings?flat_settings=true&filter_path=persistent' || true)
-if ! grep -q '"${ES_FORMED_SETTING}":"true"' <<<"$settings"; then
-  echo "cluster not complete yet (first creation): not waiting for green"
+# 2. Was the cluster ever complete? (the security step sets the mark after all nodes joined) Only a
+#    real answer counts: {} (no persistent settings) or the persistent settings.
+while :; do
+  c=$(req '/_cluster/settings?flat_settings=true&filter_path=persistent')
+  if [ "$c" = 200 ] && { [ "$(cat "$body")" = "{}" ] || grep -q '^{"persistent":{' "$body"; }; then break; fi
+  refused
+  [ "$SECONDS" -lt "$end" ] || give_up "cannot read the persistent cluster settings"
+  sleep 2
+done
+if ! grep -q '"${ES_FORMED_SETTING}":"true"' "$body"; then
+  echo "the elected master says the cluster was never marked formed (first creation): not waiting for green"
   echo "opsfleet-es-health: not-formed"; exit 0
 fi
 # 3. This node joined, and green: every shard (replicas included) allocated again.
 joined() { curl -fsS -g --max-time 30 -K $OPS/elastic.curlrc '${url}/_cat/nodes?h=name' 2>/dev/null | grep -qx '${nodeName}'; }
-end=$((SECONDS + GREEN_TIMEOUT)); i=0
-until joined && [ "$(code '/_cluster/health?wait_for_status=green&timeout=50s')" = 200 ]; do
-  [ "$SECONDS" -lt "$end" ] || { echo "cluster ${l.clusterName} not green with ${nodeName} joined after \${GREEN_TIMEOUT} s" >&2; exit 1; }
+green() { c=$(req '/_cluster/health?wait_for_status=green&timeout=50s'); [ "$c" = 200 ]; }
+i=0; c=""
+until joined && green; do
+  if [ "$SECONDS" -ge "$end" ]; then
+    joined && j="${nodeName} joined" || j="${nodeName} not in _cat/nodes"
+    [ -n "$c" ] || c=$(req '/_cluster/health')
+    echo "cluster ${l.clusterName} not green with ${nodeName} joined after \${GREEN_TIMEOUT} s ($j; last health answer: $(saw))" >&2; exit 1
+  fi
   i=$((i + 1)); [ $((i % 5)) = 1 ] && echo "waiting for ${nodeName} to be joined and the cluster green"
   sleep 2
 done

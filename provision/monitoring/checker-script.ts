@@ -3,7 +3,7 @@
  * config file (see `renderHealthConf`). It needs only bash, coreutils, awk, python3 (JSON) and the
  * Debian `awscli` package, plus each system's own client (redis-cli, curl, mariadb/mysql).
  */
-import { ROTATED_TABLE_TYPES, SYSTEM_SCHEMAS, UNMOVABLE_TABLESPACE } from "../database/mariadb";
+import { ROTATED_TABLE_TYPES, SYSTEM_SCHEMAS, UNMOVABLE_TABLESPACE_SQL } from "../database/mariadb";
 
 const TEMPLATE = `#!/bin/bash
 # opsfleet host health checker (rendered by provision/monitoring; run every minute by a systemd
@@ -48,47 +48,83 @@ metric() {
 percent() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", 100 * a / b }'; }
 field() { awk -F: -v k="$1" '$1 == k { sub(/\\r$/, "", $2); print $2; exit }'; }
 
+# failed <what>: a query that failed (not timed out) publishes nothing made up: only its own
+# "up = 0" metric where it has one, the rest of its values are left out and the reason is logged
+failed() { echo "opsfleet-health: $1 failed: its values are not published" >&2; }
+
 check_disk() {
-  local m pct
+  local m df_out pct
   for m in $DISK_MOUNTS; do
-    [ -d "$m" ] || continue
-    pct=$(df -P "$m" | awk 'NR == 2 { sub(/%/, "", $5); print $5 }')
+    # df of a path that is not a mount point reports the file system beneath it (e.g. the root
+    # volume when the data volume is not mounted): only the mount point itself is measured
+    if ! df_out=$(df -P "$m" 2>/dev/null) || [ "$(awk 'NR == 2 { print $NF }' <<<"$df_out")" != "$m" ]; then failed "df $m (not a mounted file system)"; continue; fi
+    pct=$(awk 'NR == 2 { sub(/%/, "", $5); print $5 }' <<<"$df_out")
     metric DiskUsedPercent Percent "$pct" "MountPoint=$m"
   done
 }
 
-redis_q() { local port=$1 t; shift; t=$(limit 5) || { OUT_OF_TIME=1; return 1; }; timeout "$t" redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning "$@" 2>/dev/null | tr -d '\\r'; }
+# redis_q <port> <command...>: the reply, or failure on no reply, a timeout or an error reply
+# (redis-cli prints "ERR ...", "NOAUTH ...", "LOADING ..." and may still exit 0)
+REDIS_ERROR='^([A-Z]+ |\\(error\\))'
+redis_q() {
+  local port=$1 t out; shift
+  t=$(limit 5) || { OUT_OF_TIME=1; return 1; }
+  out=$(timeout "$t" redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning "$@" 2>/dev/null | tr -d '\\r') || return 1
+  [ -n "$out" ] || return 1
+  if [[ "$out" =~ $REDIS_ERROR ]]; then return 1; fi
+  printf '%s\\n' "$out"
+}
 check_redis() {
-  local port view="" in_sync=0 unreplicated=0 info repl nodes used max myip
+  local port view="" in_sync=0 unreplicated=0 complete=1 info repl own nodes used max myip state
   if [ -r "$REDIS_AUTH_FILE" ]; then REDISCLI_AUTH=$(cat "$REDIS_AUTH_FILE"); export REDISCLI_AUTH; fi
   for port in $REDIS_PORTS; do
+    # the one "check failed" value: a node that does not answer PING is down
     if [ "$(redis_q "$port" PING)" != PONG ]; then metric RedisNodeUp None 0 "Port=$port"; continue; fi
     metric RedisNodeUp None 1 "Port=$port"
     view=\${view:-$port}
-    info=$(redis_q "$port" INFO memory)
-    used=$(field used_memory <<<"$info"); max=$(field maxmemory <<<"$info")
-    [ "\${max:-0}" -gt 0 ] && metric RedisMemoryUsedPercent Percent "$(percent "$used" "$max")" "Port=$port"
-    repl=$(redis_q "$port" INFO replication)
-    if [ "$(field role <<<"$repl")" = slave ]; then
-      [ "$(field master_link_status <<<"$repl")" = up ] && in_sync=$((in_sync + 1))
-    elif redis_q "$port" CLUSTER NODES | awk '$3 ~ /myself/ && NF > 8 { found = 1 } END { exit !found }'; then
-      # a master serving slots needs a replica that is online (synced)
-      grep -q '^slave[0-9]*:.*state=online' <<<"$repl" || unreplicated=$((unreplicated + 1))
-    fi
+    used="" max=""
+    if info=$(redis_q "$port" INFO memory); then used=$(field used_memory <<<"$info"); max=$(field maxmemory <<<"$info"); fi
+    if [[ "$used" =~ ^[0-9]+$ && "$max" =~ ^[0-9]+$ ]]; then
+      [ "$max" -gt 0 ] && metric RedisMemoryUsedPercent Percent "$(percent "$used" "$max")" "Port=$port"
+    else failed "INFO memory on :$port"; fi
+    # the replica counts need every answering node's view: one failed query leaves them out
+    if ! repl=$(redis_q "$port" INFO replication); then failed "INFO replication on :$port"; complete=; continue; fi
+    case "$(field role <<<"$repl")" in
+      slave) [ "$(field master_link_status <<<"$repl")" = up ] && in_sync=$((in_sync + 1)) ;;
+      master)
+        if ! own=$(redis_q "$port" CLUSTER NODES); then failed "CLUSTER NODES on :$port"; complete=; continue; fi
+        if awk '$3 ~ /myself/ && NF > 8 { found = 1 } END { exit !found }' <<<"$own"; then
+          # a master serving slots needs a replica that is online (synced)
+          grep -q '^slave[0-9]*:.*state=online' <<<"$repl" || unreplicated=$((unreplicated + 1))
+        fi ;;
+      *) failed "INFO replication on :$port (no role)"; complete= ;;
+    esac
   done
-  metric RedisReplicasInSync Count "$in_sync"
   # no local node answers: the other hosts report the cluster
   [ -n "$view" ] || { unset REDISCLI_AUTH; return 0; }
-  nodes=$(redis_q "$view" CLUSTER NODES)
-  myip=$(awk '$3 ~ /myself/ { split($2, a, ":"); print a[1]; exit }' <<<"$nodes")
-  metric RedisMastersOnHost Count "$(awk -v ip="$myip" '$3 ~ /master/ && $3 !~ /fail/ { split($2, a, ":"); if (a[1] == ip) n++ } END { print n + 0 }' <<<"$nodes")"
-  info=$(redis_q "$view" CLUSTER INFO)
+  # a node in no cluster (a new host the cluster step has not added yet, or a leaving host's node
+  # reset by a scale-in before Pulumi deletes the host) says nothing about the stack's cluster
+  if info=$(redis_q "$view" CLUSTER INFO) && [ "$(field cluster_known_nodes <<<"$info")" = 1 ] && [ "$(field cluster_slots_assigned <<<"$info")" = 0 ]; then
+    unset REDISCLI_AUTH; echo "redis :$view is in no cluster (joining or leaving): no cluster values"; return 0
+  fi
+  if [ -n "$complete" ]; then
+    metric RedisReplicasInSync Count "$in_sync"
+    metric RedisUnreplicatedMasters Count "$unreplicated" "Cluster=$REDIS_CLUSTER"
+  fi
+  myip=""
+  if nodes=$(redis_q "$view" CLUSTER NODES); then myip=$(awk '$3 ~ /myself/ { split($2, a, ":"); print a[1]; exit }' <<<"$nodes"); fi
+  if [ -n "$myip" ]; then
+    metric RedisMastersOnHost Count "$(awk -v ip="$myip" '$3 ~ /master/ && $3 !~ /fail/ { split($2, a, ":"); if (a[1] == ip) n++ } END { print n + 0 }' <<<"$nodes")"
+  else failed "CLUSTER NODES on :$view"; fi
+  state=""
+  if info=$(redis_q "$view" CLUSTER INFO); then state=$(field cluster_state <<<"$info"); fi
   unset REDISCLI_AUTH
-  metric RedisClusterStateOk None "$([ "$(field cluster_state <<<"$info")" = ok ] && echo 1 || echo 0)" "Cluster=$REDIS_CLUSTER"
+  # only a reply that names the state says anything about the cluster (empty or error: unknown)
+  if [ -z "$state" ]; then failed "CLUSTER INFO on :$view"; return 0; fi
+  metric RedisClusterStateOk None "$([ "$state" = ok ] && echo 1 || echo 0)" "Cluster=$REDIS_CLUSTER"
   metric RedisSlotsAssigned Count "$(field cluster_slots_assigned <<<"$info")" "Cluster=$REDIS_CLUSTER"
   metric RedisSlotsOk Count "$(field cluster_slots_ok <<<"$info")" "Cluster=$REDIS_CLUSTER"
   metric RedisKnownNodes Count "$(field cluster_known_nodes <<<"$info")" "Cluster=$REDIS_CLUSTER"
-  metric RedisUnreplicatedMasters Count "$unreplicated" "Cluster=$REDIS_CLUSTER"
 }
 
 es_get() { local t; t=$(limit 10) || { OUT_OF_TIME=1; return 1; }; curl -sS -g --fail --max-time "$t" -K "$ES_CURLRC" "$ES_URL$1" 2>/dev/null; }
@@ -112,8 +148,10 @@ db_sql() {
 }
 check_database() {
   local up changed
+  # the one "check failed" value: a server that does not answer SELECT 1 is down
   up=$(db_sql 'SELECT 1') || up=0
-  metric DbUp None "\${up:-0}"
+  [ "$up" = 1 ] || up=0
+  metric DbUp None "$up"
   if [ "$up" = 1 ]; then
     if [ "$DB_ENGINE" = mariadb ]; then
       # the same definitions as the host's verify-encryption script (provision/database)
@@ -126,7 +164,7 @@ check_database() {
       metric DbTablespacesOnOldKey Count "$(db_sql "SELECT COUNT(*) FROM information_schema.INNODB_SYS_TABLESPACES s
         JOIN information_schema.INNODB_TABLESPACES_ENCRYPTION e ON e.SPACE = s.SPACE
         WHERE e.ENCRYPTION_SCHEME = 1 AND e.CURRENT_KEY_ID < @@innodb_default_encryption_key_id
-        AND s.NAME NOT REGEXP '@@UNMOVABLE_TABLESPACE@@'")"
+        AND NOT @@UNMOVABLE_TABLESPACE_SQL@@")"
     else
       metric DbUnencryptedTables Count "$(db_sql "SELECT
         (SELECT COUNT(*) FROM information_schema.INNODB_TABLESPACES WHERE ENCRYPTION <> 'Y' AND NAME NOT LIKE 'innodb\\\\_%')
@@ -162,4 +200,4 @@ const sqlList = (xs: readonly string[]) => xs.map((x) => `'${x}'`).join(", ");
 export const HEALTH_CHECKER_SCRIPT = TEMPLATE
   .replaceAll("@@ROTATED_TABLE_TYPES@@", sqlList(ROTATED_TABLE_TYPES))
   .replaceAll("@@SYSTEM_SCHEMAS@@", sqlList(SYSTEM_SCHEMAS))
-  .replaceAll("@@UNMOVABLE_TABLESPACE@@", UNMOVABLE_TABLESPACE);
+  .replaceAll("@@UNMOVABLE_TABLESPACE_SQL@@", UNMOVABLE_TABLESPACE_SQL);

@@ -4,7 +4,7 @@
  * database are checked on test hosts: test/hosts/monitoring.test.ts, provision/monitoring/database.hosts.test.ts.)
  */
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -20,9 +20,9 @@ const AWS_ENV = {
   AWS_CONFIG_FILE: "/dev/null", AWS_SHARED_CREDENTIALS_FILE: "/dev/null", AWS_EC2_METADATA_DISABLED: "true",
 };
 
-function runChecker(conf: string): Promise<{ code: number; stdout: string; stderr: string }> {
+function runChecker(conf: string, env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile("bash", [path.join(dir, "check"), conf], { env: AWS_ENV, timeout: 60_000 }, (err, stdout, stderr) =>
+    execFile("bash", [path.join(dir, "check"), conf], { env: { ...AWS_ENV, ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
       resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }));
   });
 }
@@ -57,7 +57,7 @@ afterAll(async () => {
 });
 
 const params = (over: Partial<HealthCheckParams> = {}): HealthCheckParams => ({
-  group: "elasticsearch", stack: "dev", host: "dev-es-data-1", region: "eu-west-1", endpointUrl: cw.url, diskMounts: ["/", dir],
+  group: "elasticsearch", stack: "dev", host: "dev-es-data-1", region: "eu-west-1", endpointUrl: cw.url, diskMounts: ["/", "/dev/shm"],
   elasticsearch: { cluster: "dev-es", url: `http://127.0.0.1:${(es.address() as AddressInfo).port}`, curlrc: path.join(dir, "elastic.curlrc") },
   ...over,
 });
@@ -114,10 +114,10 @@ test("an unreachable node: EsNodeUp 0 and no cluster view from this host (the ot
 
 test("disk use of every configured mount, as df reports it", async () => {
   const { latest, r } = await check(params());
-  const df = Number(/(\d+)%/.exec(await new Promise<string>((res) => execFile("df", ["-P", dir], (_e, out) => res(out.split("\n")[1])))!)![1]);
-  expect(latest("DiskUsedPercent", { MountPoint: dir })).toEqual([df]);
+  const df = Number(/(\d+)%/.exec(await new Promise<string>((res) => execFile("df", ["-P", "/dev/shm"], (_e, out) => res(out.split("\n")[1])))!)![1]);
+  expect(latest("DiskUsedPercent", { MountPoint: "/dev/shm" })).toEqual([df]);
   expect(latest("DiskUsedPercent", { MountPoint: "/" })).toHaveLength(1);
-  expect(r.stdout).toContain(`DiskUsedPercent ${df} MountPoint=${dir}`);
+  expect(r.stdout).toContain(`DiskUsedPercent ${df} MountPoint=/dev/shm`);
   // the heartbeat the "checker silent" alarm watches
   expect(latest("HostCheckerUp")).toEqual([1]);
 }, 60_000);
@@ -144,4 +144,112 @@ test("a slow system cannot make the run outlive its unit: the budget cuts the qu
     slow.closeAllConnections();
     await new Promise((r) => slow.close(r));
   }
+}, 60_000);
+
+// ---- failed (not timed-out) queries publish nothing made up ---------------------------------------
+
+/**
+ * A redis-cli stand-in on PATH: `<dir>/<port>/<COMMAND_WORDS>` is the reply (exit 0, like the real
+ * client on an error reply); a missing file is a failed call (exit 1, no output).
+ */
+const FAKE_REDIS_CLI = `#!/bin/bash
+while [ "$1" = -h ] || [ "$1" = -p ] || [ "$1" = --no-auth-warning ]; do
+  case "$1" in -p) port=$2; shift 2;; -h) shift 2;; *) shift;; esac
+done
+f="$FAKE_REDIS/$port/$(IFS=_; echo "$*")"
+[ -f "$f" ] || exit 1
+cat "$f"
+`;
+const HEALTHY: Record<string, string> = {
+  PING: "PONG\n",
+  INFO_memory: "# Memory\r\nused_memory:50\r\nmaxmemory:200\r\n",
+  INFO_replication: "# Replication\r\nrole:master\r\nconnected_slaves:1\r\nslave0:ip=10.0.0.2,port=7001,state=online,offset=1,lag=0\r\n",
+  CLUSTER_NODES: "a1 10.0.0.1:7000@17000 myself,master - 0 0 1 connected 0-5460\nb2 10.0.0.2:7001@17001 slave a1 0 1 1 connected\n",
+  CLUSTER_INFO: "cluster_state:ok\r\ncluster_slots_assigned:16384\r\ncluster_slots_ok:16384\r\ncluster_known_nodes:6\r\n",
+};
+
+async function redisCheck(replies: Record<string, string | undefined>, mounts: string[] = ["/"]) {
+  const fake = mkdtempSync(path.join(dir, "redis-"));
+  writeFileSync(path.join(fake, "redis-cli"), FAKE_REDIS_CLI, { mode: 0o755 });
+  mkdirSync(path.join(fake, "7000"));
+  for (const [cmd, reply] of Object.entries({ ...HEALTHY, ...replies })) if (reply !== undefined) writeFileSync(path.join(fake, "7000", cmd), reply);
+  const conf = path.join(fake, "health.conf");
+  writeFileSync(conf, renderHealthConf({
+    group: "redis", stack: "dev", host: "dev-redis-0", region: "eu-west-1", endpointUrl: cw.url, diskMounts: mounts,
+    redis: { cluster: "dev-redis", ports: [7000], authFile: path.join(fake, "no-auth") },
+  }), { mode: 0o600 });
+  const since = Date.now();
+  const r = await runChecker(conf, { PATH: `${fake}:${AWS_ENV.PATH}`, FAKE_REDIS: fake });
+  expect(r.code).toBe(0);
+  const published = new Map<string, number[]>();
+  for (const d of cw.data.filter((x) => x.at >= since && (x.dimensions.Host === "dev-redis-0" || x.dimensions.Cluster === "dev-redis"))) published.set(d.name, [...(published.get(d.name) ?? []), d.value]);
+  return { r, published: Object.fromEntries(published) };
+}
+
+test("Redis stand-in, all queries answered: every Redis value (the stand-in is faithful enough for the failure cases below)", async () => {
+  const { r, published } = await redisCheck({});
+  expect(r.stderr).toBe("");
+  expect(published).toMatchObject({
+    RedisNodeUp: [1], RedisMemoryUsedPercent: [25], RedisReplicasInSync: [0], RedisUnreplicatedMasters: [0], RedisMastersOnHost: [1],
+    RedisClusterStateOk: [1], RedisSlotsAssigned: [16384], RedisSlotsOk: [16384], RedisKnownNodes: [6], HostCheckerUp: [1],
+  });
+}, 60_000);
+
+test.each([
+  ["an empty CLUSTER INFO reply", { CLUSTER_INFO: "" }],
+  ["CLUSTER INFO failing (redis-cli error)", { CLUSTER_INFO: undefined }],
+  ["CLUSTER INFO answering an error", { CLUSTER_INFO: "ERR unknown subcommand 'INFO'\n" }],
+])("%s: the node is up, the cluster's values are unknown and not published (no RedisClusterStateOk 0)", async (_what, replies) => {
+  const { r, published } = await redisCheck(replies);
+  expect(published.RedisNodeUp).toEqual([1]);
+  for (const m of ["RedisClusterStateOk", "RedisSlotsAssigned", "RedisSlotsOk", "RedisKnownNodes"]) expect([m, published[m]]).toEqual([m, undefined]);
+  expect(r.stderr).toContain("CLUSTER INFO on :7000 failed");
+  expect(published.RedisMastersOnHost).toEqual([1]);
+  expect(published.HostCheckerUp).toEqual([1]);
+}, 60_000);
+
+test("a node in no cluster (a new host not added yet, or a leaving host's node reset by a scale-in): up, but no cluster values", async () => {
+  const { published } = await redisCheck({
+    CLUSTER_INFO: "cluster_state:fail\r\ncluster_slots_assigned:0\r\ncluster_slots_ok:0\r\ncluster_known_nodes:1\r\n",
+    CLUSTER_NODES: "a1 10.0.0.1:7000@17000 myself,master - 0 0 0 connected\n",
+    INFO_replication: "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n",
+  });
+  expect(published.RedisNodeUp).toEqual([1]);
+  for (const m of ["RedisClusterStateOk", "RedisSlotsAssigned", "RedisSlotsOk", "RedisKnownNodes", "RedisUnreplicatedMasters", "RedisMastersOnHost", "RedisReplicasInSync"]) {
+    expect([m, published[m]]).toEqual([m, undefined]);
+  }
+  expect(published.HostCheckerUp).toEqual([1]);
+}, 60_000);
+
+test("INFO replication refused (NOAUTH): no replica counts made up (no RedisUnreplicatedMasters 1, no RedisReplicasInSync 0)", async () => {
+  const { r, published } = await redisCheck({ INFO_replication: "NOAUTH Authentication required.\n" });
+  expect(published.RedisNodeUp).toEqual([1]);
+  expect(published.RedisUnreplicatedMasters).toBeUndefined();
+  expect(published.RedisReplicasInSync).toBeUndefined();
+  expect(r.stderr).toContain("INFO replication on :7000 failed");
+  expect(published.RedisClusterStateOk).toEqual([1]);
+}, 60_000);
+
+test("CLUSTER NODES failing: no RedisMastersOnHost 0 (and no replica counts); INFO memory failing: no memory use 0", async () => {
+  const nodes = await redisCheck({ CLUSTER_NODES: undefined });
+  expect(nodes.published.RedisMastersOnHost).toBeUndefined();
+  expect(nodes.published.RedisUnreplicatedMasters).toBeUndefined();
+  expect(nodes.r.stderr).toContain("CLUSTER NODES on :7000 failed");
+  const memory = await redisCheck({ INFO_memory: "LOADING Redis is loading the dataset in memory\n" });
+  expect(memory.published.RedisMemoryUsedPercent).toBeUndefined();
+  expect(memory.r.stderr).toContain("INFO memory on :7000 failed");
+}, 60_000);
+
+test("a node that does not answer PING: RedisNodeUp 0 and nothing else about it", async () => {
+  const { published } = await redisCheck({ PING: undefined });
+  expect(published.RedisNodeUp).toEqual([0]);
+  for (const m of ["RedisMemoryUsedPercent", "RedisReplicasInSync", "RedisUnreplicatedMasters", "RedisMastersOnHost", "RedisClusterStateOk"]) expect([m, published[m]]).toEqual([m, undefined]);
+}, 60_000);
+
+test("a data volume that is not mounted: no DiskUsedPercent for it (df would report the root volume beneath)", async () => {
+  const notMounted = mkdtempSync(path.join(dir, "vol-"));
+  const { r, published } = await redisCheck({}, ["/", notMounted]);
+  expect(published.DiskUsedPercent).toHaveLength(1);
+  expect(cw.data.filter((d) => d.dimensions.MountPoint === notMounted)).toEqual([]);
+  expect(r.stderr).toContain(`df ${notMounted} (not a mounted file system) failed`);
 }, 60_000);

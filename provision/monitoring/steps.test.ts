@@ -60,5 +60,5 @@ test("the step: checker 0700 and config 0600 in a root-only directory beside the
   expect(step.script).toContain(`rm -f ${HEALTH_CRON_FILE}`);
   execFileSync("bash", ["-n"], { input: renderStepScript(step) });
   // each group's directory is private to a local test host too (never the machine's shared /etc)
-  expect(Object.values(HEALTH_DIRS).every((d) => /^\/etc\/(redis|elasticsearch|logstash|mysql)\//.test(d))).toBe(true);
+  expect(Object.values(HEALTH_DIRS).every((d) => /^\/etc\/(redis|elasticsearch|logstash|mysql|ssh)\//.test(d))).toBe(true);
 });

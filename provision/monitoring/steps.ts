@@ -12,7 +12,7 @@ import { HEALTH_CHECKER_SCRIPT } from "./checker-script";
 import { hostMetricsNamespace } from "./namespace";
 import type { CheckSection } from "./metrics";
 
-export type HealthGroup = "redis" | "elasticsearch" | "logstash" | "database";
+export type HealthGroup = "redis" | "elasticsearch" | "logstash" | "database" | "bastion";
 
 /** Where each group keeps its checker (a directory that is private to a local test host as well). */
 export const HEALTH_DIRS: Record<HealthGroup, string> = {
@@ -20,6 +20,8 @@ export const HEALTH_DIRS: Record<HealthGroup, string> = {
   elasticsearch: "/etc/elasticsearch/opsfleet-health",
   logstash: "/etc/logstash/opsfleet-health",
   database: `${PATHS.opsDir}/health`,
+  // the bastion runs only sshd: beside its configuration
+  bastion: "/etc/ssh/opsfleet-health",
 };
 
 export const HEALTH_UNIT = "opsfleet-health";

@@ -35,6 +35,32 @@ END {
 `;
 
 /**
+ * Before a scale-in (awk, `keep` = " ip:port ... " of the listed nodes): a failover at run time can
+ * leave a staying host without a master while its slots sit on a leaving host (which then has two
+ * masters). Slots moved off the leaving masters would then land on too few masters. Prints the first
+ * fix: `failover <replica> <its master>` (a staying host's replica of a master on a leaving host or
+ * on a host with two masters; else a replica of a doubled staying master on a host with none), or
+ * `adopt <node> <master>` (a masterless staying host none of whose nodes replicates such a master:
+ * that node first replicates a leaving master, then takes over). Nothing when every staying host has one.
+ */
+export const STAY_MASTERS_AWK = String.raw`
+{
+  split($2, a, "@"); split(a[1], b, ":")
+  if ($3 ~ /fail|handshake|noaddr/) next
+  addr[$1] = a[1]; ip[$1] = b[1]; kept = index(keep, " " a[1] " ") > 0
+  if (kept) { stay[b[1]] = 1; if (!(b[1] in first) || a[1] < first[b[1]]) first[b[1]] = a[1] }
+  if ($3 ~ /master/) { perhost[b[1]]++; if (!kept) { leave[$1] = 1; if (!(b[1] in lip)) lip[b[1]] = $1 } }
+  else if ($3 ~ /slave/) { rep[$1] = $4; if (kept) krep[$1] = 1 }
+}
+END {
+  for (h in stay) if (!perhost[h]) { hs[++n] = h }
+  for (i = 1; i <= n; i++) for (r in krep) if (ip[r] == hs[i] && (rep[r] in leave || perhost[ip[rep[r]]] > 1)) { print "failover", addr[r], addr[rep[r]]; exit }
+  for (i = 1; i <= n; i++) { for (m in leave) { print "adopt", first[hs[i]], addr[m], m; exit } }
+  for (r in rep) if (perhost[ip[rep[r]]] > 1 && ip[rep[r]] in stay && !perhost[ip[r]]) { print "failover", addr[r], addr[rep[r]]; exit }
+}
+`;
+
+/**
  * Picks the master for a replica at IP `ip`: another host's master with the fewest replicas (awk);
  * `taken` lists masters already picked in this run (the view may not show those replicas yet);
  * `keep` (" ip:port ... ") limits the choice to nodes that stay in the cluster.
@@ -118,10 +144,10 @@ export const CLUSTER_SCRIPT =
   HELPERS +
   String.raw`
 REDISCLI_AUTH=$(cat /etc/redis/opsfleet-auth); export REDISCLI_AUTH
+${RESET_GUARD}
 if [ "${"$"}{MODE:-form}" = health ]; then
   # Health gate of one host (LOCAL = its nodes, just provisioned or back on a new instance): the next
-  # host is (re)placed only after this passes. Nodes that know no cluster (first creation, when the
-  # cluster step forms the cluster after the last host; or a new host the cluster step adds) pass at once.
+  # host is (re)placed only after this passes, and only on positive evidence.
   for a in $LOCAL; do wait_for 180 "$a to answer PING" pong "$a"; done
   formed=""
   for a in $LOCAL; do
@@ -129,13 +155,71 @@ if [ "${"$"}{MODE:-form}" = health ]; then
     if [ "$(echo "$info" | field cluster_known_nodes)" != 1 ] || [ "$(echo "$info" | field cluster_slots_assigned)" != 0 ]; then formed=1; fi
   done
   if [ -z "$formed" ]; then
-    echo "this host's nodes are in no cluster yet (first creation, or the cluster step adds them): nothing to wait for"
-    echo "opsfleet-redis-cluster: not-formed"
-    exit 0
+    # This host's nodes know no cluster: a first creation, a new host, or a host that came back empty
+    # (a lost volume). Only the other hosts' nodes can tell which.
+    peer_info() { timeout 5 redis-cli --no-auth-warning -h "${"$"}{1%:*}" -p "${"$"}{1##*:}" cluster info 2>/dev/null | tr -d '\r' || true; }
+    end=$((SECONDS + PEER_WAIT)); member=""
+    while :; do
+      lone=""; silent=""
+      for p in $PEERS; do
+        info=$(peer_info "$p"); known=$(echo "$info" | field cluster_known_nodes); slots=$(echo "$info" | field cluster_slots_assigned)
+        if ! echo "$known" | grep -qx '[0-9]\+' || ! echo "$slots" | grep -qx '[0-9]\+'; then silent="$silent $p"
+        elif [ "$known" = 1 ] && [ "$slots" = 0 ]; then lone="$lone $p"
+        else member=$p; break 2; fi
+      done
+      [ -n "$silent" ] && [ "$SECONDS" -lt "$end" ] || break
+      sleep 1
+    done
+    if [ -n "$member" ]; then
+      v=$(own_view "$member") || { echo "$member is in a cluster but gave no usable CLUSTER NODES" >&2; exit 1; }
+      # ours: a node at this address, or failed nodes without one (a fresh node answering at a known
+      # node's address makes the others drop that address: "noaddr"); a failed node that keeps its
+      # address is another host's problem, and this host a new one
+      if echo "$v" | awk -v ip="$HOST_IP" '$3 !~ /noaddr|handshake/ {split($2, a, "@"); split(a[1], b, ":"); if (b[1] == ip) f = 1} END {exit !f}'; then
+        lost="it still knows $HOST_IP"
+      elif echo "$v" | awk '$3 ~ /(^|,)fail(,|$)/ && $3 ~ /noaddr/ {f = 1} END {exit !f}'; then
+        lost="it has failed nodes whose address now answers with another id ($(echo "$v" | awk '$3 ~ /(^|,)fail(,|$)/ && $3 ~ /noaddr/' | wc -l), noaddr)"
+      else lost=""; fi
+      if [ -n "$lost" ]; then
+        echo "this host's nodes came back empty and the cluster ($member) misses them ($lost): adding them back"
+        NODES=$( { echo "$v" | awk '$3 !~ /noaddr|handshake/ {split($2, a, "@"); print a[1]}'; printf '%s\n' $LOCAL; } | sort -u | tr '\n' ' ')
+        NODES=${"$"}{NODES% }
+      else
+        # a new host: the cluster step adds it; pass only while that cluster is whole
+        whole() {
+          local info v
+          info=$(cli_at "$member" cluster info)
+          [ "$(echo "$info" | field cluster_state)" = ok ] || { why="cluster_state is not ok"; return 1; }
+          [ "$(echo "$info" | field cluster_slots_ok)" = 16384 ] || { why="not all 16384 slots ok"; return 1; }
+          v=$(own_view "$member") || { why="no usable CLUSTER NODES"; return 1; }
+          echo "$v" | awk '$3 ~ /fail/ {bad = 1} {split($2, a, "@"); split(a[1], b, ":"); h[b[1]] = 1; if ($3 ~ /master/) m[b[1]]++}
+            END {for (x in h) if (m[x] != 1) bad = 1; exit bad}' || { why="a node is failed, or a host has not exactly one master"; return 1; }
+        }
+        why=""
+        wait_for 120 "the cluster ($member) to be whole (all slots ok, no failed node, one master per host)" whole \
+          || { echo "$HOST_IP is not in the cluster and the cluster is not whole${"$"}{why:+ ($why)}" >&2; own_view "$member" >&2 || true; exit 1; }
+        echo "the cluster ($member) is whole and does not know $HOST_IP: a new host, the cluster step adds its nodes"
+        echo "opsfleet-redis-cluster: new-host"
+        exit 0
+      fi
+    elif [ -n "$lone" ]; then
+      echo "the other hosts' nodes that answer (${"$"}{lone# }) are in no cluster either: first creation, the cluster step forms it after the last host"
+      echo "opsfleet-redis-cluster: not-formed"
+      exit 0
+    elif [ "$CREATED_FIRST" = 1 ]; then
+      echo "no other host's node answers and this is the first host of the creation chain: first creation (the next hosts do not exist yet)"
+      echo "opsfleet-redis-cluster: not-formed"
+      exit 0
+    else
+      echo "this host's nodes know no cluster and no other host's node answered within $PEER_WAIT s (${"$"}{silent# }): cannot tell a first creation from a host that came back empty" >&2
+      exit 1
+    fi
+  else
+    # the members as the cluster knows them (failed ones included: they must come back)
+    v=$(own_view "${"$"}{LOCAL%% *}") || { echo "${"$"}{LOCAL%% *} gave no usable CLUSTER NODES" >&2; exit 1; }
+    NODES=$(echo "$v" | awk '$3 !~ /noaddr|handshake/ {split($2, a, "@"); print a[1]}' | sort | tr '\n' ' ')
+    NODES=${"$"}{NODES% }
   fi
-  # the members as the cluster knows them (failed ones included: they must come back)
-  NODES=$(cli_at "${"$"}{LOCAL%% *}" cluster nodes | awk '$3 !~ /noaddr|handshake/ {split($2, a, "@"); print a[1]}' | sort | tr '\n' ' ')
-  NODES=${"$"}{NODES% }
   echo "waiting until the cluster is healthy again ($(echo $NODES | wc -w) nodes: all slots covered, every replica in sync, one master per host)"
 fi
 n_nodes=$(echo $NODES | wc -w)
@@ -191,7 +275,7 @@ all_settled() {
 healthy() { stable && balanced && { [ -z "$(fixes)" ] || { why="placement: $(fixes | head -n 1)"; return 1; }; }; }
 fail_with() { echo "$1${"$"}{why:+ ($why)}" >&2; view >&2; exit 1; }
 covered() { [ "$(cli_at "$seed" cluster info | field cluster_slots_assigned)" = 16384 ]; }
-${RESET_GUARD}open_slots() {
+open_slots() {
   local a
   for a in $(view | awk '$3 !~ /fail|handshake|noaddr/ {split($2, x, "@"); print x[1]}'); do
     cli_at "$a" cluster nodes | awk '/myself/ {for (i = 9; i <= NF; i++) if ($i ~ /^\[/) f = 1} END {exit !f}' && echo "$a"
@@ -292,26 +376,55 @@ else
   if [ -n "$(leaving)" ] || ! balanced; then
     wait_for 300 "every node to be settled and agree on roles and slots" all_settled || fail_with "cluster did not settle"
   fi
+  # 5a. A failover at run time may have left a staying host without a master (its slots on a
+  #     leaving host): give every staying host its master back before any slot moves, or the
+  #     leaving slots would land on too few masters and the cluster never count n masters again.
+  if [ -n "$(leaving)" ]; then
+    for round in 1 2 3 4 5 6 7 8; do
+      fix=$(view | awk -v keep=" $NODES " "$STAY_MASTERS_AWK")
+      [ -n "$fix" ] || break
+      set -- $fix
+      if [ "$1" = adopt ]; then
+        echo "placement before the scale-in: $2 (its host has no master) replicates the leaving master $3 first"
+        [ "$(cli_at "$2" cluster replicate "$4")" = OK ] || fail_with "$2 could not replicate $3"
+      fi
+      echo "placement before the scale-in: $2 takes over from $3 (a staying host has no master)"
+      failover_to "$2" "$3" 90 || fail_with "failover of $2 failed"
+      wait_for 120 "the cluster to settle after the failover" all_settled || fail_with "the failover did not settle"
+      did placement-fixed
+    done
+    fix=$(view | awk -v keep=" $NODES " "$STAY_MASTERS_AWK")
+    [ -z "$fix" ] || fail_with "a staying host still has no master ($fix)"
+  fi
   if ! balanced; then
     if masters | awk '$4 == "leave" && $3 > 0 {f = 1} END {exit !f}'; then
-      need=0; cap=0; unlimited=""
+      # Per staying master: an even share of all the data plus its own overhead, with 10% headroom,
+      # must fit its maxmemory (a sum over all masters would hide one that cannot take its share).
+      total=0; keepers=""
       for m in $(masters | awk '{print $2 "=" $4}'); do
-        addr=${"$"}{m%=*}
+        mem=$(cli_at "${"$"}{m%=*}" info memory)
+        data=$(echo "$mem" | field used_memory_dataset)
+        total=$((total + ${"$"}{data:-0}))
+        [ "${"$"}{m#*=}" != keep ] || keepers="$keepers ${"$"}{m%=*}"
+      done
+      k=$(echo $keepers | wc -w); [ "$k" -gt 0 ] || fail_with "no staying master answers"
+      share=$((total / k)); worst=""
+      mib() { awk -v b="$1" 'BEGIN {printf "%.1f", b / 1048576}'; }
+      for addr in $keepers; do
         mem=$(cli_at "$addr" info memory)
         used=$(echo "$mem" | field used_memory); data=$(echo "$mem" | field used_memory_dataset)
-        need=$((need + ${"$"}{data:-0}))
-        if [ "${"$"}{m#*=}" = keep ]; then
-          max=$(cli_at "$addr" config get maxmemory | tail -n 1)
-          [ "${"$"}{max:-0}" != 0 ] || unlimited=1
-          need=$((need + ${"$"}{used:-0} - ${"$"}{data:-0})); cap=$((cap + ${"$"}{max:-0}))
+        max=$(cli_at "$addr" config get maxmemory | tail -n 1)
+        [ "${"$"}{max:-0}" != 0 ] || continue # no limit
+        over=$((${"$"}{used:-0} - ${"$"}{data:-0})); need=$((share + over))
+        if [ $((need * 10)) -gt $((max * 9)) ]; then
+          worst="$worst; $addr would hold $(mib $need) MiB (a 1/$k share $(mib $share) MiB of the $(mib $total) MiB of data + $(mib $over) MiB overhead), above 90% of its maxmemory $(mib $max) MiB"
         fi
       done
-      mib() { echo $(($1 / 1048576)); }
-      if [ -z "$unlimited" ] && [ $((need * 10)) -gt $((cap * 9)) ]; then
+      if [ -n "$worst" ]; then
         why=""
-        fail_with "scale-in refused: the $(masters | awk '$4 == "keep"' | wc -l) staying masters' maxmemory ($(mib $cap) MiB in all) cannot hold the data ($(mib $need) MiB with their overhead, plus 10% headroom); raise maxmemoryMb or keep more hosts. Nothing was moved"
+        fail_with "scale-in refused: not every staying master can hold an even share of the data with 10% headroom${"$"}{worst}. Raise maxmemoryMb or keep more hosts. No slot was moved"
       fi
-      echo "memory check: $(mib $need) MiB of data and overhead fit the staying masters' $(mib $cap) MiB"
+      echo "memory check: a 1/$k share ($(mib $share) MiB of $(mib $total) MiB of data) plus overhead fits each staying master's maxmemory with 10% headroom"
     fi
     weights=$(masters | awk '$4 == "leave" {printf "%s=0 ", $1}')
     # a master that gives away its last slot would turn into a replica (replica migration) while
@@ -319,7 +432,8 @@ else
     for m in $(masters | awk '$4 == "leave" {print $2}'); do cli_at "$m" config set cluster-allow-replica-migration no >/dev/null; done
     echo "spreading the slots evenly over $n_masters masters${"$"}{weights:+ (off the leaving hosts)}"
     t0=$EPOCHREALTIME
-    out=$(redis-cli --no-auth-warning --cluster rebalance "$seed" --cluster-use-empty-masters --cluster-threshold 0.01 \
+    # --cluster-pipeline: keys per MIGRATE (redis-cli's default of 10 makes a move mostly round trips)
+    out=$(redis-cli --no-auth-warning --cluster rebalance "$seed" --cluster-use-empty-masters --cluster-threshold 0.01 --cluster-pipeline 100 \
       ${"$"}{weights:+--cluster-weight $weights} 2>&1) || { echo "$out" | nocolor | grep -v '^#' >&2; fail_with "redis-cli --cluster rebalance failed"; }
     echo "$out" | nocolor | grep -oE 'Moving [0-9]+ slots from [0-9.:]+ to [0-9.:]+' || true
     echo "slots spread in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.1f", b - a}') s"

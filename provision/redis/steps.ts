@@ -9,7 +9,7 @@
 import type { RenderedStep } from "../common/types";
 import { REDIS_PORTS, redisPaths, renderRedisConf, validateRedisNodeConfig, type MaxmemoryPolicy } from "./conf";
 import { INSTALL_SCRIPT, NODES_SCRIPT, OS_TUNING_SCRIPT } from "./scripts";
-import { CLUSTER_SCRIPT, PICK_MASTER_AWK, PLACEMENT_AWK } from "./cluster-script";
+import { CLUSTER_SCRIPT, PICK_MASTER_AWK, PLACEMENT_AWK, STAY_MASTERS_AWK } from "./cluster-script";
 
 /** Root-only copy of the password for the steps' own redis-cli calls (read into REDISCLI_AUTH). */
 export const REDIS_AUTH_FILE = "/etc/redis/opsfleet-auth";
@@ -109,35 +109,70 @@ export function renderRedisClusterStep(p: RedisClusterParams): RenderedStep {
       `REPLICAS=${ports.length - 1}`,
       `PLACEMENT_AWK=${q(PLACEMENT_AWK.trim())}`,
       `PICK_MASTER_AWK=${q(PICK_MASTER_AWK.trim())}`,
+      `STAY_MASTERS_AWK=${q(STAY_MASTERS_AWK.trim())}`,
       CLUSTER_SCRIPT.trim(),
     ].join("\n"),
   };
 }
 
+/** Where a host's health gate looks for the cluster when its own nodes know none. */
+export interface RedisHealthParams {
+  /** This host's private IP. */
+  hostIp: string;
+  /**
+   * Other hosts of the cluster to ask (the component gives the first three hosts except this one:
+   * every cluster has them, so a host-count change leaves the gate alone).
+   */
+  peerIps: readonly string[];
+  /**
+   * This host is the first of the creation chain: on the first `up` no other host exists while its
+   * gate runs, so it alone may take "no other host's node answers" for a first creation. @default false
+   */
+  createdFirst?: boolean;
+  /** @default [7000, 7001] */
+  ports?: readonly number[];
+  /** How long to wait for the other hosts' nodes to answer, seconds. @default 20 */
+  peerWaitSeconds?: number;
+}
+
 /**
- * A host's health gate, after its own nodes are up: passes when its nodes are in no cluster yet
- * (first creation: the cluster step forms the cluster after the last host); otherwise it does what
- * the cluster step does for an existing cluster (restores one master per host) and waits until the
- * cluster, as its members know it, is healthy: every member answers and is not failed, all 16384
- * slots ok, every replica's link up. The next host of the cluster is (re)placed only after it passes.
- * It names only this host's nodes, so a host-count change leaves it untouched.
- * Last line: `opsfleet-redis-cluster: not-formed|unchanged|placement-fixed`.
+ * A host's health gate, after its own nodes are up; the next host of the cluster is (re)placed only
+ * after it passes, and it passes only on positive evidence:
+ * - this host's nodes are members of a cluster: it does what the cluster step does for an existing
+ *   cluster (restores one master per host) and waits until the cluster, as its members know it, is
+ *   healthy: every member answers and is not failed, all 16384 slots ok, every replica's link up;
+ * - they know no cluster: the other hosts' nodes decide. One of them is in a cluster that knows this
+ *   host's address: the host came back empty (a lost volume), so its nodes are added back as the
+ *   cluster step would, then the same wait. In a cluster that does not know it: a new host, passed
+ *   when that cluster has all slots covered, no failed node and one master per host (the cluster step
+ *   adds it). Every one that answers is in no cluster: the first creation (the cluster step forms it
+ *   after the last host). None answers: a failure, except for the first host of the creation chain.
+ * Last line: `opsfleet-redis-cluster: not-formed|new-host|unchanged|joined|placement-fixed`.
  */
-export function renderRedisHealthStep(p: { hostIp: string; ports?: readonly number[] }): RenderedStep {
+export function renderRedisHealthStep(p: RedisHealthParams): RenderedStep {
   const ports = p.ports ?? REDIS_PORTS;
   if (ports.length < 2) throw new Error(`redis health ports: got [${ports.join(", ")}]; allowed: a master and at least one replica port`);
   validateRedisNodeConfig({ port: ports[0], bindIp: p.hostIp, password: "x".repeat(16), maxmemoryMb: 32 });
+  if (p.peerIps.length === 0 || new Set([p.hostIp, ...p.peerIps]).size !== p.peerIps.length + 1) {
+    throw new Error(`redis health peers: got [${p.peerIps.join(", ")}] for ${p.hostIp}; allowed: other hosts' IPs, distinct, at least one`);
+  }
+  for (const ip of p.peerIps) validateRedisNodeConfig({ port: ports[0], bindIp: ip, password: "x".repeat(16), maxmemoryMb: 32 });
   return {
     name: "redis-healthy",
     description: `wait until the Redis Cluster is healthy with ${p.hostIp}'s nodes back (passes before the cluster is first formed)`,
     files: [],
     script: [
       `MODE=health`,
+      `HOST_IP=${q(p.hostIp)}`,
       `LOCAL=${q(ports.map((port) => `${p.hostIp}:${port}`).join(" "))}`,
+      `PEERS=${q(p.peerIps.flatMap((ip) => ports.map((port) => `${ip}:${port}`)).join(" "))}`,
+      `CREATED_FIRST=${p.createdFirst ? 1 : 0}`,
+      `PEER_WAIT=${p.peerWaitSeconds ?? 20}`,
       `NODES=''`,
       `REPLICAS=${ports.length - 1}`,
       `PLACEMENT_AWK=${q(PLACEMENT_AWK.trim())}`,
       `PICK_MASTER_AWK=${q(PICK_MASTER_AWK.trim())}`,
+      `STAY_MASTERS_AWK=${q(STAY_MASTERS_AWK.trim())}`,
       CLUSTER_SCRIPT.trim(),
     ].join("\n"),
   };

@@ -1,13 +1,8 @@
 import { generateKeyPairSync } from "node:crypto";
 import { validateConfig, type RawConfig } from "./load";
 import { albSubnetProblem, gp3IopsProblem, gp3MaxIops, gp3MaxThroughput, gp3ThroughputProblem, logstashInFlightProblem, sshPublicKeyProblem } from "./aws-limits";
+import { PUBKEY, SECRETS } from "./test-fixtures";
 
-const PUBKEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk3f2xVbq9wYr4kD8qQ0n5Jm1sTz8fYk2gQp6vN3a1b ops@example";
-const SECRETS: Record<string, string> = {
-  sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----\n",
-  redisPassword: "r3dis-Pa55word-long-enough", elasticPassword: "3lastic-Pa55word-long-enough",
-  dbRootPassword: "r00t-Pa55word-long-enough", dbAppPassword: "app-Pa55word-long-enough",
-};
 function problems(over: Record<string, unknown>, region = "eu-west-1"): string[] {
   const values: Record<string, string> = {};
   for (const [k, v] of Object.entries({ adminCidrs: ["203.0.113.0/24"], ssh: { publicKey: PUBKEY }, ...over, ...SECRETS })) values[k] = typeof v === "string" ? v : JSON.stringify(v);

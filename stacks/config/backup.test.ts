@@ -1,11 +1,8 @@
 import { backupConfigSchema } from "./backup";
 import { validateConfig } from "./load";
+import { rejectionIssues } from "./test-fixtures";
 
-function issues(x: unknown): { path: string; message: string }[] {
-  const r = backupConfigSchema.safeParse(x);
-  if (r.success) throw new Error(`expected ${JSON.stringify(x)} to be rejected`);
-  return r.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
-}
+const issues = (x: unknown) => rejectionIssues(backupConfigSchema, x);
 
 describe("opsfleet:backup config", () => {
   test("defaults: 14 days, daily full database backup + 5 min recovery point, Redis every 6 h, daily SLM and snapshots", () => {

@@ -1,11 +1,8 @@
 import { databaseConfigSchema } from "./database";
+import { rejectionIssues } from "./test-fixtures";
 
 /** Paths and messages of every problem of one invalid `opsfleet:database` section. */
-function issues(x: unknown): { path: string; message: string }[] {
-  const r = databaseConfigSchema.safeParse(x);
-  if (r.success) throw new Error(`expected ${JSON.stringify(x)} to be rejected`);
-  return r.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
-}
+const issues = (x: unknown) => rejectionIssues(databaseConfigSchema, x);
 
 describe("opsfleet:database config", () => {
   test("defaults: encrypted MariaDB on t3.medium, separate 1 GiB key volume, monthly rotation", () => {

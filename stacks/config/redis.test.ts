@@ -1,10 +1,7 @@
 import { instanceMemoryMiB, redisConfigSchema } from "./redis";
+import { rejectionIssues } from "./test-fixtures";
 
-function issues(x: unknown): { path: string; message: string }[] {
-  const r = redisConfigSchema.safeParse(x);
-  if (r.success) throw new Error(`expected ${JSON.stringify(x)} to be rejected`);
-  return r.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
-}
+const issues = (x: unknown) => rejectionIssues(redisConfigSchema, x);
 
 describe("opsfleet:redis config", () => {
   test("defaults: 3 t3.small hosts, 512 MiB per instance, noeviction, 5 s node timeout, 20 GiB data volume", () => {

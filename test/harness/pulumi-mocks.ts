@@ -2,6 +2,7 @@
  * Shared Pulumi mock harness for component tests (modelled on pulumi-awsx `vpc.test.ts`).
  *
  * - records every registration (`registered`), custom and component;
+ * - forms URNs as Pulumi's engine does (the parent's whole type chain, not only its own type);
  * - gives provider-computed outputs that the code under test reads (ids, ARNs, IPs, AZs);
  * - THROWS on invokes it does not know, so a new data-source call cannot silently get a wrong shape;
  * - `expectUniqueNames()` catches duplicate type+name pairs, which the mock monitor accepts but the engine rejects;
@@ -9,7 +10,7 @@
  *   transformation that tests pass to the component under test (`recorder.opts`).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { computedOutputs, mockId, mockInvoke } from "./mock-data";
+import { computedOutputs, mockId, mockInvoke, usePulumiUrns } from "./mock-data";
 
 export type Registration = pulumi.runtime.MockResourceArgs;
 
@@ -42,6 +43,7 @@ export async function useMocks(o: MockOptions = {}): Promise<void> {
     o.stack ?? "test",
     false,
   );
+  usePulumiUrns();
   pulumi.runtime.setAllConfig({ "aws:region": "us-east-1", ...(o.config ?? {}) }, o.secretKeys);
 }
 

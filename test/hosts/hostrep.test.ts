@@ -3,8 +3,10 @@
  * - the cloud-config's `ssh_keys` entry is a host key sshd serves, and a client pinned to the
  *   program's public key connects with StrictHostKeyChecking (and refuses any other key);
  * - the two-phase SSH key rotation with the authorized-keys step (no instance replaced);
- * - the Redis health gate that orders host replacements: passes before the cluster is first formed,
- *   blocks while a node is down, passes once it is back (and one master per host is restored).
+ * - the Redis health gate that orders host replacements: passes before the cluster is first formed
+ *   (on the other hosts' word), blocks while a node is down, passes once it is back (and one master
+ *   per host is restored); a host that comes back empty is added back before it passes; a new host
+ *   passes only while the cluster it is not in yet is whole.
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -12,22 +14,27 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { describeOnHosts } from "./guard";
-import { run, startLab, type Lab } from "./lab";
+import { run, startLab, type Lab, type LabHost } from "./lab";
 import { renderHostKeyCloudConfig } from "../../provision/common/cloud-init";
 import { renderRedisHealthStep, renderRedisNodesStep } from "../../provision/redis/steps";
 import { renderAuthorizedKeysStep } from "../../provision/common/ssh-keys";
 import { renderStepScript } from "../../provision/common/step-script";
-import { clusterNodes, clusterProblem, provisionRedisHosts, redisPid, runClusterStep, allNodeAddrs } from "./redis-lab";
+import { Cluster } from "ioredis";
+import { clusterInfo, clusterNodes, clusterProblem, provisionRedisHosts, redisPid, runClusterStep, allNodeAddrs, waitFor } from "./redis-lab";
 
-const HOSTS = [1, 2, 3].map((i) => ({ name: `rep${i}`, ip: `10.78.13.1${i}` }));
+// rep4 stands for a host a scale-out adds (the cluster is formed on the first three)
+const HOSTS = [1, 2, 3, 4].map((i) => ({ name: `rep${i}`, ip: `10.78.13.1${i}` }));
+const CLUSTER_HOSTS = HOSTS.slice(0, 3);
 const PASSWORD = `hostrep-${Date.now()}-secret`;
 
 describeOnHosts("host replacement gates and pinned host keys on test hosts", () => {
   let lab: Lab;
   let tmp: string;
+  let cluster: LabHost[];
 
   beforeAll(async () => {
     lab = await startLab({ name: "hostrep", hosts: HOSTS });
+    cluster = CLUSTER_HOSTS.map((h) => lab.host(h.name));
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "opsfleet-hostrep-"));
   }, 60_000);
   afterAll(async () => {
@@ -67,18 +74,30 @@ describeOnHosts("host replacement gates and pinned host keys on test hosts", () 
     await lab.ssh("rep1", "kill $(cat /run/sshd-2222.pid)");
   }, 60_000);
 
+  // as the component renders it: the first three hosts are asked, the first host of the chain is "created first"
+  const gate = (i: number) => renderRedisHealthStep({
+    hostIp: HOSTS[i].ip, peerIps: CLUSTER_HOSTS.filter((_, j) => j !== i).map((h) => h.ip), createdFirst: i === 0, peerWaitSeconds: 5,
+  });
+  const result = (stdout: string) => /opsfleet-redis-cluster: (\S+)\s*$/.exec(stdout)?.[1];
+  const addrs = () => allNodeAddrs(lab, cluster);
+
   test("Redis health gate: passes before the cluster is formed; blocks while a node is down; passes once it is back", async () => {
-    const hostIps = HOSTS.map((h) => h.ip);
-    const gate = (i: number) => renderRedisHealthStep({ hostIp: HOSTS[i].ip });
-    const result = (stdout: string) => /opsfleet-redis-cluster: (\S+)\s*$/.exec(stdout)?.[1];
+    const hostIps = CLUSTER_HOSTS.map((h) => h.ip);
 
     // first creation: nodes up, no cluster yet (the hosts after this one do not even exist on EC2)
-    await provisionRedisHosts(lab, { password: PASSWORD, maxmemoryMb: 64 }, [HOSTS[0]]);
+    await provisionRedisHosts(lab, { password: PASSWORD, maxmemoryMb: 64 }, [cluster[0]]);
     let t0 = Date.now();
-    expect(result((await lab.runStep("rep1", gate(0), { timeoutMs: 60_000 })).stdout)).toBe("not-formed");
+    const first = await lab.runStep("rep1", gate(0), { timeoutMs: 60_000 });
+    expect(result(first.stdout)).toBe("not-formed");
+    expect(first.stdout).toContain("no other host's node answers and this is the first host of the creation chain");
     console.log(`health gate, cluster not formed, two hosts absent: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    await provisionRedisHosts(lab, { password: PASSWORD, maxmemoryMb: 64 }, HOSTS.slice(1));
-    expect((await runClusterStep(lab)).action).toBe("created");
+    // the second host: the first one's nodes say there is no cluster yet
+    await provisionRedisHosts(lab, { password: PASSWORD, maxmemoryMb: 64 }, [cluster[1]]);
+    const second = await lab.runStep("rep2", gate(1), { timeoutMs: 60_000 });
+    expect(result(second.stdout)).toBe("not-formed");
+    expect(second.stdout).toContain(`the other hosts' nodes that answer (${HOSTS[0].ip}:7000 ${HOSTS[0].ip}:7001) are in no cluster either`);
+    await provisionRedisHosts(lab, { password: PASSWORD, maxmemoryMb: 64 }, [cluster[2]]);
+    expect((await runClusterStep(lab, 60_000, cluster)).action).toBe("created");
     expect(result((await lab.runStep("rep2", gate(1))).stdout)).toBe("unchanged");
 
     // rep3's master goes down (as when its instance is stopped for replacement)
@@ -96,9 +115,64 @@ describeOnHosts("host replacement gates and pinned host keys on test hosts", () 
     console.log(`health gate: blocked while ${victim} was down, passed ${((Date.now() - t0) / 1000).toFixed(1)} s after the kill`);
     expect(out.stdout).toContain(`waiting for ${victim} to answer PING`);
     expect(result(out.stdout)).toBe("placement-fixed");
-    expect(await clusterProblem(allNodeAddrs(lab), PASSWORD)).toBeNull();
-    const masters = (await clusterNodes(allNodeAddrs(lab)[0], PASSWORD)).filter((n) => n.flags.includes("master"));
+    expect(await clusterProblem(addrs(), PASSWORD)).toBeNull();
+    const masters = (await clusterNodes(addrs()[0], PASSWORD)).filter((n) => n.flags.includes("master"));
     expect(masters.map((m) => m.ip).sort()).toEqual(hostIps);
+  }, 300_000);
+
+  test("Redis health gate: a host that came back empty (lost volume) is added back before it passes, never taken for a first creation", async () => {
+    const c = new Cluster([{ host: HOSTS[0].ip, port: 7000 }], { redisOptions: { password: PASSWORD, connectTimeout: 2000 }, slotsRefreshTimeout: 2000 });
+    c.on("error", () => undefined);
+    try {
+      const keys = Array.from({ length: 100 }, (_, i) => `gate:${i}`);
+      await Promise.all(keys.map((k) => c.set(k, `v-${k}`)));
+      for (const m of c.nodes("master")) expect(Number(await m.call("WAIT", "1", "5000"))).toBeGreaterThanOrEqual(1);
+      const oldIds = (await clusterNodes(addrs()[0], PASSWORD)).filter((n) => n.ip === HOSTS[2].ip).map((n) => n.id);
+      // the old instance stops; its replica elsewhere takes over; the new instance's volume is empty
+      for (const port of [7000, 7001]) {
+        expect((await lab.ssh("rep3", `start-stop-daemon --stop --quiet --retry TERM/30/KILL/5 --pidfile /run/redis-${port}/redis-server.pid --exec /usr/bin/redis-server`)).code).toBe(0);
+      }
+      await waitFor("rep3's master to fail over", 30_000, async () => {
+        const live = (await clusterNodes(addrs()[0], PASSWORD)).filter((n) => n.flags.includes("master") && !n.flags.some((f) => f.startsWith("fail")));
+        return live.length === 3 && live.every((n) => n.ip !== HOSTS[2].ip) && (await clusterInfo(addrs()[0], PASSWORD)).cluster_state === "ok";
+      });
+      expect((await lab.ssh("rep3", "rm -rf /var/lib/redis/7000 /var/lib/redis/7001")).code).toBe(0);
+      await lab.runStep("rep3", renderRedisNodesStep({ privateIp: HOSTS[2].ip, password: PASSWORD, maxmemoryMb: 64 }));
+
+      const t0 = Date.now();
+      const out = await lab.runStep("rep3", gate(2), { timeoutMs: 240_000 });
+      console.log(`health gate, host back with an empty volume: added back and healthy in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      expect(out.stdout).toContain(`this host's nodes came back empty and the cluster (${HOSTS[0].ip}:7000) misses them`);
+      expect(out.stdout).toMatch(new RegExp(`adding ${HOSTS[2].ip}:7000 as a replica[\\s\\S]*adding ${HOSTS[2].ip}:7001 as a replica`));
+      expect(result(out.stdout)).toBe("joined");
+      expect(await clusterProblem(addrs(), PASSWORD)).toBeNull();
+      const nodes = await clusterNodes(addrs()[0], PASSWORD);
+      for (const old of oldIds) expect(nodes.map((n) => n.id)).not.toContain(old);
+      expect(nodes.filter((n) => n.flags.includes("master")).map((m) => m.ip).sort()).toEqual(CLUSTER_HOSTS.map((h) => h.ip));
+      expect(await Promise.all(keys.map((k) => c.get(k)))).toEqual(keys.map((k) => `v-${k}`));
+    } finally {
+      c.disconnect();
+    }
+  }, 300_000);
+
+  test("Redis health gate: a new host (not in the cluster yet) passes only while the cluster is whole", async () => {
+    await provisionRedisHosts(lab, { password: PASSWORD, maxmemoryMb: 64 }, [lab.host("rep4")]);
+    const ok = await lab.runStep("rep4", gate(3), { timeoutMs: 60_000 });
+    expect(ok.stdout).toContain(`does not know ${HOSTS[3].ip}: a new host, the cluster step adds its nodes`);
+    expect(result(ok.stdout)).toBe("new-host");
+    // a node of the cluster down: not whole, so the new host's gate waits (the next host is not created)
+    expect((await lab.exec("rep2", ["kill", "-9", String(await redisPid(lab, "rep2", 7001))])).code).toBe(0);
+    await waitFor("rep2:7001 to be flagged fail", 30_000, async () =>
+      (await clusterNodes(addrs()[0], PASSWORD)).some((n) => n.addr === `${HOSTS[1].ip}:7001` && n.flags.includes("fail")));
+    let settled = false;
+    const gated = lab.runStep("rep4", gate(3), { timeoutMs: 200_000 }).finally(() => { settled = true; });
+    await new Promise((r) => setTimeout(r, 8_000));
+    expect(settled).toBe(false);
+    await lab.runStep("rep2", renderRedisNodesStep({ privateIp: HOSTS[1].ip, password: PASSWORD, maxmemoryMb: 64 }));
+    const out = await gated;
+    expect(out.stdout).toContain("waiting for the cluster (10.78.13.11:7000) to be whole");
+    expect(result(out.stdout)).toBe("new-host");
+    expect(await clusterProblem(addrs(), PASSWORD)).toBeNull();
   }, 300_000);
 
   test("SSH key rotation in two phases: add the new key, then log in with it and drop the old one", async () => {

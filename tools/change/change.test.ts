@@ -5,7 +5,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { changedLeaves, diffResource, normalizePath, ruleFor } from "./rules";
-import { answer, mockUrn, priorStateOf, type StateResource } from "./state";
+import { answer, priorStateOf, withPulumiUrns, type StateResource } from "./state";
+import { pulumiUrn } from "../../test/harness/mock-data";
 import { diffPlans, type PlanLike } from "./diff";
 import { renderChanges } from "./render";
 import { SAFETY_ROWS } from "./safety-rows";
@@ -132,8 +133,9 @@ describe("mock provider state across a change (tools/change/state.ts)", () => {
     expect(diffResource(INSTANCE, { keyName: "ops" }, { keyName: r.outputs.keyName }).replaceReasons).toEqual(["keyName"]);
   });
 
-  test("URNs as the mock monitor forms them; aliases find the prior resource", () => {
-    expect(mockUrn("prod", "opsfleet", "urn:pulumi:prod::opsfleet::opsfleet:index:Bastion$opsfleet:index:Host::b", INSTANCE, "b")).toBe("urn:pulumi:prod::opsfleet::opsfleet:index:Host$aws:ec2/instance:Instance::b");
+  test("URNs as Pulumi's engine forms them (the parent's whole type chain); aliases find the prior resource", () => {
+    expect(pulumiUrn("prod", "opsfleet", "urn:pulumi:prod::opsfleet::opsfleet:index:Bastion$opsfleet:index:Host::b", INSTANCE, "b")).toBe("urn:pulumi:prod::opsfleet::opsfleet:index:Bastion$opsfleet:index:Host$aws:ec2/instance:Instance::b");
+    expect(pulumiUrn("prod", "opsfleet", "urn:pulumi:prod::opsfleet::pulumi:pulumi:Stack::opsfleet-prod", INSTANCE, "b")).toBe("urn:pulumi:prod::opsfleet::aws:ec2/instance:Instance::b");
     const moved = { ...reg(inst("ami-1")), urn: "urn:new", aliases: [inst("ami-1").urn] };
     expect(answer(moved, { id: "x", outputs: {} }, prior, "eu-west-1").id).toBe("h-id");
   });
@@ -195,6 +197,86 @@ describe("plan diff (tools/change/diff.ts)", () => {
     const text = renderChanges(parallel, { stack: "s", against: "x" });
     expect(text.indexOf("Replacements")).toBeLessThan(text.indexOf("Provisioning steps that run"));
     expect(text).toMatch(/c:\n\s+re-runs cfg\s+\(update: stdin\)/);
+  });
+});
+
+/**
+ * Pulumi's delete-before-replace cascade (engine step_generator.go, calculateDependentReplacements): the
+ * dependents whose replace-forcing inputs take outputs of a resource replaced delete-before-replace are
+ * replaced too (deleted first), transitively, even when the value they get back is the same.
+ */
+describe("plans saved with the mock monitor's URNs (parent's own type only)", () => {
+  const o = { ignoreChanges: [], replaceOnChanges: [], dependsOn: [] as string[], deletedWith: null as string | null, protect: false, deleteBeforeReplace: false, aliases: [] as string[] };
+  const old = (q: string, name: string) => `urn:pulumi:prod::opsfleet::${q}::${name}`;
+  const HOST = "opsfleet:index:Host";
+  const res = (urn: string, type: string, name: string, parent: string | null, more: Partial<typeof o> = {}, deps?: Record<string, string[]>) =>
+    ({ urn, type, name, parent, custom: !type.startsWith("opsfleet:"), inputs: {}, ...(deps ? { propertyDependencies: deps } : {}), options: { ...o, ...more } });
+  const cluster = res(old("opsfleet:index:RedisCluster", "c"), "opsfleet:index:RedisCluster", "c", null);
+  const host = res(old(`opsfleet:index:RedisCluster$${HOST}`, "h"), HOST, "h", cluster.urn);
+  const inst = res(old(`${HOST}$${INSTANCE}`, "h"), INSTANCE, "h", host.urn);
+  const step = res(old(`${HOST}$command:remote:Command`, "h-s"), "command:remote:Command", "h-s", host.urn, { dependsOn: [inst.urn], deletedWith: inst.urn }, { triggers: [inst.urn] });
+  const saved = { stack: "prod", project: "opsfleet", resources: [cluster, host, inst, step] };
+
+  test("get the engine's URNs from their parent links, references included; idempotent", () => {
+    const p = withPulumiUrns(saved);
+    const full = old(`opsfleet:index:RedisCluster$${HOST}$${INSTANCE}`, "h");
+    expect(p.resources.map((r) => r.urn)).toEqual([cluster.urn, host.urn, full, old(`opsfleet:index:RedisCluster$${HOST}$command:remote:Command`, "h-s")]);
+    expect(p.resources[3]).toMatchObject({ parent: host.urn, propertyDependencies: { triggers: [full] }, options: { dependsOn: [full], deletedWith: full } });
+    expect(withPulumiUrns(p)).toBe(p);
+  });
+});
+
+describe("delete-before-replace dependents (issue 10)", () => {
+  const opts = { ignoreChanges: [], replaceOnChanges: [], dependsOn: [] as string[], protect: false, deleteBeforeReplace: false, aliases: [] as string[] };
+  type R = PlanLike["resources"][number];
+  const u = (type: string, name: string) => `urn:pulumi:s::p::opsfleet:index:Host$${type}::${name}`;
+  const r = (name: string, type: string, inputs: Record<string, unknown>, deps: Record<string, string[]> = {}, more: Partial<typeof opts> = {}): R =>
+    ({ urn: u(type, name), type, name, custom: true, parent: null, inputs, propertyDependencies: deps, options: { ...opts, ...more } });
+  const plan = (resources: R[]): PlanLike => ({ region: "eu-west-1", resources, hosts: [] });
+  const VOL = "aws:ebs/volume:Volume";
+  const ATT = "aws:ec2/volumeAttachment:VolumeAttachment";
+  const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
+  const world = (ami: string, dbr = true, protect = false) => {
+    const i = r("h", INSTANCE, { ami, availabilityZone: "eu-west-1a" }, {}, { deleteBeforeReplace: dbr });
+    // 0.1.0: the volume's zone came from the instance (same value after the replacement)
+    const v = r("h-data", VOL, { availabilityZone: "eu-west-1a", size: 10 }, { availabilityZone: [i.urn] }, { protect });
+    const a = r("h-att", ATT, { instanceId: "h-id", volumeId: "vol-1", deviceName: "/dev/sdf" }, { volumeId: [v.urn] }, { deleteBeforeReplace: true });
+    const alarm = r("h-alarm", ALARM, { name: "h-status", dimensions: { InstanceId: "h-id" } }, { dimensions: [i.urn] });
+    const after = r("h-after", "aws:sqs/queue:Queue", { fifoQueue: false }, {}, { dependsOn: [i.urn] });
+    return [i, v, a, alarm, after];
+  };
+  const op = (cs: ReturnType<typeof diffPlans>, name: string) => cs.changes.find((c) => c.name === name)!;
+
+  test("replaces the dependents whose replace-forcing inputs reference the replaced resource, transitively", () => {
+    const cs = diffPlans(plan(world("ami-1")), plan(world("ami-2")));
+    expect(cs.changes.map((c) => [c.name, c.op])).toEqual([["h", "replace"], ["h-data", "replace"], ["h-att", "replace"], ["h-alarm", "same"], ["h-after", "same"]]);
+    expect(op(cs, "h-data")).toMatchObject({ changedInputs: [], replaceReasons: ["availabilityZone (dependent replacement: references h, replaced delete-before-replace)"], dependentOf: [u(INSTANCE, "h")] });
+    expect(op(cs, "h-att")).toMatchObject({ replaceReasons: ["volumeId (dependent replacement: references h-data, replaced delete-before-replace)"], dependentOf: [u(VOL, "h-data")] });
+    expect(op(cs, "h").dependentOf).toBeUndefined();
+    expect(cs.changeSummary).toMatchObject({ replace: 3, same: 2 });
+    expect(renderChanges(cs, { stack: "s", against: "x" })).toMatch(/h-data\s+because availabilityZone \(dependent replacement: .*\) \(deleted before h, created after\)/);
+  });
+
+  test("no cascade without deleteBeforeReplace on the replaced resource, nor through a non-forcing input or dependsOn", () => {
+    expect(diffPlans(plan(world("ami-1", false)), plan(world("ami-2", false))).changes.map((c) => [c.name, c.op])).toEqual([["h", "replace"], ["h-data", "same"], ["h-att", "same"], ["h-alarm", "same"], ["h-after", "same"]]);
+    // a plan saved without propertyDependencies cannot show the cascade (and shows none)
+    const bare = world("ami-1").map((x) => ({ ...x, propertyDependencies: undefined }));
+    expect(diffPlans(plan(bare), plan(world("ami-2"))).changeSummary).toMatchObject({ replace: 1 });
+  });
+
+  test("a protected dependent blocks the up", () => {
+    const cs = diffPlans(plan(world("ami-1", true, true)), plan(world("ami-2", true, true)));
+    expect(cs.notes).toEqual([expect.stringMatching(/^BLOCKED: h-data \(aws:ebs\/volume:Volume\) is protected and would be replaced \(it references h, replaced delete-before-replace\)/)]);
+  });
+
+  test("the mock provider gives a dependent replacement a new id (its own dependents see it change)", () => {
+    const [i, v] = world("ami-1");
+    const prior = priorStateOf({ region: "r", resources: [{ ...i, id: "h-id" }, { ...v, id: "vol-1" }] });
+    const reg = (x: R, inputs = x.inputs) => ({ urn: x.urn, type: x.type, name: x.name, inputs, ignoreChanges: [], replaceOnChanges: [], aliases: [], deleteBeforeReplace: x.options.deleteBeforeReplace });
+    expect(answer(reg(i, { ...i.inputs, ami: "ami-2" }), { id: "h-id", outputs: {} }, prior, "r").id).not.toBe("h-id");
+    expect(answer(reg(v), { id: "vol-1", outputs: {} }, prior, "r").id).not.toBe("vol-1");
+    // without the replacement before it, the volume is kept
+    expect(answer(reg(v), { id: "vol-1", outputs: {} }, priorStateOf({ region: "r", resources: [{ ...i, id: "h-id" }, { ...v, id: "vol-1" }] }), "r").id).toBe("vol-1");
   });
 });
 

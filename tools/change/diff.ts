@@ -5,7 +5,7 @@
  * as Pulumi does: a rename without an alias is a delete plus a create.
  */
 import type { HostManifest } from "../../components/host";
-import { diffResource } from "./rules";
+import { dependentReplaceKeys, diffResource } from "./rules";
 import type { StateResource } from "./state";
 
 export type ChangeOp = "create" | "update" | "replace" | "delete" | "same";
@@ -18,8 +18,17 @@ export interface ResourceChange {
   op: ChangeOp;
   /** Changed input paths (update and replace). */
   changedInputs: string[];
-  /** The replace-forcing properties among them (replace only). */
+  /**
+   * The replace-forcing properties among them (replace only). A dependent replacement (see `dependentOf`)
+   * names its input and why: `availabilityZone (dependent replacement: references x, replaced delete-before-replace)`.
+   */
   replaceReasons: string[];
+  /**
+   * Set when Pulumi's delete-before-replace cascade replaces this resource: the URNs (of the deployed
+   * state) its replace-forcing inputs reference that are deleted before it. It is deleted before them and
+   * created again after them, whether or not its own inputs change.
+   */
+  dependentOf?: string[];
 }
 
 export interface StepRun {
@@ -91,10 +100,60 @@ export function diffPlans(before: PlanLike, after: PlanLike): ChangeSet {
     if (p.options.protect) notes.push(`BLOCKED: ${p.name} (${p.type}) is protected and would be deleted: pulumi up fails until protect is lifted`);
   }
 
+  notes.push(...dependentReplacements(before, after, changes, priorOf));
   const byUrn = new Map(changes.map((c) => [c.urn, c]));
   notes.push(...volumeInUse(after, byUrn, priorOf));
   const changeSummary = Object.fromEntries(OPS.map((op) => [op, changes.filter((c) => c.op === op).length])) as Record<ChangeOp, number>;
   return { changes, changeSummary, stepRuns: stepRuns(before, after, changes), replacementWaves: replacementWaves(after, byUrn), notes };
+}
+
+/**
+ * Pulumi's delete-before-replace cascade (rules.ts `dependentReplaceKeys`), over the deployed state's
+ * property dependencies: every resource replaced with deleteBeforeReplace starts a replace set; its
+ * dependents whose replace-forcing inputs reference the set join it (transitively) and are replaced too.
+ * Marks them in `changes` (in place) and returns the notes (protected ones block the `up`).
+ */
+function dependentReplacements(before: PlanLike, after: PlanLike, changes: ResourceChange[], priorOf: Map<string, Res>): string[] {
+  const afterOf = new Map<string, Res>();
+  for (const r of after.resources) {
+    const p = priorOf.get(r.urn);
+    if (p) afterOf.set(p.urn, r);
+  }
+  const change = new Map(changes.map((c) => [c.urn, c]));
+  const nameOf = new Map(before.resources.map((r) => [r.urn, r.name]));
+  // Roots: deployed resources the change replaces with deleteBeforeReplace (the new goal's option decides).
+  const replaceSet = new Set<string>();
+  for (const [urn, r] of afterOf) if (r.options.deleteBeforeReplace && change.get(r.urn)?.op === "replace") replaceSet.add(urn);
+  if (!replaceSet.size) return [];
+  const dependents = new Map<string, { keys: string[]; via: string[] }>();
+  // The engine walks the dependents in dependency order; a fixpoint gives the same set in any order.
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of before.resources) {
+      if (!p.custom || replaceSet.has(p.urn)) continue;
+      const keys = dependentReplaceKeys(p.type, p.inputs, p.propertyDependencies, (u) => replaceSet.has(u));
+      if (!keys.length) continue;
+      const via = [...new Set(keys.flatMap((k) => (p.propertyDependencies?.[k] ?? []).filter((u) => replaceSet.has(u))))].sort();
+      dependents.set(p.urn, { keys, via });
+      replaceSet.add(p.urn);
+      grew = true;
+    }
+  }
+  const notes: string[] = [];
+  for (const p of before.resources) {
+    const d = dependents.get(p.urn);
+    if (!d) continue;
+    const r = afterOf.get(p.urn);
+    const c = r ? change.get(r.urn) : change.get(p.urn);
+    if (!c || c.op === "delete") continue; // gone from the program: deleted anyway
+    const names = d.via.map((u) => nameOf.get(u) ?? u).join(", ");
+    const already = c.op === "replace";
+    c.op = "replace";
+    c.dependentOf = d.via;
+    c.replaceReasons = [...new Set([...c.replaceReasons, ...d.keys.map((k) => `${k} (dependent replacement: references ${names}, replaced delete-before-replace)`)])];
+    if (p.options.protect && !already) notes.push(`BLOCKED: ${p.name} (${p.type}) is protected and would be replaced (it references ${names}, replaced delete-before-replace): pulumi up fails until protect is lifted`);
+  }
+  return notes;
 }
 
 /**

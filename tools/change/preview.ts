@@ -4,6 +4,7 @@
  */
 import { buildPlan, type BuildPlanOptions, type Plan } from "../plan-core";
 import { diffPlans, type ChangeSet } from "./diff";
+import { withPulumiUrns } from "./state";
 
 /** The plan JSON with `--against`: the after plan plus what changes. */
 export interface ChangePlan extends Plan {
@@ -16,11 +17,13 @@ export interface ChangePlan extends Plan {
 }
 
 export function withChanges(before: Plan, after: Plan, against: string): ChangePlan {
-  const cs = diffPlans(before, after);
+  const cs = diffPlans(withPulumiUrns(before), after);
   return { ...after, against, changes: cs.changes, changeSummary: cs.changeSummary, stepRuns: cs.stepRuns, replacementWaves: cs.replacementWaves, changeNotes: cs.notes };
 }
 
 export async function changePreview(before: Plan, o: Omit<BuildPlanOptions, "prior">, against = "before plan"): Promise<ChangePlan> {
+  // A plan saved (or planned at a revision) before URNs took Pulumi's form is matched by the engine's URNs.
+  before = withPulumiUrns(before);
   const after = await buildPlan({ ...o, prior: before });
   return withChanges(before, after, against);
 }

@@ -17,7 +17,10 @@ export function renderChanges(cs: ChangeSet, o: { stack: string; against: string
   if (s.replace) {
     out.push("", "Replacements (the old resource is deleted):");
     for (const c of of("replace")) {
-      const order = o.deleteBeforeReplace?.has(c.urn) ? "delete, then create" : "create, then delete";
+      // A dependent of a delete-before-replace goes first and comes back after it (Pulumi's cascade).
+      const order = c.dependentOf?.length
+        ? `deleted before ${c.dependentOf.map((u) => u.split("::").pop()).join(", ")}, created after`
+        : o.deleteBeforeReplace?.has(c.urn) ? "delete, then create" : "create, then delete";
       out.push(line(c, `because ${c.replaceReasons.join(", ")} (${order})`));
     }
   }

@@ -227,3 +227,35 @@ export function replaceForcingValues(type: string, inputs: Record<string, unknow
   const paths = [...(rule?.replaceOn ?? []), ...replaceOnChanges.map(normalizePath)];
   return Object.fromEntries(paths.map((p) => [p, valuesAt(inputs, p)]));
 }
+
+/**
+ * Pulumi's delete-before-replace cascade (engine pkg/resource/deploy/step_generator.go,
+ * calculateDependentReplacements): before a resource is deleted for a delete-before-replace, the engine
+ * walks the resources that depend on it in the OLD state and, for each custom resource with a top-level
+ * input whose `propertyDependencies` name a resource already in the replace set, asks the provider's Diff
+ * with that input made unknown (old inputs otherwise; no ignoreChanges, no replaceOnChanges: those are the
+ * engine's, not the provider's). Those that would be replaced are deleted first and created again after,
+ * even when the value they will get turns out to be the same (a fixed name, the same availability zone).
+ * Returns the inputs of one resource that force that: empty when it is not a dependent replacement.
+ */
+export function dependentReplaceKeys(type: string, inputs: Record<string, unknown>, propertyDependencies: Record<string, string[]> | undefined, inReplaceSet: (urn: string) => boolean): string[] {
+  const rule = ruleFor(type);
+  const keys: string[] = [];
+  for (const [key, urns] of Object.entries(propertyDependencies ?? {})) {
+    if (!urns.some(inReplaceSet) || !unknownForcesReplace(rule, key, inputs)) continue;
+    keys.push(key);
+  }
+  return keys.sort();
+}
+
+/**
+ * Whether the provider replaces when the whole top-level input `key` is unknown: a replace-forcing `key`
+ * itself, or one inside it unless `key` holds a nested block (an unknown block is diffed as a whole:
+ * only the block's own ForceNew counts), or a conditional rule on `key` that holds for unknown values.
+ */
+function unknownForcesReplace(rule: ReplaceRule | undefined, key: string, inputs: Record<string, unknown>): boolean {
+  if (!rule) return false;
+  if (rule.replaceOn.includes(key)) return true;
+  if (rule.replaceOn.some((r) => r.startsWith(`${key}.`)) && !valuesAt(inputs, key).some(isBlockValue)) return true;
+  return (rule.conditional ?? []).some((c) => c.prop === key && conditionalReplace(c, inputs, inputs, new Set([key])) === true);
+}

@@ -6,7 +6,8 @@
  * tools/plan-core.ts feed it.
  */
 import { createHash } from "node:crypto";
-import { diffResource, replaceForcingValues } from "./rules";
+import { pulumiUrn } from "../../test/harness/mock-data";
+import { dependentReplaceKeys, diffResource, replaceForcingValues } from "./rules";
 
 export interface StateResource {
   urn: string;
@@ -18,16 +19,23 @@ export interface StateResource {
   inputs: Record<string, unknown>;
   /** Provider-computed outputs (not the echoed inputs). */
   outputs?: Record<string, unknown>;
+  /** Per top-level input, the URNs whose outputs flow into it (absent in plans saved before it was recorded). */
+  propertyDependencies?: Record<string, string[]>;
   options: { ignoreChanges: string[]; replaceOnChanges: string[]; aliases?: string[] };
 }
 
 export interface PriorState {
   region: string;
   byUrn: Map<string, StateResource>;
+  /**
+   * Prior URNs replaced delete-before-replace so far in this run, and their dependent replacements
+   * (rules.ts `dependentReplaceKeys`): registrations come in dependency order, so this grows as the engine's does.
+   */
+  replaceSet: Set<string>;
 }
 
 export function priorStateOf(plan: { region: string; resources: StateResource[] }): PriorState {
-  return { region: plan.region, byUrn: new Map(plan.resources.map((r) => [r.urn, r])) };
+  return { region: plan.region, byUrn: new Map(plan.resources.map((r) => [r.urn, r])), replaceSet: new Set() };
 }
 
 /** The prior resource this registration continues: same URN, or one of its aliases (as Pulumi matches). */
@@ -44,6 +52,7 @@ export interface Registration {
   ignoreChanges: string[];
   replaceOnChanges: string[];
   aliases: string[];
+  deleteBeforeReplace?: boolean;
 }
 
 export interface ProviderAnswer {
@@ -90,7 +99,10 @@ export function answer(r: Registration, fresh: ProviderAnswer, prior: PriorState
   if (!old) return fresh;
   const d = diffResource(r.type, old.inputs, r.inputs, { ignoreChanges: r.ignoreChanges, replaceOnChanges: r.replaceOnChanges }, prior.region !== region);
   const oldOutputs = old.outputs ?? {};
-  if (d.replaceReasons.length) {
+  // A dependent of a delete-before-replace is recreated too (a new id for its own dependents), even unchanged.
+  const dependent = dependentReplaceKeys(old.type, old.inputs, old.propertyDependencies, (u) => prior.replaceSet.has(u)).length > 0;
+  if (dependent || (d.replaceReasons.length && r.deleteBeforeReplace)) prior.replaceSet.add(old.urn);
+  if (d.replaceReasons.length || dependent) {
     return { id: replacementId(fresh.id, r), outputs: replacementOutputs(r, fresh.outputs, oldOutputs) };
   }
   const outputs = { ...fresh.outputs, ...oldOutputs };
@@ -111,8 +123,47 @@ const STOP_START = /^(instanceType|userData|userDataBase64)$/;
 
 const LT_NOT_VERSIONED = /^(tags|tagsAll|defaultVersion|updateDefaultVersion|description)(\.|\[|$)/;
 
-/** URN as the mock monitor forms it (the parent's own type, then ours). */
-export function mockUrn(stack: string, project: string, parentUrn: string | undefined, type: string, name: string): string {
-  const qualified = parentUrn ? `${parentUrn.split("::")[2].split("$").pop()}$${type}` : type;
-  return `urn:pulumi:${stack}::${project}::${qualified}::${name}`;
+interface UrnPlan {
+  stack: string;
+  project: string;
+  resources: { urn: string; type: string; name: string; parent: string | null; propertyDependencies?: Record<string, string[]>; options: { dependsOn: string[]; deletedWith?: string | null; aliases?: string[] } }[];
+}
+
+/**
+ * A plan with every URN in the engine's form (`pulumiUrn`), recomputed from the parent links: plans saved
+ * (or planned at a git revision) before opsfleet formed URNs that way carry only the parent's own type.
+ * References (parent, dependsOn, deletedWith, propertyDependencies, aliases) follow. Idempotent.
+ */
+export function withPulumiUrns<P extends UrnPlan>(plan: P): P {
+  const byUrn = new Map(plan.resources.map((r) => [r.urn, r]));
+  const fixed = new Map<string, string>();
+  const urnOf = (r: UrnPlan["resources"][number], seen = new Set<string>()): string => {
+    const known = fixed.get(r.urn);
+    if (known) return known;
+    const parent = r.parent ? byUrn.get(r.parent) : undefined;
+    if (seen.has(r.urn)) throw new Error(`withPulumiUrns: parent cycle at ${r.urn}`);
+    seen.add(r.urn);
+    const parentUrn = parent ? urnOf(parent, seen) : r.parent ?? undefined;
+    const urn = pulumiUrn(plan.stack, plan.project, parentUrn, r.type, r.name);
+    fixed.set(r.urn, urn);
+    return urn;
+  };
+  for (const r of plan.resources) urnOf(r);
+  if ([...fixed].every(([a, b]) => a === b)) return plan;
+  const to = (u: string) => fixed.get(u) ?? u;
+  return {
+    ...plan,
+    resources: plan.resources.map((r) => ({
+      ...r,
+      urn: to(r.urn),
+      parent: r.parent === null ? null : to(r.parent),
+      ...(r.propertyDependencies ? { propertyDependencies: Object.fromEntries(Object.entries(r.propertyDependencies).map(([k, us]) => [k, us.map(to)])) } : {}),
+      options: {
+        ...r.options,
+        dependsOn: r.options.dependsOn.map(to),
+        ...(r.options.deletedWith ? { deletedWith: to(r.options.deletedWith) } : {}),
+        ...(r.options.aliases ? { aliases: r.options.aliases.map(to) } : {}),
+      },
+    })),
+  };
 }

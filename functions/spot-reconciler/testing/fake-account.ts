@@ -47,6 +47,8 @@ export class FakeAccount {
   fleet?: FakeFleet;
   /** Health check path of the target group. */
   healthCheckPath = "/health";
+  /** The tier's launch template (id lt-0123456789abcdef0) and its latest version. */
+  launchTemplateLatestVersion = 1;
   /** Instances deregistered from the target group (draining until the caller completes it). */
   readonly deregistered = new Set<string>();
   /** Every call answered, in order. */
@@ -84,8 +86,25 @@ export class FakeAccount {
     return group;
   }
 
+  /**
+   * Tags EC2 Auto Scaling / Spot Fleet put on an instance at launch (aws:autoscaling:groupName,
+   * aws:ec2spot:fleet-request-id). Recorded whenever the account is called, and kept after the
+   * instance left its group, as on AWS (tests move instances in and out of groups directly).
+   */
+  private readonly launchTags = new Map<string, Map<string, string>>();
+  private recordLaunchTags(): void {
+    const tag = (id: string, key: string, value: string) => {
+      if (!this.launchTags.has(id)) this.launchTags.set(id, new Map());
+      const t = this.launchTags.get(id)!;
+      if (!t.has(key)) t.set(key, value);
+    };
+    for (const id of this.fleet?.active ?? []) tag(id, "aws:ec2spot:fleet-request-id", this.fleet!.id);
+    for (const g of this.groups.values()) for (const i of g.instances) tag(i.id, "aws:autoscaling:groupName", g.name);
+  }
+
   handle(command: string, input: any): any {
     this.calls.push({ command, input });
+    this.recordLaunchTags();
     const h = (this as any)[command.replace(/Command$/, "")] as ((i: any) => any) | undefined;
     if (!h) throw new Error(`FakeAccount: unsupported command ${command}`);
     return h.call(this, input);
@@ -106,11 +125,17 @@ export class FakeAccount {
         InstanceId: i.id, State: { Name: i.state }, LaunchTime: new Date(i.launchMs),
         Tags: [
           ...(i.templateVersion ? [{ Key: "aws:ec2launchtemplate:id", Value: "lt-0123456789abcdef0" }, { Key: "aws:ec2launchtemplate:version", Value: i.templateVersion }] : []),
+          ...[...(this.launchTags.get(i.id) ?? [])].map(([Key, Value]) => ({ Key, Value })),
           ...[...(i.tags ?? [])].map(([Key, Value]) => ({ Key, Value })),
         ],
         ...(i.spotRequestId ? { SpotInstanceRequestId: i.spotRequestId, InstanceLifecycle: "spot" } : {}),
       })) }],
     };
+  }
+
+  DescribeLaunchTemplates(input: any) {
+    if (JSON.stringify(input.LaunchTemplateIds) !== JSON.stringify(["lt-0123456789abcdef0"])) throw new Error(`InvalidLaunchTemplateId.NotFound: ${input.LaunchTemplateIds}`);
+    return { LaunchTemplates: [{ LaunchTemplateId: "lt-0123456789abcdef0", LatestVersionNumber: this.launchTemplateLatestVersion, DefaultVersionNumber: this.launchTemplateLatestVersion }] };
   }
 
   DescribeSpotInstanceRequests(input: any) {

@@ -1,6 +1,7 @@
 /** The EventBridge fixtures (test/fixtures/aws-events) and what the reconciler must make of each (test helper). */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { classifyEvent } from "../events";
 
 export const FIXTURES = path.join(__dirname, "../../../test/fixtures/aws-events");
 export const fixture = (name: string): unknown => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), "utf8"));
@@ -9,7 +10,8 @@ export type Expect = "malformed" | "foreign" | "none" | "scale-up-1";
 /** Expected outcome of every fixture, per spot source. A new fixture must be added here. */
 export const EXPECTED: Record<string, { fleet: Expect; asg: Expect }> = {
   "asg-launch-successful.json": { fleet: "none", asg: "none" },
-  "instance-state-change-running.json": { fleet: "none", asg: "none" },
+  // i-abcd1111 (the AWS sample's id) is no instance of the tier: one DescribeInstances, then ignored.
+  "instance-state-change-running.json": { fleet: "foreign", asg: "foreign" },
   "rebalance-recommendation.json": { fleet: "none", asg: "none" },
   "scheduled-reconcile.json": { fleet: "none", asg: "none" },
   "spot-fleet-error.json": { fleet: "foreign", asg: "foreign" },
@@ -21,7 +23,7 @@ export const EXPECTED: Record<string, { fleet: Expect; asg: Expect }> = {
   "variant-instance-state-change-missing-state.json": { fleet: "malformed", asg: "malformed" },
   "variant-instance-state-change-shutting-down.json": { fleet: "none", asg: "none" },
   "variant-interruption-warning-detail-not-object.json": { fleet: "malformed", asg: "malformed" },
-  "variant-interruption-warning-foreign-instance.json": { fleet: "none", asg: "none" },
+  "variant-interruption-warning-foreign-instance.json": { fleet: "foreign", asg: "foreign" },
   "variant-interruption-warning-invalid-instance-id.json": { fleet: "malformed", asg: "malformed" },
   "variant-interruption-warning-malformed-resources.json": { fleet: "scale-up-1", asg: "scale-up-1" },
   "variant-interruption-warning-missing-instance-id.json": { fleet: "malformed", asg: "malformed" },
@@ -32,3 +34,12 @@ export const EXPECTED: Record<string, { fleet: Expect; asg: Expect }> = {
   "variant-unknown-detail-type.json": { fleet: "foreign", asg: "foreign" },
 };
 
+
+/**
+ * AWS calls the reconciler may make before it ignores a fixture: none, except for an instance event
+ * (EventBridge matches every instance of the account): one DescribeInstances scoped by its id.
+ */
+export function callsBeforeIgnoring(name: string): { command: string; input: unknown }[] {
+  const wake = classifyEvent(fixture(name), { onDemandAsgName: "web-ondemand" });
+  return wake.kind === "instance" ? [{ command: "DescribeInstancesCommand", input: { Filters: [{ Name: "instance-id", Values: [wake.instanceId] }] } }] : [];
+}

@@ -29,7 +29,9 @@ export function scenarioConfig(source: "fleet" | "asg", over: Partial<Reconciler
 export function scenarioAccount(source: "fleet" | "asg", foreign = 3): FakeAccount {
   const a = new FakeAccount(TG_ARN);
   for (const id of SPOT_IDS) {
-    a.addInstance({ spot: true, id });
+    const inst = a.addInstance({ spot: true, id });
+    // what the fleet / the ASG tags its instances with at launch (kept after they leave it)
+    inst.tags = new Map([source === "fleet" ? ["aws:ec2spot:fleet-request-id", FLEET_ID] : ["aws:autoscaling:groupName", "web-spot"]]);
     a.targetHealth.set(id, "healthy");
   }
   for (let i = 0; i < foreign; i++) a.addInstance({ spot: i % 2 === 0 });

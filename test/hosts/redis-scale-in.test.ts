@@ -1,0 +1,213 @@
+/**
+ * Redis scale-in edge cases on real Redis (lab "rscaleb", independent of redis-scale.test.ts so
+ * jest runs the two files in parallel): the per-master memory check, a scale-in after a failover
+ * at run time moved a staying host's master onto the leaving host, the reset guard's decisions,
+ * and a host removed while down that comes back with its stale cluster config.
+ * The hosts' /var/lib/redis is a tmpfs (see redis-scale.test.ts).
+ */
+import { Cluster, Redis } from "ioredis";
+import { describeOnHosts } from "./guard";
+import { startLab, type Lab, type LabHost } from "./lab";
+import {
+  allNodeAddrs, clusterInfo, clusterNodes, clusterProblem, info, provisionRedisHosts, rawReplies, redisCmd, runClusterStep, slotShares, waitFor,
+} from "./redis-lab";
+import { renderRedisClusterStep, renderRedisNodesStep } from "../../provision/redis/steps";
+import { RESET_GUARD } from "../../provision/redis/cluster-script";
+import { HELPERS } from "../../provision/redis/scripts";
+
+const PASSWORD = `scalein ${Date.now()} "pa55word"`;
+const HOSTS: LabHost[] = [1, 2, 3, 4].map((i) => ({ name: `rb${i}`, ip: `10.78.15.1${i}` }));
+const PARAMS = { password: PASSWORD, maxmemoryMb: 64 };
+const KEYS = 6000;
+const value = (i: number) => `v${i}-${"y".repeat(2000)}`; // ~12 MB in all
+const stage = (n: number) => HOSTS.slice(0, n);
+const log = (what: string) => console.log(`[rscaleb] ${what}`);
+const MiB = 1024 * 1024;
+
+describeOnHosts("Redis scale-in: memory per master, after a runtime failover, reset guard, stale host", () => {
+  let lab: Lab;
+  let client: Cluster;
+
+  async function allKeysThere(): Promise<void> {
+    for (let i = 0; i < KEYS; i += 1000) {
+      const idx = Array.from({ length: Math.min(1000, KEYS - i) }, (_, j) => i + j);
+      const got = await Promise.all(idx.map((j) => client.get(`k:${j}`)));
+      expect({ from: i, wrong: idx.filter((j, n) => got[n] !== value(j)).length }).toEqual({ from: i, wrong: 0 });
+    }
+  }
+  /** Healthy, exactly the stage's nodes, one master per host with one replica on another host, even slots, every key. */
+  async function expectStage(n: number): Promise<void> {
+    const addrs = allNodeAddrs(lab, stage(n));
+    expect(await clusterProblem(addrs, PASSWORD)).toBeNull();
+    const nodes = await clusterNodes(addrs[0], PASSWORD);
+    expect(nodes.map((x) => x.addr).sort()).toEqual([...addrs].sort());
+    const masters = nodes.filter((x) => x.flags.includes("master"));
+    expect(new Set(masters.map((m) => m.ip)).size).toBe(n);
+    for (const m of masters) expect(nodes.filter((r) => r.masterId === m.id).length).toBe(1);
+    const shares = Object.values(slotShares(nodes));
+    expect(Math.max(...shares) - Math.min(...shares)).toBeLessThanOrEqual(Math.max(1, 16384 % n));
+    await allKeysThere();
+  }
+  const mem = async (a: string) => info(a, PASSWORD, "memory");
+  /** The cluster step's reset guard run for real on host 1 against `candidate` (seed: host 1's master). */
+  async function guard(candidate: string): Promise<string> {
+    const script = `REDISCLI_AUTH=$(cat /etc/redis/opsfleet-auth); export REDISCLI_AUTH\n${HELPERS}\n${RESET_GUARD}
+seed=${HOSTS[0].ip}:7000; why=""
+if not_member ${candidate}; then if reset_node ${candidate} "test: foreign"; then echo RESET; else echo "DECLINED: $why"; fi; else echo "KEPT: $why"; fi`;
+    const r = await lab.runStep(HOSTS[0], { name: "reset-guard", description: "reset guard", files: [], script });
+    return r.stdout;
+  }
+  /** Makes a reset, lone node look like a member of another cluster holding data: one slot and a key in it. */
+  async function makeForeign(addr: string): Promise<string> {
+    expect(await redisCmd(addr, PASSWORD, "CONFIG", "SET", "cluster-require-full-coverage", "no")).toBe("OK");
+    expect(await redisCmd(addr, PASSWORD, "CLUSTER", "ADDSLOTS", "12182")).toBe("OK"); // the slot of "foo"
+    await waitFor("the foreign node to serve its slot", 10_000, async () => (await redisCmd(addr, PASSWORD, "SET", "foo", "stale")) === "OK");
+    return String(await redisCmd(addr, PASSWORD, "CLUSTER", "MYID"));
+  }
+  /** One connection held open while maxclients is 1: every other client gets "max number of clients reached". */
+  async function withMaxclientsReached<T>(addr: string, fn: () => Promise<T>): Promise<T> {
+    const [host, port] = addr.split(":");
+    const held = new Redis({ host, port: Number(port), password: PASSWORD, maxRetriesPerRequest: 0 });
+    try {
+      expect(await held.config("SET", "maxclients", "1")).toBe("OK");
+      expect((await rawReplies(addr, [["PING"]]))[0]).toMatch(/^-ERR max number of clients/);
+      return await fn();
+    } finally {
+      await held.config("SET", "maxclients", "10000");
+      held.disconnect();
+    }
+  }
+
+  beforeAll(async () => {
+    lab = await startLab({ name: "rscaleb", hosts: HOSTS });
+    await Promise.all(HOSTS.map(async (h) => {
+      const r = await lab.exec(h.name, ["sh", "-c", "mount -t tmpfs -o size=256m,mode=0750 tmpfs /var/lib/redis && chown redis:redis /var/lib/redis"]);
+      expect(r).toMatchObject({ code: 0 });
+    }));
+  }, 60_000);
+  afterAll(async () => {
+    client?.disconnect();
+    await lab?.stop();
+  }, 60_000);
+
+  test("4 hosts hold the keys", async () => {
+    await provisionRedisHosts(lab, PARAMS, stage(4));
+    expect((await runClusterStep(lab, 90_000, stage(4))).action).toBe("created");
+    client = new Cluster(stage(3).map((h) => ({ host: h.ip, port: 7000 })), { redisOptions: { password: PASSWORD, connectTimeout: 2000 }, slotsRefreshTimeout: 2000 });
+    client.on("error", () => undefined);
+    for (let i = 0; i < KEYS; i += 1000) await Promise.all(Array.from({ length: 1000 }, (_, j) => client.set(`k:${i + j}`, value(i + j))));
+    await expectStage(4);
+  }, 120_000);
+
+  test("4 -> 3 refused when one staying master cannot hold an even share, though all of them together could", async () => {
+    const addrs = allNodeAddrs(lab, stage(4));
+    const nodes = await clusterNodes(addrs[0], PASSWORD);
+    const before = slotShares(nodes);
+    const masters = nodes.filter((x) => x.flags.includes("master"));
+    const staying = masters.filter((m) => stage(3).some((h) => h.ip === m.ip));
+    const total = (await Promise.all(masters.map(async (m) => Number((await mem(m.addr)).used_memory_dataset)))).reduce((a, b) => a + b, 0);
+    const tight = staying[1];
+    const t = await mem(tight.addr);
+    const used = Number(t.used_memory), need = total / 3 + used - Number(t.used_memory_dataset);
+    // what it holds now fits with headroom; its third of all the data does not
+    const limit = Math.floor((used + need) / 2 / 0.9);
+    expect(used * 10).toBeLessThan(limit * 9);
+    expect(need * 10).toBeGreaterThan(limit * 9);
+    expect(need - used).toBeGreaterThan(0.5 * MiB);
+    await redisCmd(tight.addr, PASSWORD, "CONFIG", "SET", "maxmemory", String(limit));
+    for (const m of staying.filter((x) => x !== tight)) await redisCmd(m.addr, PASSWORD, "CONFIG", "SET", "maxmemory", String(1024 * MiB));
+    try {
+      const r = await lab.runStep(HOSTS[0], renderRedisClusterStep({ hostIps: stage(3).map((h) => h.ip) }), { allowFailure: true, timeoutMs: 120_000 });
+      log(`refusal: ${r.stderr.split("\n")[0]}`);
+      expect(r.code).not.toBe(0);
+      const esc = tight.addr.replace(/\./g, "\\.");
+      expect(r.stderr).toMatch(new RegExp(`scale-in refused: not every staying master can hold an even share of the data with 10% headroom; ${esc} would hold [\\d.]+ MiB \\(a 1/3 share [\\d.]+ MiB of the [\\d.]+ MiB of data \\+ [\\d.]+ MiB overhead\\), above 90% of its maxmemory [\\d.]+ MiB\\. Raise maxmemoryMb or keep more hosts\\. No slot was moved`));
+      for (const m of staying.filter((x) => x !== tight)) expect(r.stderr).not.toContain(`${m.addr} would hold`);
+    } finally {
+      for (const m of staying) await redisCmd(m.addr, PASSWORD, "CONFIG", "SET", "maxmemory", String(64 * MiB));
+    }
+    expect(slotShares(await clusterNodes(addrs[0], PASSWORD))).toEqual(before);
+    await expectStage(4);
+  }, 180_000);
+
+  test("4 -> 3 after a failover at run time put a staying host's master on the leaving host: placement first, then the drain", async () => {
+    const seed = `${HOSTS[0].ip}:7000`;
+    let nodes = await clusterNodes(seed, PASSWORD);
+    const stayIps = stage(3).map((h) => h.ip);
+    const target = nodes.find((r) => r.flags.includes("slave") && r.ip === HOSTS[3].ip && stayIps.includes(nodes.find((m) => m.id === r.masterId)!.ip))!;
+    expect(target).toBeDefined();
+    const robbed = nodes.find((m) => m.id === target.masterId)!.ip;
+    expect(await redisCmd(target.addr, PASSWORD, "CLUSTER", "FAILOVER")).toBe("OK");
+    await waitFor("the failover", 60_000, async () => {
+      nodes = await clusterNodes(seed, PASSWORD);
+      return nodes.find((x) => x.id === target.id)!.flags.includes("master") && nodes.find((x) => x.id === target.masterId)!.flags.includes("slave")
+        && (await clusterInfo(seed, PASSWORD)).cluster_state === "ok";
+    });
+    // the wedge: a staying host without a master, the leaving host with two
+    expect(nodes.filter((x) => x.flags.includes("master") && x.ip === robbed)).toEqual([]);
+    expect(nodes.filter((x) => x.flags.includes("master") && x.ip === HOSTS[3].ip).length).toBe(2);
+    const t0 = Date.now();
+    const { action, result } = await runClusterStep(lab, 240_000, stage(3));
+    log(`4 -> 3 after the failover in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${action}`);
+    expect(result.stdout).toContain(`placement before the scale-in: ${robbed}:7000 takes over from ${target.addr}`);
+    expect(action).toBe("placement-fixed,scaled-in");
+    expect(result.stdout).toContain(`removing ${HOSTS[3].ip}:7000`);
+    expect(result.stdout).toContain(`removing ${HOSTS[3].ip}:7001`);
+    await expectStage(3);
+    for (const port of [7000, 7001]) {
+      expect(await clusterInfo(`${HOSTS[3].ip}:${port}`, PASSWORD)).toMatchObject({ cluster_known_nodes: "1", cluster_slots_assigned: "0" });
+    }
+  }, 300_000);
+
+  test("the reset guard on real Redis: a proven foreign node is flushed and reset; a member, or any unusable answer, leaves it alone", async () => {
+    const foreign = `${HOSTS[3].ip}:7000`;
+    // a member of the cluster is kept, without any destructive command
+    const member = `${HOSTS[1].ip}:7000`;
+    const memberKeys = await redisCmd(member, PASSWORD, "DBSIZE");
+    expect(await guard(member)).toMatch(/KEPT: \n/);
+    expect(await redisCmd(member, PASSWORD, "DBSIZE")).toBe(memberKeys);
+    // maxclients reached on the candidate: its CLUSTER MYID is no answer, so nothing is proven
+    const oldId = await makeForeign(foreign);
+    let out = await withMaxclientsReached(foreign, () => guard(foreign));
+    expect(out).toMatch(/: its CLUSTER MYID reply is not a node id/);
+    expect(await redisCmd(foreign, PASSWORD, "GET", "foo")).toBe("stale");
+    // maxclients reached on another member: its view is unknown, so nothing is proven
+    out = await withMaxclientsReached(`${HOSTS[2].ip}:7001`, () => guard(foreign));
+    expect(out).toMatch(new RegExp(`member ${HOSTS[2].ip.replace(/\./g, "\\.")}:7001 gave no usable CLUSTER NODES`));
+    expect(await redisCmd(foreign, PASSWORD, "GET", "foo")).toBe("stale");
+    expect(String(await redisCmd(foreign, PASSWORD, "CLUSTER", "MYID"))).toBe(oldId);
+    // every answer usable: no member knows it, the others serve all 16384 slots -> flushed and reset
+    out = await guard(foreign);
+    expect(out).toContain(`${foreign}: test: foreign; discarding its 1 keys (a superseded copy)`);
+    expect(out).toContain("RESET");
+    expect(await redisCmd(foreign, PASSWORD, "DBSIZE")).toBe(0);
+    expect(await clusterInfo(foreign, PASSWORD)).toMatchObject({ cluster_known_nodes: "1", cluster_slots_assigned: "0" });
+    expect(String(await redisCmd(foreign, PASSWORD, "CLUSTER", "MYID"))).not.toBe(oldId);
+    await expectStage(3);
+  }, 120_000);
+
+  test("a host removed from the cluster while down comes back with its old data and cluster config: reset, then it rejoins", async () => {
+    const h = HOSTS[2];
+    const addrs = allNodeAddrs(lab, stage(3));
+    const others = addrs.filter((a) => !a.startsWith(`${h.ip}:`));
+    const oldIds = (await clusterNodes(addrs[0], PASSWORD)).filter((x) => x.ip === h.ip).map((x) => x.id);
+    for (const port of [7000, 7001]) {
+      const r = await lab.ssh(h.name, `start-stop-daemon --stop --quiet --oknodo --retry TERM/30/KILL/5 --pidfile /run/redis-${port}/redis-server.pid --exec /usr/bin/redis-server`);
+      expect(r.code).toBe(0);
+    }
+    await waitFor("its master's replica to take over", 60_000, async () => {
+      const live = (await clusterNodes(others[0], PASSWORD)).filter((x) => x.flags.includes("master") && !x.flags.some((f) => f.startsWith("fail")));
+      return live.length === 3 && live.every((x) => x.ip !== h.ip) && (await clusterInfo(others[0], PASSWORD)).cluster_state === "ok";
+    });
+    // the cluster forgets the vanished host (as the step does for failed nodes), then the host comes back as it was
+    for (const a of others) for (const id of oldIds) expect(await redisCmd(a, PASSWORD, "CLUSTER", "FORGET", id)).toBe("OK");
+    const up = await lab.runStep(h.name, renderRedisNodesStep({ privateIp: h.ip, ...PARAMS }));
+    expect(up.stdout).toMatch(/:7000 started[\s\S]*:7001 started/);
+    const { action, result } = await runClusterStep(lab, 180_000, stage(3));
+    expect(result.stdout).toContain(`${h.ip}:7000: not a member of this cluster (stale cluster config)`);
+    expect(action).toBe("joined");
+    await expectStage(3);
+    const ids = (await clusterNodes(addrs[0], PASSWORD)).map((x) => x.id);
+    for (const old of oldIds) expect(ids).not.toContain(old);
+  }, 240_000);
+}, { requires: ["redis-server", "redis-cli"] });
