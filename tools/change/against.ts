@@ -16,7 +16,8 @@ export interface Before {
   label: string;
 }
 
-function emptyPlan(stack: string, region: string): Plan {
+/** The plan of a stack that does not exist (before it is created, after its stack file is deleted). */
+export function emptyPlan(stack: string, region: string): Plan {
   return { version: 1, project: "opsfleet", stack, region, config: {} as Plan["config"], placeholderSecrets: [], resources: [], counts: {}, hosts: [], outputs: {}, violations: [] };
 }
 
