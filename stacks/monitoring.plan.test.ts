@@ -299,7 +299,7 @@ describe.each(STACKS)("monitoring in the plan of stack %s", (stack) => {
     const cfg = p.config.backup;
     for (const a of alarms().filter((x) => x.inputs.metricName === "LastGoodBackupAgeSeconds")) {
       const job = (a.inputs.dimensions as Record<string, string>).Job;
-      const interval = { full: cfg.database.intervalHours * 60, binlog: cfg.database.recoveryPointMinutes, rdb: cfg.redis.intervalHours * 60 }[job]!;
+      const interval = { full: cfg.database.intervalHours * 60, binlog: cfg.database.recoveryPointMinutes, rdb: cfg.redis.intervalHours * 60, slm: cfg.elasticsearch.intervalHours * 60 }[job]!;
       const window = (interval + p.config.alerts.thresholds.backupLateMinutes) * 60;
       expect(a.inputs).toMatchObject({ namespace: hostMetricsNamespace(stack), statistic: "Maximum", period: window, threshold: window, comparisonOperator: "GreaterThanThreshold", treatMissingData: "breaching" });
     }
