@@ -62,7 +62,8 @@ export interface ElasticsearchClusterArgs extends HostFleetArgs {
   /** Sets the built-in kibana_system user's password (for Kibana). @default none (left unset: no Kibana) */
   kibanaSystemPassword?: pulumi.Input<string>;
   /** S3 snapshot repository + SLM policy, registered by provisioning. @default none */
-  snapshots?: Omit<EsSnapshotOptions, "bucket"> & { bucket: pulumi.Input<string> };
+  /** `status` (without hostLabel: the first master's name) turns on the snapshot status metrics. */
+  snapshots?: Omit<EsSnapshotOptions, "bucket" | "status"> & { bucket: pulumi.Input<string>; status?: Omit<NonNullable<EsSnapshotOptions["status"]>, "hostLabel"> };
 }
 
 const DEFAULTS = {
@@ -294,7 +295,8 @@ export class ElasticsearchCluster extends pulumi.ComponentResource {
 
     if (args.snapshots) {
       const sn = args.snapshots;
-      const render = (bucket: string, ip: string) => renderEsSnapshotStep({ ...sn, bucket }, `https://${ip}:${ES_HTTP_PORT}`);
+      const render = (bucket: string, ip: string) =>
+        renderEsSnapshotStep({ ...sn, bucket, status: sn.status ? { ...sn.status, hostLabel: first.hostName } : undefined }, `https://${ip}:${ES_HTTP_PORT}`);
       const shape = render("shape-bucket", "192.0.2.1");
       const actual = pulumi.all([sn.bucket, first.privateIp]).apply(([bucket, ip]) => render(bucket, ip));
       first.addStep({

@@ -2,6 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ElasticsearchCluster, type ElasticsearchClusterArgs } from "../components/elasticsearch-cluster";
 import type { BackupContext } from "./backup";
+import { hostMetricsNamespace } from "../provision/monitoring/namespace";
 import { LogstashHost } from "../components/logstash-host";
 import { derivePassword } from "../provision/elasticsearch/passwords";
 import type { ElkConfig } from "./config/elk";
@@ -27,11 +28,12 @@ export interface ElkOutputs {
 /** The role's "backup" concern (the repository's prefix; Elasticsearch deletes its own stale blobs) and SLM. */
 function esSnapshots(b: BackupContext, ctx: StackContext): NonNullable<ElasticsearchClusterArgs["snapshots"]> {
   const basePath = b.prefix("elasticsearch", `${ctx.prefix}-es`);
-  ctx.hostRoles?.for("elasticsearch").allow("backup", b.store.hostStatements({ prefix: basePath, region: b.region, allowDelete: true }));
+  ctx.hostRoles?.for("elasticsearch").allow("backup", b.store.hostStatements({ prefix: basePath, region: b.region, snapshotRepository: true }));
   const es = b.config.elasticsearch;
   return {
     bucket: b.store.bucketName, basePath, schedule: { intervalHours: es.intervalHours, startTime: es.startTime },
     expireAfterDays: es.expireAfterDays ?? b.config.retentionDays, minCount: es.minCount, maxCount: es.maxCount,
+    status: { region: b.region, metricNamespace: hostMetricsNamespace(ctx.prefix) },
   };
 }
 

@@ -39,6 +39,28 @@ describe.each(STACKS)("plan of stack %s", (stack) => {
     }
     expect(p.violations).toEqual([]);
   });
+
+  test("README's \"Security model\" says exactly what each host role may do: its concerns and every action of the plan's policies", () => {
+    const p = plan();
+    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const roles = ofType(p, "aws:iam/role:Role").filter((r) => /-(redis|database|elasticsearch|logstash|bastion)-role$/.test(r.name));
+    expect(roles.length).toBeGreaterThan(1);
+    for (const role of roles) {
+      const group = role.name.slice(stack.length + 1, -"-role".length);
+      const row = readme.split("\n").find((l) => /^\s*\| /.test(l) && l.includes(`\`<stack>-${group}-role\``));
+      expect([group, row !== undefined]).toEqual([group, true]);
+      const documented = new Set([...row!.matchAll(/`([a-z0-9]+:[A-Za-z*]+)`/g)].map((m) => m[1]).filter((a) => a !== "cloudwatch:namespace"));
+      const concerns = new Set([...row!.matchAll(/`(metrics|backup)`/g)].map((m) => m[1]));
+      if (row!.includes("`metrics` as above")) { concerns.add("metrics"); documented.add("cloudwatch:PutMetricData"); }
+      if (/`metrics` only/.test(row!)) { concerns.add("metrics"); documented.add("cloudwatch:PutMetricData"); }
+      const policies = ofType(p, "aws:iam/rolePolicy:RolePolicy").filter((r) => r.inputs.role === `${role.name}-id`);
+      const actions = new Set(policies.flatMap((r) => JSON.parse(unwrap(r.inputs.policy)).Statement.flatMap((st: any) => [].concat(st.Action))));
+      for (const r of policies) expect([group, concerns.has(r.name.slice(role.name.length + 1))]).toEqual([group, true]);
+      for (const a of actions) expect([group, a, documented.has(a as string)]).toEqual([group, a, true]);
+      // with backups on, the row lists nothing the role cannot do
+      if (policies.some((r) => r.name.endsWith("-backup"))) expect([group, [...documented].sort()]).toEqual([group, [...actions].sort()]);
+    }
+  });
 });
 
 // ---- topic, alarms, dashboard -------------------------------------------------------------
@@ -191,6 +213,31 @@ describe.each(STACKS)("monitoring in the plan of stack %s", (stack) => {
     }
   });
 
+  test("README's alarm table describes the alarms this multi-host stack really creates (metric, statistic, comparison, periods, missing data)", () => {
+    const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const OPS: Record<string, string> = { GreaterThanThreshold: ">", GreaterThanOrEqualToThreshold: ">=", LessThanThreshold: "<", LessThanOrEqualToThreshold: "<=" };
+    const shape = (text: string) => text.replace(/\d+(\.\d+)?/g, "N");
+    const kinds = Object.keys(ALARM_KINDS).sort((x, y) => y.length - x.length);
+    let compared = 0;
+    for (const a of alarms()) {
+      const i = a.inputs as any;
+      if (i.metricQueries) continue; // metric math (the 5xx rate): covered by the alarm tests
+      const kind = kinds.find((k) => String(i.name).startsWith(`${stack}-${k}`))!;
+      const row = readme.split("\n").find((l) => new RegExp("`<stack>-" + kind + "(-[^`]*)?`").test(l));
+      expect([kind, row !== undefined]).toEqual([kind, true]);
+      const documented = row!.split(" | ")[1].replace("; then EC2 recovers the instance", "").replace(/ \([^)]*\)/g, "").replace(/<stack>/g, stack);
+      const real = `${i.statistic} of ${i.namespace} ${i.metricName} ${OPS[i.comparisonOperator]} ${i.threshold} in ${i.datapointsToAlarm} of ${i.evaluationPeriods} periods of ${i.period} s${i.treatMissingData === "breaching" ? "; no data counts as failing" : ""}`;
+      expect([i.name, shape(documented)]).toEqual([i.name, shape(real)]);
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(10);
+    // the known-nodes threshold is the stack's own Redis node count (the README sample: 3 hosts)
+    const redisHosts = plan().hosts.filter((h) => h.files.some((f) => f.path.endsWith("/health.conf") && f.content.includes("REDIS_PORTS=")));
+    const known = alarms().find((a) => a.inputs.name === `${stack}-redis-known-nodes`);
+    if (redisHosts.length) expect(known!.inputs.threshold).toBe(redisHosts.length * 2);
+    expect(readme).toContain("RedisKnownNodes < 6 (2 nodes on each of 3 hosts)");
+  });
+
   test("the bastion is monitored like every host: heartbeat, root volume use, EC2 status checks", () => {
     const names = alarms().map((a) => a.inputs.name);
     expect(names).toEqual(expect.arrayContaining([`${stack}-host-checker-silent-bastion`, `${stack}-host-disk-full-bastion-root`, `${stack}-host-status-instance-bastion`]));
@@ -252,7 +299,7 @@ describe.each(STACKS)("monitoring in the plan of stack %s", (stack) => {
     const cfg = p.config.backup;
     for (const a of alarms().filter((x) => x.inputs.metricName === "LastGoodBackupAgeSeconds")) {
       const job = (a.inputs.dimensions as Record<string, string>).Job;
-      const interval = { full: cfg.database.intervalHours * 60, binlog: cfg.database.recoveryPointMinutes, rdb: cfg.redis.intervalHours * 60 }[job]!;
+      const interval = { full: cfg.database.intervalHours * 60, binlog: cfg.database.recoveryPointMinutes, rdb: cfg.redis.intervalHours * 60, slm: cfg.elasticsearch.intervalHours * 60 }[job]!;
       const window = (interval + p.config.alerts.thresholds.backupLateMinutes) * 60;
       expect(a.inputs).toMatchObject({ namespace: hostMetricsNamespace(stack), statistic: "Maximum", period: window, threshold: window, comparisonOperator: "GreaterThanThreshold", treatMissingData: "breaching" });
     }

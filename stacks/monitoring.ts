@@ -109,6 +109,8 @@ export function composeMonitoring(
       backups: backupJobs({
         ...(hostsOf("database").length && db ? { database: { host: hostsOf("database")[0].hostName, intervalHours: ctx.backup.config.database.intervalHours, recoveryPointMinutes: ctx.backup.config.database.recoveryPointMinutes } } : {}),
         ...(hostsOf("redis").length ? { redis: { hosts: hostsOf("redis").map((h) => h.hostName), intervalHours: ctx.backup.config.redis.intervalHours } } : {}),
+        // the first master (stacks/elk.ts adds the masters first) publishes the SLM status
+        ...(hostsOf("elasticsearch").length ? { elasticsearch: { host: hostsOf("elasticsearch")[0].hostName, intervalHours: ctx.backup.config.elasticsearch.intervalHours } } : {}),
       }),
     } : {}),
     // hosts keep data on EBS volumes: EC2 recovers them in place on a system failure, where the type allows it

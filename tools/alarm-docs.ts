@@ -35,7 +35,7 @@ export const sampleAlarms = () =>
   planAlarms(SAMPLE, { ...alertsConfigSchema.parse({}).thresholds, dbKeyMaxAgeDays: KEY_MAX_AGE_DAYS.monthly });
 
 const SYSTEMS: Record<System, string> = {
-  web: "Web tier", redis: "Redis Cluster", elasticsearch: "Elasticsearch", database: "Database", backup: "Backups (one pair per job per host: database full and binlog, Redis rdb)", hosts: "Every host",
+  web: "Web tier", redis: "Redis Cluster", elasticsearch: "Elasticsearch", database: "Database", backup: "Backups (one pair per job per host: database full and binlog, Redis rdb, Elasticsearch slm)", hosts: "Every host",
 };
 const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 

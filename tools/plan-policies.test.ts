@@ -26,6 +26,14 @@ describe("plan security checks", () => {
     expect(sg({ protocol: "tcp", fromPort: 3306, toPort: 3306, securityGroups: ["sg-1"] })).toEqual([]);
   });
 
+  test("DLM: description and schedule names only in the characters and lengths the DLM API accepts", () => {
+    const dlm = (description: string, name: string) => v(res("aws:dlm/lifecyclePolicy:LifecyclePolicy", { description, policyDetails: { schedules: [{ name }] } }));
+    expect(dlm("opsfleet dev-backups data and key volumes every 24 h kept 7 days", "every 24 h from 0300 UTC")).toEqual([]);
+    expect(dlm("opsfleet dev-backups: data and key volumes", "ok")).toEqual([expect.stringMatching(/description .* is not 1-500 of \[0-9A-Za-z _-\] \(DLM rejects it\)/)]);
+    expect(dlm("ok", "every 24 h from 03:00 UTC")).toEqual([expect.stringMatching(/schedule name "every 24 h from 03:00 UTC" is not 1-120/)]);
+    expect(dlm("x".repeat(501), "y".repeat(121))).toHaveLength(2);
+  });
+
   test("IAM: no wildcard actions, no write action on Resource *", () => {
     const pol = (Statement: object[]) => v(res("aws:iam/rolePolicy:RolePolicy", { policy: JSON.stringify({ Version: "2012-10-17", Statement }) }));
     expect(pol([{ Effect: "Allow", Action: "*", Resource: "*" }])).toHaveLength(1);

@@ -12,6 +12,8 @@ import { hostMetricsNamespace } from "../provision/monitoring/namespace";
 const PUBLIC_PORTS = new Set([80, 443]);
 const OPEN = new Set(["0.0.0.0/0", "::/0"]);
 const READ_ONLY_ACTION = /^[a-z0-9-]+:(Describe|Get|List)[A-Za-z]*$/;
+/** DLM PolicyDescription and schedule Name: [0-9A-Za-z _-]+ (500 and 120 characters at most). */
+const DLM_TEXT = /^[0-9A-Za-z _-]+$/;
 const BROAD_MANAGED = /(AdministratorAccess|PowerUserAccess|FullAccess)$/;
 
 function unwrap(v: unknown): any {
@@ -117,6 +119,13 @@ function check(r: PlanResource, stack?: string): string[] {
       break;
     case "aws:sns/topicPolicy:TopicPolicy":
       v.push(...resourcePolicy(where, unwrap(i.policy)));
+      break;
+    case "aws:dlm/lifecyclePolicy:LifecyclePolicy":
+      // what the DLM API enforces (CreateLifecyclePolicy): a preview passes these, the apply fails
+      if (!DLM_TEXT.test(String(i.description ?? "")) || String(i.description).length > 500) v.push(`${where}: description ${JSON.stringify(i.description)} is not 1-500 of [0-9A-Za-z _-] (DLM rejects it)`);
+      for (const sch of i.policyDetails?.schedules ?? []) {
+        if (!DLM_TEXT.test(String(sch.name ?? "")) || String(sch.name).length > 120) v.push(`${where}: schedule name ${JSON.stringify(sch.name)} is not 1-120 of [0-9A-Za-z _-] (DLM rejects it)`);
+      }
       break;
     case "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
       if (BROAD_MANAGED.test(String(unwrap(i.policyArn)))) v.push(`${where}: broad managed policy ${i.policyArn}`);

@@ -1,7 +1,8 @@
 /**
  * IAM and S3 documents of the backup store (pure, so the scoping is tested without Pulumi).
  * A host may read and write its own prefix only, and may not delete (versioning keeps what it
- * overwrites); Elasticsearch manages its snapshot repository itself and needs DeleteObject there.
+ * overwrites); Elasticsearch manages its snapshot repository itself and needs DeleteObject there
+ * (plus the bucket-level actions its S3 repository docs recommend).
  * The metrics (the stack's namespace Opsfleet/Hosts/<stack>) are already granted by the host role's base "metrics" concern.
  */
 import type { PolicyDocument, PolicyStatement } from "../spot-failover/iam";
@@ -13,8 +14,12 @@ export interface BackupHostAccess {
   /** KMS key of the bucket (SSE-KMS). */
   bucketKmsKeyArn: string;
   region: string;
-  /** Elasticsearch snapshot repositories delete their own stale blobs. @default false */
-  allowDelete?: boolean;
+  /**
+   * Elasticsearch's S3 snapshot repository: deletes its own stale blobs, and needs the bucket-level
+   * actions the Elasticsearch S3 repository docs recommend (s3:GetBucketLocation; s3:ListBucketMultipartUploads
+   * for its register and cleanup of unfinished uploads). @default false
+   */
+  snapshotRepository?: boolean;
   /** The key store parameter this host writes its key bundle to (database hosts). */
   keyParameterArn?: string;
   keyStoreKmsKeyArn?: string;
@@ -33,9 +38,13 @@ export function backupHostPolicy(a: BackupHostAccess): PolicyDocument {
     {
       Sid: "ReadWriteOwnPrefix",
       Effect: "Allow",
-      Action: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", ...(a.allowDelete ? ["s3:DeleteObject"] : [])],
+      Action: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", ...(a.snapshotRepository ? ["s3:DeleteObject"] : [])],
       Resource: `${a.bucketArn}/${a.prefix}/*`,
     },
+    // these two take no s3:prefix condition (they name no objects' content): bucket-wide, read-only
+    ...(a.snapshotRepository
+      ? [{ Sid: "SnapshotRepositoryBucket", Effect: "Allow" as const, Action: ["s3:GetBucketLocation", "s3:ListBucketMultipartUploads"], Resource: a.bucketArn }]
+      : []),
     {
       Sid: "BucketKey",
       Effect: "Allow",

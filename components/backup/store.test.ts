@@ -87,9 +87,12 @@ describe("BackupStore", () => {
 });
 
 describe("backup documents (pure)", () => {
-  test("Elasticsearch's repository may delete its own blobs; a prefix with a wildcard is refused", () => {
-    const es = backupHostPolicy({ bucketArn: "arn:aws:s3:::b", prefix: "elasticsearch/dev-es", bucketKmsKeyArn: "k", region: "eu-west-1", allowDelete: true });
-    expect(es.Statement.find((x) => x.Sid === "ReadWriteOwnPrefix")!.Action).toContain("s3:DeleteObject");
+  test("Elasticsearch's repository may delete its own blobs and has the bucket-level actions its S3 repository docs recommend; a prefix with a wildcard is refused", () => {
+    const es = backupHostPolicy({ bucketArn: "arn:aws:s3:::b", prefix: "elasticsearch/dev-es", bucketKmsKeyArn: "k", region: "eu-west-1", snapshotRepository: true });
+    expect(es.Statement.find((x) => x.Sid === "ReadWriteOwnPrefix")!.Action).toEqual(["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "s3:DeleteObject"]);
+    expect(es.Statement.find((x) => x.Sid === "SnapshotRepositoryBucket")).toEqual({ Sid: "SnapshotRepositoryBucket", Effect: "Allow", Action: ["s3:GetBucketLocation", "s3:ListBucketMultipartUploads"], Resource: "arn:aws:s3:::b" });
+    const db = backupHostPolicy({ bucketArn: "arn:aws:s3:::b", prefix: "database/dev-db", bucketKmsKeyArn: "k", region: "eu-west-1" });
+    expect(db.Statement.find((x) => x.Sid === "SnapshotRepositoryBucket")).toBeUndefined();
     expect(es.Statement.find((x) => x.Sid === "KeyStore")).toBeUndefined();
     expect(() => backupHostPolicy({ bucketArn: "b", prefix: "redis/*", bucketKmsKeyArn: "k", region: "r" })).toThrow(/no wildcards/);
     expect(() => backupHostPolicy({ bucketArn: "b", prefix: "/redis/", bucketKmsKeyArn: "k", region: "r" })).toThrow(/no leading or trailing slash/);

@@ -102,14 +102,15 @@ export class BackupStore extends pulumi.ComponentResource {
       policyArn: "arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole",
     }, { parent: this });
     const dlm = new aws.dlm.LifecyclePolicy(`${name}-snapshots`, {
-      description: `opsfleet ${name}: data and key volumes every ${args.snapshots.intervalHours} h, kept ${args.snapshots.retentionDays} days`,
+      // DLM accepts only [0-9A-Za-z _-] in the description and schedule name (no ":" or ",")
+      description: `opsfleet ${name} data and key volumes every ${args.snapshots.intervalHours} h kept ${args.snapshots.retentionDays} days`,
       executionRoleArn: dlmRole.arn,
       state: "ENABLED",
       policyDetails: {
         resourceTypes: ["VOLUME"],
         targetTags: args.snapshotTargetTags,
         schedules: [{
-          name: `every ${args.snapshots.intervalHours} h from ${args.snapshots.startTime} UTC`,
+          name: `every ${args.snapshots.intervalHours} h from ${args.snapshots.startTime.replace(":", "")} UTC`,
           createRule: { interval: args.snapshots.intervalHours, intervalUnit: "HOURS", times: args.snapshots.startTime },
           retainRule: { interval: args.snapshots.retentionDays, intervalUnit: "DAYS" },
           copyTags: true,
@@ -154,10 +155,10 @@ export class BackupStore extends pulumi.ComponentResource {
    * Statements for a host role's "backup" concern: its own prefix, the bucket key and (database)
    * its key store entry. Sids and actions are plain; only the ARNs are Outputs.
    */
-  hostStatements(access: { prefix: string; region: string; allowDelete?: boolean; keyParameterArn?: pulumi.Input<string> }): HostPolicyStatement[] {
+  hostStatements(access: { prefix: string; region: string; snapshotRepository?: boolean; keyParameterArn?: pulumi.Input<string> }): HostPolicyStatement[] {
     const withKeys = access.keyParameterArn !== undefined;
     const doc = (bucketArn: string, bucketKmsKeyArn: string, keyStoreKmsKeyArn: string, keyParameterArn?: string) =>
-      backupHostPolicy({ bucketArn, prefix: access.prefix, bucketKmsKeyArn, region: access.region, allowDelete: access.allowDelete,
+      backupHostPolicy({ bucketArn, prefix: access.prefix, bucketKmsKeyArn, region: access.region, snapshotRepository: access.snapshotRepository,
         ...(withKeys ? { keyParameterArn, keyStoreKmsKeyArn } : {}) }).Statement;
     const shape = doc("arn:aws:s3:::shape", "shape", "shape", withKeys ? "shape" : undefined);
     const real = pulumi.all([this.bucketArn, this.kmsKeyArn, this.keyStoreKmsKeyArn, access.keyParameterArn]).apply(([b, k, ks, p]) => doc(b, k, ks, p));

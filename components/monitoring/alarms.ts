@@ -230,7 +230,7 @@ export const ALARM_KINDS = {
   "backup-overdue": {
     system: "backup", title: "Backup overdue",
     meaning: "A backup job's last good run is older than its interval plus alerts.thresholds.backupLateMinutes, or the job reported nothing for that long (its timer stopped, the host is down, or it never ran): a restore now loses more than the schedule promises.",
-    action: "On the host: `systemctl list-timers 'opsfleet-*'` (jobs: full opsfleet-db-backup, binlog opsfleet-db-binlog-ship, rdb opsfleet-redis-backup) and the log (/var/log/mysql/backup.log, /var/log/redis/backup.log); fix the cause (host down, timer disabled, bucket access), then `systemctl start <job>` and see the age drop (docs/database.md, docs/redis.md).",
+    action: "On the host: `systemctl list-timers 'opsfleet-*'` (jobs: full opsfleet-db-backup, binlog opsfleet-db-binlog-ship, rdb opsfleet-redis-backup, slm opsfleet-es-slm-status on the first Elasticsearch master, which reports the SLM policy's last snapshot) and the log (/var/log/mysql/backup.log, /var/log/redis/backup.log, /var/log/elasticsearch/opsfleet-slm-status.log; for slm also GET _slm/policy/opsfleet-snapshots); fix the cause (host down, timer disabled, bucket access), then `systemctl start <job>` and see the age drop (docs/database.md, docs/redis.md, docs/elk.md).",
   },
   "backup-failed": {
     system: "backup", title: "Backup run failed",

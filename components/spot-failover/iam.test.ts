@@ -12,7 +12,7 @@ import type { ReconcilerConfig } from "../../functions/spot-reconciler/config";
 import { PolicyStatement, reconcilerPolicy } from "./iam";
 
 const SERVICE: Record<string, string> = {
-  DescribeInstances: "ec2", DescribeSpotInstanceRequests: "ec2", DescribeSpotFleetRequests: "ec2", DescribeSpotFleetInstances: "ec2", ModifySpotFleetRequest: "ec2",
+  DescribeInstances: "ec2", DescribeLaunchTemplates: "ec2", DescribeSpotInstanceRequests: "ec2", DescribeSpotFleetRequests: "ec2", DescribeSpotFleetInstances: "ec2", ModifySpotFleetRequest: "ec2",
   DescribeAutoScalingGroups: "autoscaling", DescribeScalingActivities: "autoscaling", SetDesiredCapacity: "autoscaling", CreateOrUpdateTags: "autoscaling", DeleteTags: "autoscaling",
   DescribeTargetHealth: "elasticloadbalancing", DescribeTargetGroups: "elasticloadbalancing", ModifyTargetGroup: "elasticloadbalancing", DeregisterTargets: "elasticloadbalancing",
   TerminateInstances: "ec2", CreateTags: "ec2",
@@ -69,7 +69,9 @@ async function exercise(source: "fleet" | "asg") {
     // a valid tag for this exact instance set, as the reconciler would have written it an hour ago
     od(a).tags.set(COVERED_SINCE_TAG, covered + fingerprint(SPOT_IDS, []));
   })).toBe("set-on-demand-desired");
-  expect(await run(() => {}, { healthCheckPath: "/healthz" })).toBe("set-health-check-path");
+  expect(await run(() => {}, { healthCheckPath: "/healthz", launchTemplateId: "lt-0123456789abcdef0" })).toBe("set-health-check-path");
+  // an `up` in progress updated the template past this configuration: the switch waits
+  expect(await run((a) => { a.launchTemplateLatestVersion = 3; }, { healthCheckPath: "/healthz", launchTemplateId: "lt-0123456789abcdef0", launchTemplateVersion: "2" })).toBe("none");
   if (source === "fleet") {
     const rolling = (a: FakeAccount, drained: boolean) => {
       for (const id of SPOT_IDS) a.instances.get(id)!.templateVersion = "1";

@@ -24,6 +24,7 @@ export const RECONCILER_READ_ACTIONS = {
     "ec2:DescribeSpotFleetInstances",
     "ec2:DescribeSpotInstanceRequests",
     "ec2:DescribeInstances",
+    "ec2:DescribeLaunchTemplates",
     "autoscaling:DescribeAutoScalingGroups",
     "elasticloadbalancing:DescribeTargetHealth",
     "elasticloadbalancing:DescribeTargetGroups",
@@ -31,6 +32,7 @@ export const RECONCILER_READ_ACTIONS = {
   asg: [
     "ec2:DescribeSpotInstanceRequests",
     "ec2:DescribeInstances",
+    "ec2:DescribeLaunchTemplates",
     "autoscaling:DescribeAutoScalingGroups",
     "autoscaling:DescribeScalingActivities",
     "elasticloadbalancing:DescribeTargetHealth",

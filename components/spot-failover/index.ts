@@ -13,7 +13,7 @@ import { eventBridgeSendPolicy, reconcilerPolicy, trustPolicy } from "./iam";
 import { MESSAGE_GROUP_ID, RECONCILER_TIMEOUT_SECONDS, wakeUpQueue } from "./queue";
 import { reconcilerRules } from "./rules";
 import { asgSpotSource, fleetSpotSource, INSTANCE_REFRESH, NO_CAPACITY_WAIT, RECONCILER_OWNED, SpotSource } from "./spot-source";
-import { renderWebUserData } from "./user-data";
+import { renderWebUserData, servedHealthPaths } from "./user-data";
 import { asgTagList, tagResourceSuffix } from "./asg-tags";
 
 export type { SpotFailoverArgs, SpotFleetOptions, SpotSourceKind, FleetAllocationStrategy } from "./args";
@@ -82,8 +82,10 @@ export class SpotFailover extends pulumi.ComponentResource {
       // The path is set at creation; later changes are made by the reconciler once every instance
       // serves the new path (an in-place change now would make every running target unhealthy at once).
     }, { parent, ignoreChanges: ["healthCheck.path"] });
-    // Instances serve the configured path and the one the target group checks now (its state).
-    const healthPaths = targetGroup.healthCheck.apply((hc) => [a.healthCheckPath, hc?.path ?? a.healthCheckPath]);
+    // Instances serve the configured path and the one the target group checks now: read live at every
+    // `up` (the reconciler changes it at run time, so Pulumi's state of it is stale after a change).
+    const checkedNow = aws.lb.getTargetGroupOutput({ arn: targetGroup.arn }, { parent }).healthCheck.apply((hc) => hc?.path);
+    const healthPaths = checkedNow.apply((now) => servedHealthPaths(a.healthCheckPath, now));
     if (a.certificateArn !== undefined) {
       new aws.lb.Listener(`${name}-http`, {
         loadBalancerArn: alb.arn, port: 80, protocol: "HTTP",

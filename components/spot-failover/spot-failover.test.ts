@@ -379,7 +379,7 @@ describe("fleet.validUntil in the past (time passed since it was set)", () => {
     } finally {
       warn.mockRestore();
     }
-  });
+  }, 120_000); // two components under mocks: slow on a loaded 2-core machine
 });
 
 describe("real bundling (no code override)", () => {

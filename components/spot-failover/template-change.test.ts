@@ -5,7 +5,7 @@
  * after are compared against the provider's replace-forcing properties.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { computedOutputs, mockId, mockInvoke } from "../../test/harness/mock-data";
+import { computedOutputs, liveHealthCheckPaths, mockId, mockInvoke } from "../../test/harness/mock-data";
 import { settle, unsecret, valueOf } from "../../test/harness/pulumi-mocks";
 import { SpotFailover, SpotFailoverArgs } from "./index";
 
@@ -105,4 +105,39 @@ test("the fleet names the template's default version, and the template moves its
   expect(r.get("aws:ec2/launchTemplate:LaunchTemplate::web-lt")!.inputs.updateDefaultVersion).toBe(true);
   // A lowered target never makes the fleet kill an instance of its choosing: the reconciler retires the surplus gracefully.
   expect(fleet.excessCapacityTerminationPolicy).toBe("NoTermination");
+});
+
+/** Paths the user data's nginx answers (each health page it writes). */
+const servedBy = (lt: Reg) => [...Buffer.from(lt.inputs.userData, "base64").toString().matchAll(/^printf 'ok\\n' > \/var\/www\/html(\S+)$/gm)].map((m) => m[1]).sort();
+/** What the reconciler does at run time once every instance serves the configured path (ModifyTargetGroup). */
+const reconcilerSwitches = (path: string) => {
+  const tg = [...liveHealthCheckPaths.keys()].filter((k) => k.includes(":targetgroup/web-tg/"));
+  expect(tg).toHaveLength(1);
+  liveHealthCheckPaths.set(tg[0], path);
+};
+
+describe.each(["fleet", "asg"] as const)("health-path changes in a row (spot source %s): every new instance answers the path the target group checks", (spotSource) => {
+  const lt = "aws:ec2/launchTemplate:LaunchTemplate::web-lt";
+  beforeEach(() => liveHealthCheckPaths.clear());
+  test("/health → /healthz (switched by the reconciler) → /ready", async () => {
+    let r = await deploy({ ...base, spotSource });
+    expect(servedBy(r.get(lt)!)).toEqual(["/health"]);
+    r = await deploy({ ...base, spotSource, healthCheckPath: "/healthz" });
+    expect(servedBy(r.get(lt)!)).toEqual(["/health", "/healthz"]); // the target group still checks /health
+    reconcilerSwitches("/healthz"); // the roll finished
+    r = await deploy({ ...base, spotSource, healthCheckPath: "/ready" });
+    // Not /health (the path Pulumi's state remembers): the target group checks /healthz now.
+    expect(servedBy(r.get(lt)!)).toEqual(["/healthz", "/ready"]);
+    reconcilerSwitches("/ready");
+    r = await deploy({ ...base, spotSource, healthCheckPath: "/ready" });
+    expect(servedBy(r.get(lt)!)).toEqual(["/ready"]);
+  }, 120_000);
+  test("a second change before the first roll finished: the new template still serves the path checked now", async () => {
+    await deploy({ ...base, spotSource });
+    await deploy({ ...base, spotSource, healthCheckPath: "/healthz" }); // roll in progress, target group on /health
+    const r = await deploy({ ...base, spotSource, healthCheckPath: "/ready" });
+    expect(servedBy(r.get(lt)!)).toEqual(["/health", "/ready"]);
+    // ...and the reconciler is told the new path, to switch to once every instance runs this template
+    expect(r.get("aws:lambda/function:Function::web-reconciler")!.inputs.environment.variables).toMatchObject({ HEALTH_CHECK_PATH: "/ready" });
+  }, 120_000);
 });

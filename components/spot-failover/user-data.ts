@@ -2,10 +2,7 @@
  * cloud-init user data for the web instances (spot and on-demand alike): nginx on :80 with a
  * health page for the ALB. Pure, so the same text is tested (bash -n, content) and deployed.
  *
- * `healthCheckPaths`: every path the health page is served on — the configured one and the one the
- * target group checks right now. After a health-path change the target group keeps checking the old
- * path until the reconciler switches it, once every instance runs a template that serves the new one
- * (docs/spot.md, "Template changes"); serving both keeps old and new instances healthy meanwhile.
+ * `healthCheckPaths`: every path the health page is served on ({@link servedHealthPaths}).
  */
 export function renderWebUserData(healthCheckPaths: string[]): string {
   const paths = [...new Set(healthCheckPaths)].sort();
@@ -29,4 +26,17 @@ ${pages}
 printf '<!doctype html><title>opsfleet web</title><h1>opsfleet web</h1><p>%s (%s)</p>\\n' "$INSTANCE_ID" "$LIFECYCLE" > /var/www/html/index.html
 if [ -d /run/systemd/system ]; then systemctl enable nginx; systemctl restart nginx; else nginx; fi
 `;
+}
+
+/**
+ * The paths a new template's instances serve: the configured one and the one the target group
+ * checks right now — read live from AWS at `up` (aws.lb.getTargetGroup), never from Pulumi state:
+ * the reconciler switches the path at run time, so state is stale after the first change. After a
+ * health-path change the target group keeps checking the live path until the reconciler switches
+ * it, once every instance runs a template that serves the configured one (docs/spot.md, "Template
+ * changes"); so at any time every instance answers the path the target group checks, however many
+ * changes follow each other, mid-roll or not.
+ */
+export function servedHealthPaths(configured: string, checkedNow: string | undefined): string[] {
+  return [...new Set([configured, ...(checkedNow ? [checkedNow] : [])])].sort();
 }

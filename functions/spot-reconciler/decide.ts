@@ -110,6 +110,22 @@ export interface Observation {
   };
   /** Health check path the target group checks now (when the reconciler is told the wanted one). */
   targetGroup?: { healthCheckPath?: string };
+  /**
+   * Set when the launch template or an instance is on a NEWER version than this reconciler's
+   * configuration: an `up` is updating the tier and this configuration (its health path) is stale.
+   */
+  deployInProgress?: string;
+}
+
+/**
+ * Why the tier runs ahead of the configured template version, if it does: the template's latest
+ * version or an instance of the fleet / either group is newer (Lambda configuration not updated yet).
+ */
+export function deployAhead(configured: string | undefined, latest: string | undefined, instanceVersions: (string | undefined)[]): string | undefined {
+  if (configured === undefined) return undefined;
+  if (olderVersion(configured, latest)) return `launch template version ${latest} is newer than the configured ${configured}`;
+  const newer = instanceVersions.filter((v) => olderVersion(configured, v));
+  return newer.length ? `${newer.length} instance(s) on a template version newer than the configured ${configured}` : undefined;
 }
 
 export interface DecideSettings {

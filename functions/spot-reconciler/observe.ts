@@ -5,6 +5,7 @@
  */
 import {
   DescribeInstancesCommand,
+  DescribeLaunchTemplatesCommand,
   DescribeSpotFleetInstancesCommand,
   DescribeSpotFleetRequestsCommand,
   DescribeSpotInstanceRequestsCommand,
@@ -28,8 +29,10 @@ export interface AwsClients {
 
 export interface RawObservation {
   spot: { state: SpotSourceState; stateDetail: string; requested: number; facts: SpotInstanceFacts[] };
-  onDemand: { desired: number; max: number; instanceIds: string[]; inService: number; healthy: number; coveredTag?: string; outdated?: number };
+  onDemand: { desired: number; max: number; instanceIds: string[]; inService: number; healthy: number; coveredTag?: string; outdated?: number; versions?: string[] };
   targetGroup?: { healthCheckPath?: string };
+  /** Latest version of the tier's launch template; read only while a health-path switch is pending. */
+  launchTemplateLatestVersion?: string;
 }
 
 /** Tag EC2 puts on every instance launched from a launch template. */
@@ -139,6 +142,13 @@ export async function observe(c: AwsClients, cfg: ReconcilerConfig): Promise<Raw
   const targetHealth = new Map<string, string>();
   for (const d of health.TargetHealthDescriptions ?? []) if (d.Target?.Id) targetHealth.set(d.Target.Id, d.TargetHealth?.State ?? "unknown");
 
+  // A pending health-path switch: is the template already ahead of this reconciler's configuration
+  // (an `up` in progress that has updated the template but not yet this Lambda)? One call, only then.
+  const checked = tg?.TargetGroups?.[0]?.HealthCheckPath;
+  const latest = cfg.launchTemplateId !== undefined && checked !== undefined && checked !== cfg.healthCheckPath
+    ? (await c.ec2.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateIds: [cfg.launchTemplateId] }))).LaunchTemplates?.[0]?.LatestVersionNumber
+    : undefined;
+
   const od = groups.get(cfg.onDemandAsgName)!;
   const odInstances = od.Instances ?? [];
   return {
@@ -165,7 +175,9 @@ export async function observe(c: AwsClients, cfg: ReconcilerConfig): Promise<Raw
       coveredTag: od.Tags?.find((t) => t.Key === COVERED_SINCE_TAG)?.Value,
       ...(cfg.launchTemplateVersion !== undefined
         ? { outdated: odInstances.filter((i) => olderVersion(i.LaunchTemplate?.Version, cfg.launchTemplateVersion)).length } : {}),
+      versions: odInstances.map((i) => i.LaunchTemplate?.Version ?? "").filter(Boolean),
     },
-    ...(tg ? { targetGroup: { healthCheckPath: tg.TargetGroups?.[0]?.HealthCheckPath } } : {}),
+    ...(tg ? { targetGroup: { healthCheckPath: checked } } : {}),
+    ...(latest !== undefined ? { launchTemplateLatestVersion: String(latest) } : {}),
   };
 }

@@ -4,7 +4,7 @@
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { ReconcilerConfig } from "./config";
-import { assessSpotMembers, decide, Decision, EventHints, Observation } from "./decide";
+import { assessSpotMembers, decide, Decision, deployAhead, EventHints, Observation } from "./decide";
 import { classifyEvent, instanceOwnership, WakeUp } from "./events";
 import { act } from "./act";
 import { AwsClients, instanceTags, observe } from "./observe";
@@ -80,7 +80,11 @@ export function createReconciler(deps: ReconcilerDeps): (event: unknown) => Prom
       const mine = members.some((m) => m.instanceId === wake.instanceId) || raw.onDemand.instanceIds.includes(wake.instanceId);
       if (!mine) logger.info("event names an instance outside the spot and on-demand groups; hint not used", { instanceId: wake.instanceId, detailType: wake.detailType });
     }
-    const obs: Observation = { nowMs, spot: { state: raw.spot.state, requested: raw.spot.requested, members }, onDemand: raw.onDemand, ...(raw.targetGroup ? { targetGroup: raw.targetGroup } : {}) };
+    const ahead = deployAhead(config.launchTemplateVersion, raw.launchTemplateLatestVersion, [...raw.spot.facts.map((f) => f.templateVersion), ...(raw.onDemand.versions ?? [])]);
+    const obs: Observation = {
+      nowMs, spot: { state: raw.spot.state, requested: raw.spot.requested, members }, onDemand: raw.onDemand,
+      ...(raw.targetGroup ? { targetGroup: raw.targetGroup } : {}), ...(ahead ? { deployInProgress: ahead } : {}),
+    };
     const decision = decide(obs, {
       targetCapacity: config.targetCapacity, stabilizationSeconds: config.stabilizationSeconds,
       rollSpot: config.spotSource === "fleet", ...(config.healthCheckPath ? { healthCheckPath: config.healthCheckPath } : {}),

@@ -11,6 +11,7 @@ import { directClients } from "./testing/mock-clients";
 import { FLEET_ID, scenarioConfig, TG_ARN } from "./testing/scenario";
 import { fixture } from "./testing/fixtures";
 import { decide, Observation, SpotMember } from "./decide";
+import { servedHealthPaths } from "../../components/spot-failover/user-data";
 
 const TICK = 10_000;
 const TARGET = 3;
@@ -20,7 +21,7 @@ interface World {
   /** Paths each instance's nginx answers. */
   serves: Map<string, string[]>;
   /** Per tick: healthy spot instances in the target group, instances being retired, target group path. */
-  timeline: { t: number; healthy: number; retiring: number; path: string; action: string }[];
+  timeline: { t: number; healthy: number; unhealthy: number; retiring: number; path: string; action: string }[];
   writes: string[];
 }
 
@@ -66,7 +67,7 @@ function world(o: { templateVersion: string; newServes: string[]; oldServes: str
   };
 
   const run = async (ticks: number, cfg: { version: string; path: string }) => {
-    const config = scenarioConfig("fleet", { targetCapacity: TARGET, launchTemplateVersion: cfg.version, healthCheckPath: cfg.path });
+    const config = scenarioConfig("fleet", { targetCapacity: TARGET, launchTemplateVersion: cfg.version, healthCheckPath: cfg.path, launchTemplateId: "lt-0123456789abcdef0" });
     const reconcile = createReconciler({ clients: directClients(account), config, logger: { info() {}, warn() {}, error() {} } as any, metrics: { addMetric() {}, publishStoredMetrics() {} }, now: () => now });
     for (let i = 0; i < ticks; i++, now += TICK) {
       step();
@@ -78,6 +79,7 @@ function world(o: { templateVersion: string; newServes: string[]; oldServes: str
       w.timeline.push({
         t: i * 10,
         healthy: f.active.filter((id) => account.targetHealth.get(id) === "healthy").length,
+        unhealthy: f.active.filter((id) => account.targetHealth.get(id) === "unhealthy").length,
         retiring: f.active.filter((id) => account.deregistered.has(id)).length,
         path: account.healthCheckPath,
         action: r.reconciled ? r.decision.action.kind : "ignored",
@@ -193,5 +195,40 @@ describe("rolling decisions (pure)", () => {
     const o = obs([m("b"), m("c"), m("d")], 3, { targetGroup: { healthCheckPath: "/health" }, onDemand: { desired: 0, max: 3, instanceIds: [], outdated: 1 } });
     expect(decide(o, { ...s, healthCheckPath: "/healthz" }).action).toEqual({ kind: "none" });
     expect(decide({ ...o, onDemand: { ...o.onDemand, outdated: 0 } }, { ...s, healthCheckPath: "/healthz" }).action).toEqual({ kind: "set-health-check-path", from: "/health", to: "/healthz" });
+  });
+});
+
+describe("health-path changes in a row, with the template serving what the component renders (configured + checked now)", () => {
+  test("/health → /healthz → /ready: each roll ends on the new path, no instance ever fails its health check", async () => {
+    const o = { templateVersion: "2", oldServes: ["/health"], newServes: servedHealthPaths("/healthz", "/health") };
+    const { w, run } = world(o);
+    w.account.launchTemplateLatestVersion = 2;
+    await run(150, { version: "2", path: "/healthz" });
+    expect(w.account.healthCheckPath).toBe("/healthz");
+    // the second `up`: the component reads the live path (/healthz), not its state (/health)
+    Object.assign(o, { templateVersion: "3", newServes: servedHealthPaths("/ready", w.account.healthCheckPath) });
+    w.account.launchTemplateLatestVersion = 3;
+    await run(150, { version: "3", path: "/ready" });
+    expect(w.account.healthCheckPath).toBe("/ready");
+    expect(versions(w)).toEqual(["3", "3", "3"]);
+    expect(Math.max(...w.timeline.map((x) => x.unhealthy))).toBe(0);
+    expect(Math.min(...w.timeline.map((x) => x.healthy))).toBeGreaterThanOrEqual(TARGET);
+  });
+
+  test("an `up` updated the template but not yet the Lambda: the old reconciler does not switch to its (superseded) path", async () => {
+    // v2 instances serve /health + /healthz; the target group checks /health; the `up` for /ready made v3
+    // (serving /health, the path checked then, + /ready) and has not updated the reconciler yet.
+    const o = { templateVersion: "3", oldServes: servedHealthPaths("/healthz", "/health"), newServes: servedHealthPaths("/ready", "/health") };
+    const { w, run } = world(o);
+    for (const id of w.account.fleet!.active) w.account.instances.get(id)!.templateVersion = "2";
+    w.account.launchTemplateLatestVersion = 3;
+    await run(20, { version: "2", path: "/healthz" }); // the old configuration
+    expect(w.account.healthCheckPath).toBe("/health");
+    expect(w.writes).not.toContain("ModifyTargetGroup");
+    await run(200, { version: "3", path: "/ready" }); // the Lambda updated
+    expect(w.account.healthCheckPath).toBe("/ready");
+    expect(versions(w)).toEqual(["3", "3", "3"]);
+    expect(Math.max(...w.timeline.map((x) => x.unhealthy))).toBe(0);
+    expect(Math.min(...w.timeline.map((x) => x.healthy))).toBeGreaterThanOrEqual(TARGET);
   });
 });

@@ -77,6 +77,10 @@ export function rollingStep(o: Observation, s: DecideSettings): Step | undefined
 export function healthPathStep(o: Observation, s: DecideSettings): Step | undefined {
   const now = o.targetGroup?.healthCheckPath;
   if (s.healthCheckPath === undefined || now === undefined || now === s.healthCheckPath) return undefined;
+  // This reconciler's path may already be superseded: the new template serves the configured path of
+  // the `up` in progress and the path checked now — not necessarily this one.
+  if (o.deployInProgress !== undefined)
+    return { action: { kind: "none" }, reason: `health path: not switching to ${s.healthCheckPath}: a deploy is in progress (${o.deployInProgress})` };
   const outdated = o.spot.members.filter((m) => m.outdated).length + (o.onDemand.outdated ?? 0);
   const covering = o.spot.members.filter((m) => m.healthy && !m.reclaimReason).length;
   if (outdated > 0 || covering < s.targetCapacity || o.spot.state !== "steady")

@@ -45,6 +45,18 @@ describe("database backup step (rendered)", () => {
     expect(step.files.some((f) => f.path === DB_BACKUP_PATHS.ignoreDirsCnf)).toBe(false); // MySQL 8 has a data dictionary
   });
 
+  test.each([
+    ["mariadb", "SHOW MASTER STATUS", "mariadb-binlog"],
+    ["mysql", "SHOW BINARY LOG STATUS", "mysqlbinlog"],
+  ] as const)("%s: binlog statements the engine still has (MySQL 8.4 removed SHOW MASTER STATUS / RESET MASTER / SHOW MASTER LOGS)", (engine, status, tool) => {
+    const all = renderDatabaseBackupStep(opts(engine)).files.map((f) => f.content).join("\n");
+    expect(file(engine, DB_BACKUP_PATHS.shipBinlogs)).toContain(`sql -e "${status}"`);
+    expect(file(engine, DB_BACKUP_PATHS.restore)).toContain(`PURGE BINARY LOGS TO '$(sql -e "${status}" | cut -f1)'`);
+    if (engine === "mysql") expect(all).not.toMatch(/SHOW MASTER|RESET MASTER|SHOW MASTER LOGS|SHOW SLAVE|START SLAVE/);
+    // replayed events are history: never written into the restored server's binlogs again
+    expect(file(engine, DB_BACKUP_PATHS.restore)).toMatch(new RegExp(`${tool} \\$\\(db_auth\\) --read-from-remote-server --host=localhost --disable-log-bin `));
+  });
+
   test.each(["mariadb", "mysql"] as const)("%s: every script is valid bash; the key never goes to S3", (engine) => {
     for (const f of renderDatabaseBackupStep(opts(engine)).files.filter((x) => x.mode === "0700")) {
       const r = spawnSync("bash", ["-n"], { input: f.content, encoding: "utf8" });

@@ -53,6 +53,8 @@ interface EngineBackup {
   extract: string;
   prepare: string;
   binlogTool: string;
+  /** The current binlog file and position (MySQL 8.4 removed SHOW MASTER STATUS). */
+  binlogStatus: string;
   /** Files of the key dir that make up the key bundle. */
   keyFiles: string[];
 }
@@ -66,6 +68,7 @@ function engineBackup(engine: DatabaseEngine): EngineBackup {
       // backup-my.cnf in the backup names the key plugin and the key file paths: the key must be in place
       prepare: `mariadb-backup --prepare --target-dir="$stage"`,
       binlogTool: "mariadb-binlog",
+      binlogStatus: "SHOW MASTER STATUS",
       keyFiles: ["keyfile.enc", "keyfile.key"],
     };
   }
@@ -81,12 +84,15 @@ fi`,
     extract: "xbstream -x",
     prepare: `xtrabackup --prepare --target-dir="$stage" --component-keyring-config=${MYSQL_KEYRING_CONFIG}`,
     binlogTool: "mysqlbinlog",
+    binlogStatus: "SHOW BINARY LOG STATUS",
     keyFiles: ["component_keyring_file"], // mysqlKeyringFile() in the key dir
   };
 }
 
 /** Names the data the keys belong to (random, made with the first key backup; a restore adopts the stored one). */
 export const LINEAGE_FILE = "opsfleet-lineage";
+/** What one SSM parameter value holds (Advanced tier; Intelligent-Tiering moves a value above 4096 bytes there). */
+export const KEY_BUNDLE_MAX_BYTES = 8192;
 /** Exit code of backup-key when the key store holds another lineage's key (a new host before its restore). */
 export const KEY_STORE_MISMATCH = 3;
 const bundleFiles = (engine: DatabaseEngine) => [...engineBackup(engine).keyFiles, LINEAGE_FILE];
@@ -130,8 +136,9 @@ export function renderBackupKeyScript(o: DatabaseBackupOptions): string {
 ${prelude(o)}
 stored_lineage() { ssm get-parameter --name "$KEY_PARAMETER" --with-decryption --query Parameter.Value --output text 2>/dev/null \\
   | awk '$1 == "${LINEAGE_FILE}" { print $2 }' | base64 -d 2>/dev/null || true; }
-mode=\${1:-}
-if [ -z "$(lineage)" ] || [ "$mode" = --replace ]; then
+mode=\${1:-}; replace=0
+[ "$mode" != --replace ] || replace=1
+if [ -z "$(lineage)" ] || [ "$replace" = 1 ]; then
   # no lineage yet: a new host. Its keys must not overwrite the key of data that is still backed up.
   theirs=$(stored_lineage)
   if [ -n "$theirs" ] && [ "$mode" != --replace ]; then
@@ -150,7 +157,7 @@ if [ "$mode" != --force ] && [ "$hash" = "$(cat "$STATE/key.sha256" 2>/dev/null 
 stored=$(ssm get-parameter --name "$KEY_PARAMETER" --with-decryption --query Parameter.Value --output text 2>/dev/null || true)
 if [ "$(printf '%s\\n' "$stored" | sha256sum | cut -c1-64)" = "$hash" ]; then echo "$hash" > "$STATE/key.sha256"; exit 0; fi
 theirs=$(printf '%s\\n' "$stored" | awk '$1 == "${LINEAGE_FILE}" { print $2 }' | base64 -d 2>/dev/null || true)
-if [ -n "$theirs" ] && [ "$theirs" != "$(lineage)" ]; then
+if [ "$replace" = 0 ] && [ -n "$theirs" ] && [ "$theirs" != "$(lineage)" ]; then
   log "ERROR: the key store $KEY_PARAMETER holds lineage $theirs, this host has $(lineage): refusing to overwrite it (${DB_BACKUP_PATHS.backupKey} --replace abandons it)" >&2
   exit ${KEY_STORE_MISMATCH}
 fi
@@ -158,6 +165,13 @@ fi
 tmpd=$(mktemp -d /run/opsfleet-key.XXXXXX)
 trap 'rm -rf "$tmpd"' EXIT
 key_bundle > "$tmpd/value"
+# SSM holds at most 8192 bytes (Advanced, which Intelligent-Tiering switches to above 4096); every
+# key rotation adds a key id (old ones must stay: older data and backups use them)
+bytes=$(wc -c < "$tmpd/value")
+if [ "$bytes" -gt ${KEY_BUNDLE_MAX_BYTES} ]; then
+  die "the key bundle is $bytes bytes, more than the ${KEY_BUNDLE_MAX_BYTES} an SSM parameter holds: the key cannot be backed up, so the full backups and binlog shipments that need it fail (alarm: backup-failed). See docs/database.md, 'Key bundle size'"
+fi
+[ "$bytes" -le $((${KEY_BUNDLE_MAX_BYTES} * 3 / 4)) ] || log "WARNING: the key bundle is $bytes of ${KEY_BUNDLE_MAX_BYTES} bytes the key store holds (see docs/database.md, 'Key bundle size')" >&2
 ssm put-parameter --name "$KEY_PARAMETER" --type SecureString --key-id "$KEY_KMS_KEY" --tier Intelligent-Tiering \\
   --overwrite --value "file://$tmpd/value" >/dev/null || die "could not store the key bundle in $KEY_PARAMETER"
 echo "$hash" > "$STATE/key.sha256"
@@ -205,6 +219,7 @@ log "full backup $ts done in $((finished - started)) s: $stream_bytes bytes stor
 
 /** `ship-binlogs`: closes the current binlog (if anything was written) and uploads every closed one not shipped yet. */
 export function renderShipBinlogsScript(o: DatabaseBackupOptions): string {
+  const e = engineBackup(resolveDatabaseOptions(o.database).engine);
   return `${header("ship closed binary logs (encrypted as on disk) to the backup bucket")}
 ${prelude(o)}
 exec 9>/run/opsfleet-db-binlog-ship.lock
@@ -215,7 +230,7 @@ trap '[ "$ok" = 1 ] || metric database binlog 0 "$last_good"' EXIT
 db_running || die "$DB_SERVICE is not running"
 # a rotated key must reach the key store before binlogs encrypted with it are needed
 ${DB_BACKUP_PATHS.backupKey}
-status() { sql -e "SHOW MASTER STATUS" | cut -f1,2; }
+status() { sql -e "${e.binlogStatus}" | cut -f1,2; }
 if [ "$(status)" != "$(cat "$STATE/binlog.position" 2>/dev/null || true)" ]; then sql -e "FLUSH BINARY LOGS"; fi
 status > "$STATE/binlog.position"
 active=$(cut -f1 "$STATE/binlog.position")
@@ -227,13 +242,28 @@ while IFS= read -r f; do
   size=$(stat -c %s "$DATA_DIR/$name" 2>/dev/null) || continue
   grep -qxF "$name $size" "$STATE/binlog.shipped" || new+=("$name")
 done < "$DATA_DIR/mysql-bin.index"
+dest="s3://$BUCKET/$PREFIX/binlog/$(lineage)/"
+upload=()
 if [ \${#new[@]} -gt 0 ]; then
-  includes=(); for name in "\${new[@]}"; do includes+=(--include "$name"); done
-  # one call for all of them (the AWS CLI starts slowly)
-  s3 sync "$DATA_DIR" "s3://$BUCKET/$PREFIX/binlog/$(lineage)/" --exclude '*' "\${includes[@]}" --only-show-errors || die "could not ship \${new[*]}"
-  for name in "\${new[@]}"; do echo "$name $(stat -c %s "$DATA_DIR/$name")" >> "$STATE/binlog.shipped"; done
+  # a shipped binlog is history: never overwrite it. The same name with the same size is this
+  # file shipped before (state lost); another size is another history under this lineage: refuse.
+  listing=$(s3 ls "$dest" 2>/dev/null || true)
+  for name in "\${new[@]}"; do
+    size=$(stat -c %s "$DATA_DIR/$name")
+    theirs=$(printf '%s\n' "$listing" | awk -v n="$name" '$4 == n { print $3 }')
+    if [ -z "$theirs" ]; then upload+=("$name")
+    elif [ "$theirs" = "$size" ]; then echo "$name $size" >> "$STATE/binlog.shipped"
+    else die "refusing to overwrite $dest$name ($theirs bytes) with this host's $name ($size bytes): another history uses this lineage"
+    fi
+  done
 fi
-shipped=\${#new[@]}
+if [ \${#upload[@]} -gt 0 ]; then
+  includes=(); for name in "\${upload[@]}"; do includes+=(--include "$name"); done
+  # one call for all of them (the AWS CLI starts slowly)
+  s3 sync "$DATA_DIR" "$dest" --exclude '*' "\${includes[@]}" --only-show-errors || die "could not ship \${upload[*]}"
+  for name in "\${upload[@]}"; do echo "$name $(stat -c %s "$DATA_DIR/$name")" >> "$STATE/binlog.shipped"; done
+fi
+shipped=\${#upload[@]}
 now=$(date +%s); echo "$now" > "$STATE/binlog.good"
 ok=1
 metric database binlog 1 "$now"
@@ -267,8 +297,19 @@ done
 ${prelude(o)}
 exec 9>/run/opsfleet-db-backup.lock
 flock -w 600 9 || die "a backup or another restore is running"
+# no binlog shipping while the data changes under it (it would ship under the old lineage)
+exec 8>/run/opsfleet-db-binlog-ship.lock
+flock -w 600 8 || die "binlog shipping is still running"
 target=""
-if [ -n "$to" ]; then target=$(TZ=UTC date -d "$to" +%s 2>/dev/null) || die "--to: cannot parse '$to' (use 'YYYY-MM-DD HH:MM:SS', UTC)"; fi
+if [ -n "$to" ]; then
+  # one form that date and the binlog tool both read: any time date understands, as UTC, checked
+  # before anything is touched
+  given=$to
+  to=$(TZ=UTC date -u -d "$given" '+%F %T' 2>/dev/null) || die "--to: cannot parse '$given' (use 'YYYY-MM-DD HH:MM:SS', UTC)"
+  target=$(TZ=UTC date -u -d "$to" +%s)
+  [ "$target" -le "$(date +%s)" ] || die "--to: $to UTC is in the future"
+  [ "$to" = "$given" ] || log "--to '$given' is $to UTC"
+fi
 pre="$DATA_DIR/${RESTORE_DIRS.previous}"; stage="$DATA_DIR/${RESTORE_DIRS.stage}"
 [ ! -e "$pre" ] || die "$pre exists (data kept aside by an earlier restore): move or remove it first"
 rm -rf "$stage"
@@ -302,20 +343,22 @@ start_file=$(val binlog_file); start_pos=$(val binlog_pos); line=$(val lineage)
 log "restoring full backup $backup (binlog position $start_file:$start_pos)\${to:+, then binlogs up to $to UTC}"
 
 # 4. stop the server; keep the current data and keys aside (a failure below puts them back)
+db_stop() { if have_systemd; then systemctl stop "$DB_SERVICE"; else /etc/init.d/"$DB_SERVICE" stop </dev/null >/dev/null 2>&1 8>&- 9>&- || true; fi; }
 log "stopping $DB_SERVICE"
-if have_systemd; then systemctl stop "$DB_SERVICE"; else /etc/init.d/"$DB_SERVICE" stop </dev/null >/dev/null 2>&1 9>&- || true; fi
+db_stop
 ! db_running || die "$DB_SERVICE is still running"
 mkdir -m 0700 "$pre" "$pre/keys"
 find "$DATA_DIR" -mindepth 1 -maxdepth 1 ! -name ${RESTORE_DIRS.previous} ! -name lost+found -exec mv -t "$pre" {} +
 for f in ${allKeyFiles}; do [ ! -e "$KEY_DIR/$f" ] || cp -p "$KEY_DIR/$f" "$pre/keys/"; done
 rollback() {
   log "restore failed: putting the previous data and keys back"
+  ! db_running || db_stop
   rm -rf "$stage"
   find "$DATA_DIR" -mindepth 1 -maxdepth 1 ! -name ${RESTORE_DIRS.previous} ! -name lost+found -exec rm -rf {} +
   find "$pre" -mindepth 1 -maxdepth 1 ! -name keys -exec mv -t "$DATA_DIR" {} +
   for f in ${allKeyFiles}; do rm -f "$KEY_DIR/$f"; [ ! -e "$pre/keys/$f" ] || cp -p "$pre/keys/$f" "$KEY_DIR/$f"; done
   rm -rf "$pre"
-  db_restart >/dev/null 2>&1 || true
+  db_restart >/dev/null 2>&1 8>&- || true
 }
 trap 'rc=$?; rm -rf "$keys"; if [ "$rc" != 0 ] && [ "\${restored:-0}" = 0 ]; then rollback; fi' EXIT
 restored=0
@@ -353,21 +396,30 @@ fi
 for b in $binlogs; do mv "$fetched/$b" "$DATA_DIR/$b"; echo "./$b" >> "$DATA_DIR/mysql-bin.index"; done
 rm -rf "$fetched"
 chown -R mysql:mysql "$DATA_DIR"
-if [ "$keep_key" = 1 ] && [ -n "$line" ]; then printf '%s' "$line" > "$KEY_DIR/${LINEAGE_FILE}"; chown mysql:mysql "$KEY_DIR/${LINEAGE_FILE}"; chmod 0400 "$KEY_DIR/${LINEAGE_FILE}"; fi
 echo "keys: $KEY_DIR" > ${PATHS.encryptedMarker}; chown mysql:mysql ${PATHS.encryptedMarker}
-db_restart
-restored=1
+db_restart 8>&- # the server must not inherit the shipping lock
 
 # 7. replay: the server decrypts its own binlogs for the replication protocol (-R); events stream
 #    through a pipe into the server, never to a file
 if [ -n "$binlogs" ]; then
   log "replaying $(echo $binlogs | wc -w) binary logs from $start_file:$start_pos\${to:+ up to $to UTC}"
-  TZ=UTC ${e.binlogTool} $(db_auth) --read-from-remote-server --host=localhost --start-position="$start_pos" \${to:+--stop-datetime="$to"} $binlogs | sql \\
-    || die "replaying the binary logs failed (the backup itself is restored; data kept aside in $pre)"
+  # --disable-log-bin: replayed events are history, not new writes of this server's binlogs
+  TZ=UTC ${e.binlogTool} $(db_auth) --read-from-remote-server --host=localhost --disable-log-bin --start-position="$start_pos" \${to:+--stop-datetime="$to"} $binlogs | sql \\
+    || die "replaying the binary logs failed"
+  # the replayed files belong to the backup's lineage (they are in the bucket): not this server's to ship
+  sql -e "FLUSH BINARY LOGS"
+  sql -e "PURGE BINARY LOGS TO '$(sql -e "${e.binlogStatus}" | cut -f1)'"
 fi
 ${PATHS.opsDir}/verify-encryption --wait 120 || die "restored data is not fully encrypted"
-log "restore done: backup $backup\${binlogs:+ + binary logs}\${to:+ up to $to UTC}; the previous data and keys are kept in $pre (remove it when satisfied)"
+restored=1
+# 8. a new lineage: this server's binlogs restart their numbering and must never overwrite the
+#    shipped history they branched from (a later point-in-time restore needs it)
+rm -f "$STATE/binlog.shipped" "$STATE/binlog.position" "$STATE/key.sha256"
+${DB_BACKUP_PATHS.backupKey} --replace \\
+  || log "WARNING: the key bundle could not be stored: nothing of this host is backed up until ${DB_BACKUP_PATHS.backupKey} --replace succeeds" >&2
+log "restore done: backup $backup\${binlogs:+ + binary logs}\${to:+ up to $to UTC}, new lineage $(lineage); the previous data and keys are kept in $pre (remove it when satisfied)"
 # a new base for this host's point-in-time recovery
+exec 8>&-
 if [ "$after_backup" = 1 ]; then exec 9>&-; ${DB_BACKUP_PATHS.fullBackup}; fi`;
 }
 

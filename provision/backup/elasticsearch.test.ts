@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Client } from "@elastic/elasticsearch";
 import { applyRequests } from "../elasticsearch/apply-requests";
-import { ES_REPOSITORY, ES_SLM_POLICY, renderEsSnapshotStep, restoreRequests, snapshotNowRequests, snapshotSetupRequests, type EsSnapshotOptions } from "./elasticsearch";
+import { ES_BACKUP_PATHS, ES_REPOSITORY, ES_SLM_POLICY, renderEsSnapshotStep, restoreRequests, snapshotNowRequests, snapshotSetupRequests, type EsSnapshotOptions } from "./elasticsearch";
 
 const opts: EsSnapshotOptions = {
   bucket: "dev-backups-a1b2", basePath: "elasticsearch/dev-es", schedule: { intervalHours: 24, startTime: "01:30" }, expireAfterDays: 14, minCount: 5, maxCount: 50,
@@ -16,6 +16,16 @@ describe("Elasticsearch snapshots: the REST calls, through the official client a
   let server: http.Server;
   let base: string;
   let seen: { method: string; url: string; body: any; user: string }[];
+  // GET _slm/policy/<id> as Elasticsearch 8 answers it (SnapshotLifecyclePolicyMetadata)
+  let slmAnswer: unknown;
+  const slm = (lastSuccessMs?: number, lastFailureMs?: number) => ({
+    [ES_SLM_POLICY]: {
+      version: 1, modified_date_millis: 1764460000000, policy: { name: "<opsfleet-{now/d}>", schedule: "0 30 1/24 * * ?", repository: ES_REPOSITORY },
+      ...(lastSuccessMs ? { last_success: { snapshot_name: "opsfleet-2026.11.30-01.30-ok", start_time: lastSuccessMs - 4000, time: lastSuccessMs } } : {}),
+      ...(lastFailureMs ? { last_failure: { snapshot_name: "opsfleet-2026.11.29-01.30-x", time: lastFailureMs, details: '{"type":"repository_exception","reason":"[opsfleet-s3] {boom}"}' } } : {}),
+      next_execution_millis: 1764552600000, stats: { policy: ES_SLM_POLICY, snapshots_taken: 3, snapshots_failed: 1 },
+    },
+  });
 
   beforeAll(async () => {
     server = http.createServer((req, res) => {
@@ -30,6 +40,7 @@ describe("Elasticsearch snapshots: the REST calls, through the official client a
         if (req.url!.includes("/_restore")) return send(200, { snapshot: { snapshot: "s", indices: ["app-1"], shards: { total: 1, failed: 0, successful: 1 } } });
         if (req.url!.endsWith("/_execute")) return send(200, { snapshot_name: "opsfleet-2026.11.30-06.30" });
         if (req.url!.endsWith("/_all")) return send(200, { snapshots: [] });
+        if (req.method === "GET" && req.url === `/_slm/policy/${ES_SLM_POLICY}`) return send(200, slmAnswer);
         send(200, { acknowledged: true });
       });
     });
@@ -83,6 +94,45 @@ describe("Elasticsearch snapshots: the REST calls, through the official client a
         `PUT /_snapshot/${ES_REPOSITORY} elastic`, `POST /_snapshot/${ES_REPOSITORY}/_verify elastic`, `PUT /_slm/policy/${ES_SLM_POLICY} elastic`,
       ]);
       expect(seen[2].body).toEqual(snapshotSetupRequests(opts)[2].body);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test.each([
+    ["a good last snapshot", 3600, 7200, 1, 3600],
+    ["a failed last snapshot", 7200, 600, 0, 7200],
+    ["a first snapshot that failed", undefined, 600, 0, undefined],
+  ] as const)("the status job publishes the SLM outcome like every backup job: %s", async (_what, okAgo, failAgo, success, age) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "opsfleet-es-slm-"));
+    try {
+      const now = Date.now();
+      slmAnswer = slm(okAgo && now - okAgo * 1000, failAgo && now - failAgo * 1000);
+      const step = renderEsSnapshotStep({ ...opts, status: { region: "eu-west-1", hostLabel: "dev-es-master-0", metricNamespace: "Opsfleet/Hosts/dev" } }, base);
+      const relocate = (s: string) => s.split("/etc/elasticsearch").join(dir);
+      for (const f of step.files) {
+        fs.mkdirSync(path.dirname(relocate(f.path)), { recursive: true });
+        fs.writeFileSync(relocate(f.path), relocate(f.content), { mode: 0o700 });
+      }
+      fs.writeFileSync(path.join(dir, "opsfleet/elastic.curlrc"), 'user = "elastic:pw"\n', { mode: 0o600 });
+      // the AWS CLI stood in for: records the put-metric-data call
+      fs.mkdirSync(path.join(dir, "bin"));
+      fs.writeFileSync(path.join(dir, "bin/aws"), `#!/bin/sh\nprintf '%s\\n' "$@" > ${dir}/aws.args\n`, { mode: 0o755 });
+      const child = spawn("bash", [relocate(ES_BACKUP_PATHS.slmStatus)], { env: { ...process.env, PATH: `${dir}/bin:${process.env.PATH}` } });
+      let stderr = "";
+      child.stderr.on("data", (d) => (stderr += d));
+      await new Promise<number | null>((r) => child.on("close", r));
+      expect({ stderr, calls: seen.map((x) => `${x.method} ${x.url} ${x.user}`) }).toEqual({ stderr: expect.any(String), calls: [`GET /_slm/policy/${ES_SLM_POLICY} elastic`] });
+      expect({ stderr, aws: fs.existsSync(path.join(dir, "aws.args")) }).toEqual({ stderr: expect.any(String), aws: true });
+      const args = fs.readFileSync(path.join(dir, "aws.args"), "utf8").split("\n");
+      expect(args.slice(0, 4)).toEqual(["cloudwatch", "put-metric-data", "--namespace", "Opsfleet/Hosts/dev"]);
+      const data = JSON.parse(args[5]) as { MetricName: string; Value: number; Dimensions: { Name: string; Value: string }[] }[];
+      expect(data[0].Dimensions).toEqual([{ Name: "System", Value: "elasticsearch" }, { Name: "Job", Value: "slm" }, { Name: "Host", Value: "dev-es-master-0" }]);
+      expect(data.find((m) => m.MetricName === "BackupSuccess")!.Value).toBe(success);
+      const published = data.find((m) => m.MetricName === "LastGoodBackupAgeSeconds")?.Value;
+      if (age === undefined) expect(published).toBeUndefined();
+      else expect(Math.abs(published! - age)).toBeLessThanOrEqual(5);
+      expect(stderr.includes("the last snapshot failed")).toBe(success === 0);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -4,10 +4,11 @@
  * (SLM) policy, and the restore calls. Plain `EsRequest`s: the provisioning step renders them to
  * curl, the tests send them through the official client, so the two cannot drift.
  */
-import type { RenderedStep } from "../common/types";
+import type { RenderedFile, RenderedStep } from "../common/types";
 import { ES_OPS } from "../elasticsearch/node-config";
 import { renderCurlScript, type EsRequest } from "../elasticsearch/es-requests";
-import { slmCron, type IntervalSchedule } from "./schedule";
+import { installJobsScript, renderJobFiles, slmCron, type BackupJob, type IntervalSchedule } from "./schedule";
+import { AWS_HELPERS, renderTargetEnv, type BackupEndpoints } from "./target";
 
 export const ES_REPOSITORY = "opsfleet-s3";
 export const ES_SLM_POLICY = "opsfleet-snapshots";
@@ -21,7 +22,23 @@ export interface EsSnapshotOptions {
   expireAfterDays: number;
   minCount: number;
   maxCount: number;
+  /**
+   * Where the snapshot status goes: a job on this node reads the SLM policy's last success and
+   * failure and publishes BackupSuccess and LastGoodBackupAgeSeconds (System=elasticsearch, Job=slm)
+   * like every backup job, so the overdue and failed alarms cover snapshots too.
+   */
+  status?: { region: string; hostLabel: string; metricNamespace: string; endpoints?: BackupEndpoints };
 }
+
+export const ES_BACKUP_DIR = `${ES_OPS}/backup`;
+export const ES_BACKUP_PATHS = {
+  conf: `${ES_BACKUP_DIR}/backup.conf`,
+  slmStatus: `${ES_BACKUP_DIR}/slm-status`,
+  scheduleDir: `${ES_BACKUP_DIR}/schedule`,
+  log: "/var/log/elasticsearch/opsfleet-slm-status.log",
+} as const;
+/** The status job runs this often (minutes): well inside any snapshot interval plus its late margin. */
+export const SLM_STATUS_EVERY_MINUTES = 15;
 
 export function checkEsSnapshotOptions(o: EsSnapshotOptions): void {
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(o.bucket)) throw new Error(`elasticsearch snapshots bucket: invalid value ${JSON.stringify(o.bucket)} (allowed: an S3 bucket name)`);
@@ -82,13 +99,56 @@ export function restoreRequests(snapshot: string, o: { indices?: string; renameP
   ];
 }
 
-/** First master, once the cluster is secured: repository + SLM policy. */
+/**
+ * `slm-status`: GET _slm/policy/<id> and publish the last snapshot's outcome and the age of the last
+ * good one (SLM's last_success / last_failure times, epoch ms). Nothing before the first run.
+ */
+export function renderSlmStatusScript(esUrl: string): string {
+  return `#!/usr/bin/env bash
+# opsfleet (provision/backup): publish the Elasticsearch snapshot (SLM) status as backup metrics
+set -euo pipefail
+umask 077
+. ${ES_BACKUP_PATHS.conf}
+${AWS_HELPERS}
+body=$(curl -sS --fail -K ${ES_OPS}/elastic.curlrc "${esUrl}/_slm/policy/${ES_SLM_POLICY}") || { metric elasticsearch slm 0 ""; die "cannot read SLM policy ${ES_SLM_POLICY}"; }
+# "last_success":{"snapshot_name":"...","start_time":...,"time":<ms>}: the time of the outcome
+when() { printf '%s' "$body" | tr -d '\\n ' | grep -o "\\"$1\\":{[^}]*}" | grep -o '"time":[0-9]*' | head -n 1 | cut -d: -f2 || true; }
+ok_ms=$(when last_success); fail_ms=$(when last_failure)
+last_good=""; [ -z "$ok_ms" ] || last_good=$((ok_ms / 1000))
+if [ -z "$ok_ms" ] && [ -z "$fail_ms" ]; then log "no snapshot yet"; exit 0; fi
+if [ -n "$ok_ms" ] && { [ -z "$fail_ms" ] || [ "$fail_ms" -lt "$ok_ms" ]; }; then
+  metric elasticsearch slm 1 "$last_good"
+  log "last snapshot good ($(date -u -d "@$last_good" +%FT%TZ))"
+else
+  metric elasticsearch slm 0 "$last_good"
+  log "ERROR: the last snapshot failed ($(date -u -d "@$((fail_ms / 1000))" +%FT%TZ)); see GET _slm/policy/${ES_SLM_POLICY}" >&2
+fi`;
+}
+
+export function slmStatusJob(): BackupJob {
+  return { unit: "opsfleet-es-slm-status", description: "publish the snapshot (SLM) status", command: ES_BACKUP_PATHS.slmStatus, log: ES_BACKUP_PATHS.log,
+    after: "elasticsearch.service", when: { everyMinutes: SLM_STATUS_EVERY_MINUTES } };
+}
+
+/** First master, once the cluster is secured: repository + SLM policy (+ the status job). */
 export function renderEsSnapshotStep(o: EsSnapshotOptions, esUrl: string): RenderedStep {
   const calls = renderCurlScript(snapshotSetupRequests(o), { bodyDir: `${ES_OPS}/requests/snapshots`, esUrl, curlrc: `${ES_OPS}/elastic.curlrc` });
+  const status: RenderedFile[] = o.status
+    ? [
+        { path: ES_BACKUP_PATHS.conf, mode: "0600", content: renderTargetEnv({ bucket: o.bucket, prefix: o.basePath, ...o.status }) },
+        { path: ES_BACKUP_PATHS.slmStatus, mode: "0700", content: `${renderSlmStatusScript(esUrl)}\n` },
+        ...renderJobFiles(ES_BACKUP_PATHS.scheduleDir, slmStatusJob()),
+      ]
+    : [];
   return {
     name: "elasticsearch-snapshots",
-    description: `snapshot repository ${ES_REPOSITORY} (s3://${o.bucket}/${o.basePath}) and SLM policy ${ES_SLM_POLICY} (every ${o.schedule.intervalHours} h from ${o.schedule.startTime} UTC, ${o.expireAfterDays} days, ${o.minCount}-${o.maxCount} snapshots)`,
-    files: calls.files,
-    script: calls.script,
+    description: `snapshot repository ${ES_REPOSITORY} (s3://${o.bucket}/${o.basePath}) and SLM policy ${ES_SLM_POLICY} (every ${o.schedule.intervalHours} h from ${o.schedule.startTime} UTC, ${o.expireAfterDays} days, ${o.minCount}-${o.maxCount} snapshots)${o.status ? `; status metrics every ${SLM_STATUS_EVERY_MINUTES} min` : ""}`,
+    files: [...calls.files, ...status],
+    script: o.status
+      ? `${calls.script}
+command -v aws >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q awscli; }
+chmod 0700 ${ES_BACKUP_DIR}
+${installJobsScript(ES_BACKUP_PATHS.scheduleDir, [slmStatusJob()])}`
+      : calls.script,
   };
 }

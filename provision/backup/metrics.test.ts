@@ -1,6 +1,7 @@
 import { BACKUP_JOBS, backupJobs } from "./metrics";
 import { renderDatabaseBackupStep } from "./database";
 import { renderRedisBackupStep } from "./redis";
+import { renderEsSnapshotStep } from "./elasticsearch";
 
 /** `SYSTEM/JOB` pairs a rendered step's scripts publish (success and failure paths). */
 const published = (files: { content: string }[]) =>
@@ -14,6 +15,9 @@ test("the jobs table is exactly what the rendered scripts publish (the alarms wa
   const redis = renderRedisBackupStep({ target: { bucket: "b-1a", prefix: "redis/dev-redis", region: "eu-west-1", hostLabel: "dev-redis-0", metricNamespace: "Opsfleet/Hosts/dev" }, privateIp: "10.0.1.5", schedule: { intervalHours: 6, startTime: "00:45" } });
   expect(published(db.files)).toEqual(BACKUP_JOBS.database.map((j) => `database/${j}`).sort());
   expect(published(redis.files)).toEqual(BACKUP_JOBS.redis.map((j) => `redis/${j}`).sort());
+  const es = renderEsSnapshotStep({ bucket: "b-1a", basePath: "elasticsearch/dev-es", schedule: { intervalHours: 24, startTime: "01:30" }, expireAfterDays: 14, minCount: 5, maxCount: 50,
+    status: { region: "eu-west-1", hostLabel: "dev-es-master-0", metricNamespace: "Opsfleet/Hosts/dev" } }, "https://10.0.1.11:9200");
+  expect(published(es.files)).toEqual(BACKUP_JOBS.elasticsearch.map((j) => `elasticsearch/${j}`).sort());
 });
 
 test("jobs per host with their intervals in minutes: full and binlog on the database host, rdb on every Redis host", () => {
@@ -23,5 +27,6 @@ test("jobs per host with their intervals in minutes: full and binlog on the data
     { system: "redis", job: "rdb", host: "dev-redis-0", intervalMinutes: 360 },
     { system: "redis", job: "rdb", host: "dev-redis-1", intervalMinutes: 360 },
   ]);
+  expect(backupJobs({ elasticsearch: { host: "dev-es-master-0", intervalHours: 24 } })).toEqual([{ system: "elasticsearch", job: "slm", host: "dev-es-master-0", intervalMinutes: 1440 }]);
   expect(backupJobs({})).toEqual([]);
 });

@@ -18,6 +18,7 @@ export const BACKUP_METRIC_DIMENSIONS = ["System", "Job", "Host"] as const;
 export const BACKUP_JOBS = {
   database: ["full", "binlog"],
   redis: ["rdb"],
+  elasticsearch: ["slm"],
 } as const;
 export type BackupSystem = keyof typeof BACKUP_JOBS;
 
@@ -35,6 +36,8 @@ export interface BackupJobRef {
 export function backupJobs(o: {
   database?: { host: string; intervalHours: number; recoveryPointMinutes: number };
   redis?: { hosts: string[]; intervalHours: number };
+  /** The node that publishes the SLM status (the first master), and the snapshot interval. */
+  elasticsearch?: { host: string; intervalHours: number };
 }): BackupJobRef[] {
   const out: BackupJobRef[] = [];
   if (o.database) {
@@ -42,5 +45,6 @@ export function backupJobs(o: {
     out.push({ system: "database", job: "binlog", host: o.database.host, intervalMinutes: o.database.recoveryPointMinutes });
   }
   for (const host of o.redis?.hosts ?? []) out.push({ system: "redis", job: "rdb", host, intervalMinutes: o.redis!.intervalHours * 60 });
+  if (o.elasticsearch) out.push({ system: "elasticsearch", job: "slm", host: o.elasticsearch.host, intervalMinutes: o.elasticsearch.intervalHours * 60 });
   return out;
 }

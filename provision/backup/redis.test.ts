@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { renderRedisBackupStep, REDIS_BACKUP_PATHS } from "./redis";
+import { scheduledRun, scheduledRunBash } from "./schedule";
 
 const step = renderRedisBackupStep({
   target: { bucket: "dev-backups-a1", prefix: "redis/dev-redis", region: "eu-west-1", hostLabel: "dev-redis-0", metricNamespace: "Opsfleet/Hosts/dev" },
@@ -14,8 +15,31 @@ describe("Redis backup step (rendered)", () => {
       expect({ f: f.path, err: spawnSync("bash", ["-n"], { input: f.content, encoding: "utf8" }).stderr }).toEqual({ f: f.path, err: "" });
     }
     expect(step.files.find((f) => f.path.endsWith(".timer"))!.content).toContain("OnCalendar=*-*-* 00/6:45:00");
-    // one set per 6-hour slot: every host's run of the same slot lands together
-    expect(step.files.find((f) => f.path === REDIS_BACKUP_PATHS.backup)!.content).toContain("period=21600");
+  });
+
+  // every 6 h from 05:58: runs at 05:58, 11:58, 17:58, 23:58
+  const sched = { intervalHours: 6 as const, startTime: "05:58" };
+  const at = (hhmmss: string) => Date.parse(`2026-11-30T${hhmmss}Z`) / 1000;
+  const name = (epoch: number) => new Date(epoch * 1000).toISOString().slice(0, 16);
+  test.each([
+    ["05:58:00", "2026-11-30T05:58"], // on time
+    ["05:58:40", "2026-11-30T05:58"], // timer spread
+    ["06:01:10", "2026-11-30T05:58"], // across the 06:00 window boundary the old naming split on
+    ["09:30:00", "2026-11-30T05:58"], // a catch-up run hours late still belongs to its run
+    ["05:55:00", "2026-11-30T05:58"], // a clock a few minutes early
+    ["11:50:00", "2026-11-30T05:58"],
+    ["11:58:01", "2026-11-30T11:58"],
+    ["02:00:00", "2026-11-29T23:58"], // the run of the day before
+  ])("a run started at %s belongs to the scheduled run %s", (t, run) => {
+    expect(name(scheduledRun("backup.redis", sched, at(t)))).toBe(run);
+  });
+
+  test("the backup script names its set by the same computation", () => {
+    const epochs = ["05:58:40", "06:01:10", "09:30:00", "02:00:00", "23:59:59"].map(at);
+    const bash = `${scheduledRunBash("backup.redis", sched)}\nfor e in ${epochs.join(" ")}; do scheduled_run "$e"; done`;
+    const out = spawnSync("bash", ["-c", bash], { encoding: "utf8" }).stdout.trim().split("\n").map(Number);
+    expect(out).toEqual(epochs.map((e) => scheduledRun("backup.redis", sched, e)));
+    expect(step.files.find((f) => f.path === REDIS_BACKUP_PATHS.backup)!.content).toContain(scheduledRunBash("backup.redis", { intervalHours: 6, startTime: "00:45" }));
   });
 
   test("the restore never imports into a cluster that holds keys, and never puts the password on a command line", () => {

@@ -12,7 +12,7 @@ import type { RenderedFile, RenderedStep } from "../common/types";
 import { REDIS_AUTH_FILE } from "../redis/steps";
 import { REDIS_PORTS, redisPaths } from "../redis/conf";
 import { AWS_HELPERS, renderTargetEnv, type BackupTarget } from "./target";
-import { checkSchedule, installJobsScript, renderJobFiles, type BackupJob, type IntervalSchedule } from "./schedule";
+import { installJobsScript, renderJobFiles, scheduledRunBash, type BackupJob, type IntervalSchedule } from "./schedule";
 
 export interface RedisBackupOptions {
   target: BackupTarget;
@@ -43,14 +43,13 @@ rcli() { local a=$1; shift; redis-cli --no-auth-warning -h "\${a%:*}" -p "\${a##
 field() { awk -F: -v k="$1" '$1 == k { print $2; exit }'; }`;
 
 export function renderRedisBackupScript(o: RedisBackupOptions): string {
-  const s = checkSchedule("backup.redis", o.schedule);
   return `${header("RDB snapshot of every master on this host to the backup bucket")}
 usage() { echo "usage: $0 [--set NAME]" >&2; exit 2; }
 set_name=""
 case "\${1:-}" in --set) set_name=\${2:?--set needs a name} ;; "") ;; *) usage ;; esac
-# one set per schedule slot: every host's run of the same slot lands in the same set
-period=${s.every * 3600}
-[ -n "$set_name" ] || set_name=$(date -u -d "@$(( $(date +%s) / period * period ))" +%Y%m%dT%H%MZ)
+# one set per scheduled run: every host's run of it lands in the same set, however late its timer fired
+${scheduledRunBash("backup.redis", o.schedule)}
+[ -n "$set_name" ] || set_name=$(date -u -d "@$(scheduled_run "$(date +%s)")" +%Y%m%dT%H%MZ)
 ok=0; now=$(date +%s)
 work=$(mktemp -d /tmp/opsfleet-rdb.XXXXXX); trap 'rm -rf "$work"; [ "$ok" = 1 ] || metric redis rdb 0 ""' EXIT
 saved=0
@@ -103,8 +102,9 @@ case "$REDISCLI_AUTH" in *%*|*" "*|*'"'*|*"'"*|*\\\\*) die "the Redis password c
 covered() { awk -F'[=,]' '/^slots=/ { for (i = 2; i <= NF; i++) { n = split($i, r, "-"); a = r[1]; b = (n > 1 ? r[2] : r[1]); for (s = a; s <= b; s++) seen[s] = 1 } } END { c = 0; for (s in seen) c++; print c }' "$@"; }
 candidates=$set_name
 [ -n "$candidates" ] || candidates=$({ s3 ls "s3://$BUCKET/$PREFIX/" || true; } | awk '$1 == "PRE" { sub("/$", "", $2); print $2 }' | sort -r)
-chosen=""
+chosen=""; newest=""
 for c in $candidates; do
+  [ -n "$newest" ] || newest=$c
   rm -rf "$work/set"; mkdir -p "$work/set"
   s3 cp --recursive "s3://$BUCKET/$PREFIX/$c/" "$work/set/" --only-show-errors || continue
   ls "$work/set"/*.meta >/dev/null 2>&1 || continue
@@ -112,6 +112,9 @@ for c in $candidates; do
   log "set $c covers $(covered "$work/set"/*.meta) of 16384 slots: skipped"
 done
 [ -n "$chosen" ] || die "no complete RDB set in s3://$BUCKET/$PREFIX/\${set_name:+ named $set_name}"
+if [ "$chosen" != "$newest" ]; then
+  log "WARNING: the newest set $newest is INCOMPLETE (a host's snapshot is missing): restoring the older set $chosen; writes after it are not in this restore" >&2
+fi
 # local ports away from the nodes' (7000-7001) and their cluster bus (17000-17001)
 expected=0; port=26400
 for meta in "$work/set"/*.meta; do

@@ -14,7 +14,7 @@ export type IntervalHours = (typeof INTERVAL_HOURS)[number];
 export interface IntervalSchedule {
   /** @default 24 */
   intervalHours: IntervalHours;
-  /** First run of the day, "HH:MM" UTC. */
+  /** A run time, "HH:MM" UTC; runs repeat every `intervalHours` around the clock (02:15 every 6 h: 02:15, 08:15, 14:15, 20:15). */
   startTime: string;
 }
 
@@ -48,6 +48,29 @@ export function cronFields(key: string, s: IntervalSchedule): string {
 export function slmCron(key: string, s: IntervalSchedule): string {
   const c = checkSchedule(key, s);
   return `0 ${c.minute} ${c.hour}/${c.every} * * ?`;
+}
+
+/** A run that starts up to this long before its scheduled time still belongs to it (clock skew, a manual run). */
+export const RUN_TOLERANCE_SECONDS = 300;
+
+/**
+ * The scheduled run a backup started at `nowEpoch` (seconds) belongs to: the most recent scheduled
+ * time at or before it (plus the tolerance). Every host's run of one schedule slot names the same
+ * time however late its timer fired (spread, catch-up after a reboot), until the next slot begins.
+ */
+export function scheduledRun(key: string, s: IntervalSchedule, nowEpoch: number, toleranceSeconds = RUN_TOLERANCE_SECONDS): number {
+  const c = checkSchedule(key, s);
+  const period = c.every * 3600;
+  const offset = c.hour * 3600 + c.minute * 60;
+  return Math.floor((nowEpoch + toleranceSeconds - offset) / period) * period + offset;
+}
+
+/** The same computation in bash: `scheduled_run EPOCH` prints the epoch of the scheduled run. */
+export function scheduledRunBash(key: string, s: IntervalSchedule, toleranceSeconds = RUN_TOLERANCE_SECONDS): string {
+  const c = checkSchedule(key, s);
+  const period = c.every * 3600;
+  const offset = c.hour * 3600 + c.minute * 60;
+  return `scheduled_run() { echo $(( ($1 + ${toleranceSeconds} - ${offset}) / ${period} * ${period} + ${offset} )); }`;
 }
 
 /** A backup job: a timer job whose schedule is a backup interval or a fixed period in minutes. */

@@ -15,7 +15,7 @@ export interface BackupEndpoints {
 export interface BackupTarget {
   /** The stack's backup bucket. */
   bucket: string;
-  /** This host's key prefix in the bucket, e.g. "database/dev-db-host" (its role may write nowhere else). */
+  /** This host's key prefix in the bucket, `<system>/<stack>-<name>`, e.g. "database/dev-db" (its role may write nowhere else). */
   prefix: string;
   region: string;
   /** Value of the `Host` metric dimension (the Pulumi host name). */
@@ -38,7 +38,7 @@ function fail(key: string, value: unknown, allowed: string): never {
 
 export function checkBackupTarget(t: BackupTarget): Required<Omit<BackupTarget, "endpoints">> & { endpoints: BackupEndpoints } {
   if (!BUCKET.test(t.bucket)) fail("bucket", t.bucket, "an S3 bucket name: 3-63 lower-case letters, digits, . and -");
-  if (!PREFIX.test(t.prefix)) fail("prefix", t.prefix, "a key prefix without leading or trailing slash, e.g. database/dev-db-host");
+  if (!PREFIX.test(t.prefix)) fail("prefix", t.prefix, "a key prefix without leading or trailing slash, e.g. database/dev-db");
   if (!REGION.test(t.region)) fail("region", t.region, "an AWS region such as eu-west-1");
   if (!LABEL.test(t.hostLabel)) fail("hostLabel", t.hostLabel, "letters, digits, . _ -");
   const ns = t.metricNamespace;

@@ -8,17 +8,9 @@ import {
   clusterSecurityFiles, clusterSecurityScript, clusterSecurityStep, forgetBootstrapStep, logstashWriterRole, serviceUserRequests,
 } from "./cluster-steps";
 import type { EsClusterLayout } from "./node-config";
+import { esTestLayout } from "./test-layout";
 
-const layout: EsClusterLayout = {
-  clusterName: "prod-logs",
-  nodes: [
-    { name: "m1", role: "master", privateIp: "10.0.1.11", instanceType: "t3.medium" },
-    { name: "m2", role: "master", privateIp: "10.0.2.12", instanceType: "t3.medium" },
-    { name: "m3", role: "master", privateIp: "10.0.3.13", instanceType: "t3.medium" },
-    { name: "d1", role: "data", privateIp: "10.0.1.21", instanceType: "m5.2xlarge" },
-    { name: "d2", role: "data", privateIp: "10.0.2.22", instanceType: "m5.2xlarge" },
-  ],
-};
+const layout: EsClusterLayout = esTestLayout();
 const users = { logstash: { username: "logstash_internal", password: "ls-Pa55word-derived", indexPattern: "logstash-*" }, kibanaSystemPassword: "kb-Pa55word-derived" };
 
 describe("service users", () => {

@@ -6,16 +6,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { elasticsearchHealthStep, ES_FORMED_SETTING } from "./health";
 import type { EsClusterLayout } from "./node-config";
+import { esTestLayout } from "./test-layout";
 
-const layout: EsClusterLayout = {
-  clusterName: "prod-logs",
-  nodes: [
-    { name: "m1", role: "master", privateIp: "10.0.1.11", instanceType: "t3.medium" },
-    { name: "m2", role: "master", privateIp: "10.0.2.12", instanceType: "t3.medium" },
-    { name: "m3", role: "master", privateIp: "10.0.3.13", instanceType: "t3.medium" },
-    { name: "d1", role: "data", privateIp: "10.0.1.21", instanceType: "m5.2xlarge" },
-  ],
-};
+const layout: EsClusterLayout = esTestLayout({ dataNodes: 1 });
 
 // Answers as Elasticsearch 8 gives them (status codes, headers, bodies).
 const MASTER_NOT_DISCOVERED = {

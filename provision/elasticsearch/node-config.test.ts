@@ -6,17 +6,9 @@ import {
 } from "./node-config";
 import { forgetBootstrapStep } from "./cluster-steps";
 import { sandbox, type Sandbox } from "./script-sandbox";
+import { esTestLayout } from "./test-layout";
 
-const layout: EsClusterLayout = {
-  clusterName: "prod-logs",
-  nodes: [
-    { name: "prod-es-master-1", role: "master", privateIp: "10.0.1.11", instanceType: "t3.medium" },
-    { name: "prod-es-master-2", role: "master", privateIp: "10.0.2.12", instanceType: "t3.medium" },
-    { name: "prod-es-master-3", role: "master", privateIp: "10.0.3.13", instanceType: "t3.medium" },
-    { name: "prod-es-data-1", role: "data", privateIp: "10.0.1.21", instanceType: "m5.2xlarge" },
-    { name: "prod-es-data-2", role: "data", privateIp: "10.0.2.22", instanceType: "m5.2xlarge" },
-  ],
-};
+const layout: EsClusterLayout = esTestLayout({ names: "prod" });
 const tls = { caCertPem: "CA-PEM", certPem: "CERT-PEM", keyPem: "KEY-PEM" };
 const ymlOf = (i: number) => parse(renderElasticsearchYml(layout, layout.nodes[i])) as Record<string, unknown>;
 

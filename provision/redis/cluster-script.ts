@@ -144,6 +144,7 @@ export const CLUSTER_SCRIPT =
   HELPERS +
   String.raw`
 REDISCLI_AUTH=$(cat /etc/redis/opsfleet-auth); export REDISCLI_AUTH
+${RESET_GUARD}
 if [ "${"$"}{MODE:-form}" = health ]; then
   # Health gate of one host (LOCAL = its nodes, just provisioned or back on a new instance): the next
   # host is (re)placed only after this passes, and only on positive evidence.
@@ -153,12 +154,6 @@ if [ "${"$"}{MODE:-form}" = health ]; then
     info=$(cli_at "$a" cluster info)
     if [ "$(echo "$info" | field cluster_known_nodes)" != 1 ] || [ "$(echo "$info" | field cluster_slots_assigned)" != 0 ]; then formed=1; fi
   done
-  # view_of A: A's CLUSTER NODES, only when it is a real answer (holds A's own "myself" line)
-  view_of() {
-    local v; v=$(cli_at "$1" cluster nodes)
-    echo "$v" | awk -v a="$1" '$1 ~ /^[0-9a-f]+$/ && length($1) == 40 && $3 ~ /myself/ {split($2, x, "@"); if (x[1] == a) f = 1} END {exit !f}' || return 1
-    echo "$v"
-  }
   if [ -z "$formed" ]; then
     # This host's nodes know no cluster: a first creation, a new host, or a host that came back empty
     # (a lost volume). Only the other hosts' nodes can tell which.
@@ -176,7 +171,7 @@ if [ "${"$"}{MODE:-form}" = health ]; then
       sleep 1
     done
     if [ -n "$member" ]; then
-      v=$(view_of "$member") || { echo "$member is in a cluster but gave no usable CLUSTER NODES" >&2; exit 1; }
+      v=$(own_view "$member") || { echo "$member is in a cluster but gave no usable CLUSTER NODES" >&2; exit 1; }
       # ours: a node at this address, or failed nodes without one (a fresh node answering at a known
       # node's address makes the others drop that address: "noaddr"); a failed node that keeps its
       # address is another host's problem, and this host a new one
@@ -196,13 +191,13 @@ if [ "${"$"}{MODE:-form}" = health ]; then
           info=$(cli_at "$member" cluster info)
           [ "$(echo "$info" | field cluster_state)" = ok ] || { why="cluster_state is not ok"; return 1; }
           [ "$(echo "$info" | field cluster_slots_ok)" = 16384 ] || { why="not all 16384 slots ok"; return 1; }
-          v=$(view_of "$member") || { why="no usable CLUSTER NODES"; return 1; }
+          v=$(own_view "$member") || { why="no usable CLUSTER NODES"; return 1; }
           echo "$v" | awk '$3 ~ /fail/ {bad = 1} {split($2, a, "@"); split(a[1], b, ":"); h[b[1]] = 1; if ($3 ~ /master/) m[b[1]]++}
             END {for (x in h) if (m[x] != 1) bad = 1; exit bad}' || { why="a node is failed, or a host has not exactly one master"; return 1; }
         }
         why=""
         wait_for 120 "the cluster ($member) to be whole (all slots ok, no failed node, one master per host)" whole \
-          || { echo "$HOST_IP is not in the cluster and the cluster is not whole${"$"}{why:+ ($why)}" >&2; view_of "$member" >&2 || true; exit 1; }
+          || { echo "$HOST_IP is not in the cluster and the cluster is not whole${"$"}{why:+ ($why)}" >&2; own_view "$member" >&2 || true; exit 1; }
         echo "the cluster ($member) is whole and does not know $HOST_IP: a new host, the cluster step adds its nodes"
         echo "opsfleet-redis-cluster: new-host"
         exit 0
@@ -221,7 +216,7 @@ if [ "${"$"}{MODE:-form}" = health ]; then
     fi
   else
     # the members as the cluster knows them (failed ones included: they must come back)
-    v=$(view_of "${"$"}{LOCAL%% *}") || { echo "${"$"}{LOCAL%% *} gave no usable CLUSTER NODES" >&2; exit 1; }
+    v=$(own_view "${"$"}{LOCAL%% *}") || { echo "${"$"}{LOCAL%% *} gave no usable CLUSTER NODES" >&2; exit 1; }
     NODES=$(echo "$v" | awk '$3 !~ /noaddr|handshake/ {split($2, a, "@"); print a[1]}' | sort | tr '\n' ' ')
     NODES=${"$"}{NODES% }
   fi
@@ -280,7 +275,7 @@ all_settled() {
 healthy() { stable && balanced && { [ -z "$(fixes)" ] || { why="placement: $(fixes | head -n 1)"; return 1; }; }; }
 fail_with() { echo "$1${"$"}{why:+ ($why)}" >&2; view >&2; exit 1; }
 covered() { [ "$(cli_at "$seed" cluster info | field cluster_slots_assigned)" = 16384 ]; }
-${RESET_GUARD}open_slots() {
+open_slots() {
   local a
   for a in $(view | awk '$3 !~ /fail|handshake|noaddr/ {split($2, x, "@"); print x[1]}'); do
     cli_at "$a" cluster nodes | awk '/myself/ {for (i = 9; i <= NF; i++) if ($i ~ /^\[/) f = 1} END {exit !f}' && echo "$a"

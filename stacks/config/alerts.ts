@@ -45,7 +45,7 @@ export const alertsConfigSchema = z
     emails: z.array(z.string().regex(EMAIL, { message: "must be an email address such as ops@example.com" })).max(50).default([])
       .describe("Email addresses subscribed to the stack's alarm topic (each confirms once by mail). ALARM and OK transitions are sent."),
     httpsEndpoints: z.array(z.string().refine(isHttpsUrl, { message: "must be an https:// URL without user or password (SNS confirms it by a request)" })).max(50).default([])
-      .describe("HTTPS endpoints (chat webhooks, paging services) subscribed to the alarm topic; plain http is refused."),
+      .describe("HTTPS endpoints subscribed to the alarm topic; plain http is refused. SNS first POSTs a SubscriptionConfirmation that the endpoint must confirm (visit its SubscribeURL): use a paging service or relay that does (e.g. an SNS-aware integration URL); a chat webhook that only accepts its own message format never confirms and receives nothing."),
     thresholds: thresholdsConfigSchema.prefault({}),
   })
   .superRefine((a, ctx) => {

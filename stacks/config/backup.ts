@@ -12,7 +12,7 @@ const intervalHours = z.union(INTERVAL_HOURS.map((h) => z.literal(h)) as unknown
 const startTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { message: 'must be "HH:MM", 24-hour UTC, e.g. "02:15"' });
 const schedule = (every: number, at: string, what: string) => ({
   intervalHours: intervalHours.default(every as IntervalHours).describe(`Hours between ${what} (${INTERVAL_HOURS.join(", ")}). Default ${every}.`),
-  startTime: startTime.default(at).describe(`First ${what.replace(/s$/, "")} of the day, HH:MM UTC. Default ${at}.`),
+  startTime: startTime.default(at).describe(`A time of day (HH:MM UTC) one of the ${what} run at; they repeat every intervalHours around the clock (e.g. "02:15" every 6 h: 02:15, 08:15, 14:15, 20:15). Default ${at}.`),
 });
 
 export const backupConfigSchema = z

@@ -20,6 +20,7 @@ export function resetMockData(): void {
   subnets.clear();
   nextHost.clear();
   interfaces.clear();
+  liveHealthCheckPaths.clear();
 }
 
 function arn(service: string, resource: string): string {
@@ -40,6 +41,21 @@ const subnets = new Map<string, { cidr: string; az?: string }>();
 const nextHost = new Map<string, number>();
 /** Network interfaces created so far (mock id -> address, subnet). */
 const interfaces = new Map<string, { privateIp: string; subnetId: string }>();
+
+/**
+ * A change preview's provider answers with another id than the fresh one (a kept resource: its deployed id;
+ * a replaced one: a new id) and may keep outputs (a kept interface's address). Lookups by that id
+ * (aws.ec2.getSubnet, an instance on that interface) must answer from what the plan created: a replaced
+ * subnet keeps its AZ and CIDR, never the fallback.
+ */
+export function recordAnswer(a: pulumi.runtime.MockResourceArgs, id: string, outputs: Record<string, unknown>): void {
+  const fresh = mockId(a);
+  if (a.type === "aws:ec2/subnet:Subnet" && subnets.has(fresh)) subnets.set(id, subnets.get(fresh)!);
+  if (a.type === "aws:ec2/networkInterface:NetworkInterface" && interfaces.has(fresh)) {
+    const eni = interfaces.get(fresh)!;
+    interfaces.set(id, { ...eni, privateIp: typeof outputs.privateIp === "string" ? outputs.privateIp : eni.privateIp });
+  }
+}
 
 /** The next free address of a CIDR, after the 4 AWS reserves at the start (and a few more, like DHCP'd hosts). */
 function nextAddress(cidr: string): string {
@@ -109,8 +125,11 @@ export function computedOutputs(a: pulumi.runtime.MockResourceArgs): Record<stri
       };
     case "aws:lb/loadBalancer:LoadBalancer":
       return { arn: arn("elasticloadbalancing", `loadbalancer/app/${a.name}/0123456789abcdef`), dnsName: `${a.name}.${REGION}.elb.amazonaws.com`, zoneId: ALB_ZONE_IDS[REGION] ?? "Z35SXDOTRQ7X7K", arnSuffix: `app/${a.name}/0123456789abcdef` };
-    case "aws:lb/targetGroup:TargetGroup":
-      return { arn: arn("elasticloadbalancing", `targetgroup/${a.name}/0123456789abcdef`), arnSuffix: `targetgroup/${a.name}/0123456789abcdef` };
+    case "aws:lb/targetGroup:TargetGroup": {
+      const tgArn = arn("elasticloadbalancing", `targetgroup/${a.name}/0123456789abcdef`);
+      if (!liveHealthCheckPaths.has(tgArn)) liveHealthCheckPaths.set(tgArn, a.inputs.healthCheck?.path); // created with it
+      return { arn: tgArn, arnSuffix: `targetgroup/${a.name}/0123456789abcdef` };
+    }
     case "aws:iam/role:Role":
       return { arn: `arn:aws:iam::${ACCOUNT}:role/${a.inputs.name ?? a.name}`, name: a.inputs.name ?? a.name };
     case "aws:iam/instanceProfile:InstanceProfile":
@@ -156,9 +175,17 @@ export function computedOutputs(a: pulumi.runtime.MockResourceArgs): Record<stri
 const DEBIAN_12_AMI: Record<string, string> = { x86_64: "ami-0debian12amd64000", arm64: "ami-0debian12arm64000" };
 
 /** Answers to the data sources (invokes) the program calls. */
+/**
+ * Health check path of each mocked target group as AWS has it: the path it was created with, unless a
+ * test changed it as the spot reconciler does at run time (ModifyTargetGroup).
+ */
+export const liveHealthCheckPaths = new Map<string, string | undefined>();
+
 export function mockInvoke(token: string, inputs: Record<string, any>): Record<string, unknown> {
   const REGION = region();
   switch (token) {
+    case "aws:lb/getTargetGroup:getTargetGroup":
+      return { arn: inputs.arn, id: inputs.arn, healthCheck: { path: liveHealthCheckPaths.get(inputs.arn) ?? "/" } };
     case "aws:ec2/getAmi:getAmi": {
       const arch = (inputs.filters ?? []).find((f: any) => f.name === "architecture")?.values?.[0] ?? "x86_64";
       return { id: DEBIAN_12_AMI[arch] ?? DEBIAN_12_AMI.x86_64, architecture: arch, name: `debian-12-${arch}-20261101-1000` };

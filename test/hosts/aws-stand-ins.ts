@@ -118,6 +118,13 @@ export async function startKeyStoreStandIn(address: string): Promise<KeyStoreSta
         const existing = parameters.get(name);
         if (action === "PutParameter") {
           if (existing && input.Overwrite !== true) return json(400, { __type: "ParameterAlreadyExists", message: `The parameter ${name} already exists.` });
+          // SSM's limits: Standard 4 KB, Advanced 8 KB; Intelligent-Tiering picks Advanced above 4 KB
+          const size = Buffer.byteLength(String(input.Value ?? ""), "utf8");
+          const tier = String(input.Tier ?? "Standard");
+          const max = tier === "Standard" ? 4096 : 8192;
+          if (size > max) {
+            return json(400, { __type: "ValidationException", message: `1 validation error detected: Value '***' at 'value' failed to satisfy constraint: Member must have length less than or equal to ${max}` });
+          }
           const p: Parameter = { name, type: String(input.Type ?? existing?.type ?? "String"), value: String(input.Value), keyId: input.KeyId as string | undefined, version: (existing?.version ?? 0) + 1 };
           parameters.set(name, p);
           return json(200, { Version: p.version, Tier: "Standard" });

@@ -47,6 +47,8 @@ export class FakeAccount {
   fleet?: FakeFleet;
   /** Health check path of the target group. */
   healthCheckPath = "/health";
+  /** The tier's launch template (id lt-0123456789abcdef0) and its latest version. */
+  launchTemplateLatestVersion = 1;
   /** Instances deregistered from the target group (draining until the caller completes it). */
   readonly deregistered = new Set<string>();
   /** Every call answered, in order. */
@@ -129,6 +131,11 @@ export class FakeAccount {
         ...(i.spotRequestId ? { SpotInstanceRequestId: i.spotRequestId, InstanceLifecycle: "spot" } : {}),
       })) }],
     };
+  }
+
+  DescribeLaunchTemplates(input: any) {
+    if (JSON.stringify(input.LaunchTemplateIds) !== JSON.stringify(["lt-0123456789abcdef0"])) throw new Error(`InvalidLaunchTemplateId.NotFound: ${input.LaunchTemplateIds}`);
+    return { LaunchTemplates: [{ LaunchTemplateId: "lt-0123456789abcdef0", LatestVersionNumber: this.launchTemplateLatestVersion, DefaultVersionNumber: this.launchTemplateLatestVersion }] };
   }
 
   DescribeSpotInstanceRequests(input: any) {

@@ -10,7 +10,7 @@ import type { AwsClients } from "../observe";
 import type { FakeAccount } from "./fake-account";
 
 const EC2_COMMANDS = [
-  ec2.DescribeInstancesCommand, ec2.DescribeSpotInstanceRequestsCommand, ec2.DescribeSpotFleetRequestsCommand,
+  ec2.DescribeInstancesCommand, ec2.DescribeLaunchTemplatesCommand, ec2.DescribeSpotInstanceRequestsCommand, ec2.DescribeSpotFleetRequestsCommand,
   ec2.DescribeSpotFleetInstancesCommand, ec2.ModifySpotFleetRequestCommand, ec2.TerminateInstancesCommand, ec2.CreateTagsCommand,
 ];
 const ASG_COMMANDS = [
