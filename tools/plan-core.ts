@@ -6,14 +6,14 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { computedOutputs, mockId, mockInvoke, pulumiUrn, resetMockData, usePulumiUrns } from "../test/harness/mock-data";
+import { computedOutputs, mockId, mockInvoke, pulumiUrn, recordAnswer, resetMockData, usePulumiUrns } from "../test/harness/mock-data";
 import { ConfigError, loadConfig, NAMESPACE, neededSecrets, readRawConfig } from "../stacks/config/load";
 import { SECRET_KEYS, type OpsfleetConfig } from "../stacks/config/schema";
 import { buildOpsfleet } from "../stacks/opsfleet";
 import { Host, type HostManifest } from "../components/host";
 import { renderValue } from "./plan-render";
 import { planViolations } from "./plan-policies";
-import { answer, priorStateOf, type PriorState } from "./change/state";
+import { answer, priorFor, priorStateOf, withIgnoredFromPrior, type PriorState } from "./change/state";
 import { readYamlFile, StackFileError } from "./stack-file";
 
 export class PlanError extends Error {
@@ -228,6 +228,7 @@ async function buildPlanNow(o: BuildPlanOptions): Promise<Plan> {
         const opts = (t?.opts ?? {}) as pulumi.CustomResourceOptions;
         const parentUrn = opts.parent ? await resolve(opts.parent.urn) : undefined;
         const urn = pulumiUrn(o.stack, files.project, parentUrn, a.type, a.name);
+        const aliasList = await aliasUrns(opts, a.type, a.name, o.stack, files.project, parentUrn);
         const got = answer(
           {
             urn, type: a.type, name: a.name,
@@ -235,14 +236,18 @@ async function buildPlanNow(o: BuildPlanOptions): Promise<Plan> {
             ignoreChanges: opts.ignoreChanges ?? [],
             replaceOnChanges: opts.replaceOnChanges ?? [],
             deleteBeforeReplace: opts.deleteBeforeReplace ?? false,
-            aliases: await aliasUrns(opts, a.type, a.name, o.stack, files.project, parentUrn),
+            aliases: aliasList,
           },
           fresh,
           prior,
           region,
         );
         answers.set(key, got);
-        return { id: got.id, state: { ...a.inputs, ...got.outputs } };
+        recordAnswer(a, got.id, got.outputs);
+        // Ignored paths keep the deployed value in the state the program (and its dependents) see.
+        const deployed = priorFor(prior, urn, aliasList);
+        const inputs = deployed && opts.ignoreChanges?.length ? withIgnoredFromPrior(a.inputs, deployed.inputs, opts.ignoreChanges) : a.inputs;
+        return { id: got.id, state: { ...inputs, ...got.outputs } };
       },
       call(a) {
         return o.invoke?.(a.token, a.inputs) ?? mockInvoke(a.token, a.inputs);

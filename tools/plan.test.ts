@@ -10,6 +10,7 @@ import { parse as parseYaml } from "yaml";
 import type { Plan } from "./plan-core";
 import { architectureOf } from "../components/instance-architecture";
 import { mockInvoke } from "../test/harness/mock-data";
+import { ruleFor } from "./change/rules";
 import { readChanges, readSnapshot, SHIPPED_STACKS, unaccountedUrns } from "./urns";
 
 const ROOT = path.join(__dirname, "..");
@@ -119,6 +120,12 @@ describe.each(STACKS)("plan of stack %s", (stack) => {
   });
 
   test("passes the security checks", () => expect(plan().violations).toEqual([]));
+
+  test("every resource type the plan creates has replace data (tools/change/replace-forcing.json): a change preview never guesses", () => {
+    const types = [...new Set(plan().resources.filter((r) => r.custom).map((r) => r.type))].sort();
+    expect(types.length).toBeGreaterThan(20);
+    expect(types.filter((t) => ruleFor(t) === undefined)).toEqual([]);
+  });
 
   test("every instance and launch template boots an AMI of its instance type's architecture (pinned per architecture, or Debian's for it)", () => {
     const pinned = (plan().config as { amiIds?: Record<string, string> }).amiIds;

@@ -44,8 +44,19 @@ export function stackFileWith(stack: string, row?: SafetyRow): string {
   return String(doc);
 }
 
+/**
+ * A change that is not a config edit: the deployed state differs from what the program now makes of the
+ * shipped stack file (e.g. a target group created with another port), so `pulumi up` would change it.
+ */
+export interface StateVariation {
+  title: string;
+  /** The deployed plan, edited (a copy of the shipped stack's plan is passed). */
+  deployed: (before: Plan) => Plan;
+  check: RowCheck;
+}
+
 /** Registers one jest test per row of `stack`; every row needs a check and every check a row. */
-export function describeSafetyRows(stack: "dev" | "prod", checks: Record<string, RowCheck>): void {
+export function describeSafetyRows(stack: "dev" | "prod", checks: Record<string, RowCheck>, variations: StateVariation[] = []): void {
   const rows = SAFETY_ROWS.filter((r) => r.stack === stack);
   let before: Plan;
 
@@ -57,15 +68,15 @@ export function describeSafetyRows(stack: "dev" | "prod", checks: Record<string,
     expect(Object.keys(checks).sort()).toEqual(rows.map((r) => r.id).sort());
   });
 
-  test.each(rows.map((r) => [r.change, r] as const))("%s", async (_title, row) => {
-    const after = await changePreview(before, { stack, root: ROOT, stackFileText: stackFileWith(stack, row), invoke: row.invoke }, `shipped Pulumi.${stack}.yaml`);
+  const run = async (row: SafetyRow, deployed: Plan, check: RowCheck) => {
+    const after = await changePreview(deployed, { stack, root: ROOT, stackFileText: stackFileWith(stack, row), invoke: row.invoke }, `shipped Pulumi.${stack}.yaml`);
     const find = (plan: { resources: PlanResource[] }, name: string, type?: string) => {
       const r = plan.resources.find((x) => x.name === name && (!type || x.type === type));
       if (!r) throw new Error(`no resource ${name}${type ? ` (${type})` : ""} in the plan`);
       return r;
     };
     const ctx: RowContext = {
-      row, before, after,
+      row, before: deployed, after,
       change(name, type) {
         const c = after.changes.find((x) => x.name === name && (!type || x.type === type));
         if (!c) throw new Error(`no change entry for ${name}`);
@@ -77,14 +88,18 @@ export function describeSafetyRows(stack: "dev" | "prod", checks: Record<string,
     };
     // The preview text is what the operator reads: on failure, show it.
     try {
-      checks[row.id](ctx);
+      check(ctx);
       dataIsKept(ctx);
     } catch (e) {
       const text = renderChanges(changeSetOf(after), { stack, against: `shipped Pulumi.${stack}.yaml` });
       (e as Error).message += `\n\nchange preview of row "${row.id}":\n${text.split("\n").slice(0, 80).join("\n")}`;
       throw e;
     }
-  }, 120_000);
+  };
+  test.each(rows.map((r) => [r.change, r] as const))("%s", (_title, row) => run(row, before, checks[row.id]), 120_000);
+  for (const v of variations) {
+    test(`deployed state: ${v.title}`, () => run({ id: v.title, stack, change: v.title, effect: "", operator: "" }, v.deployed(structuredClone(before)), v.check), 120_000);
+  }
 }
 
 /** Ops of all changes of a type, by name. */

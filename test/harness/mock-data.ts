@@ -42,6 +42,21 @@ const nextHost = new Map<string, number>();
 /** Network interfaces created so far (mock id -> address, subnet). */
 const interfaces = new Map<string, { privateIp: string; subnetId: string }>();
 
+/**
+ * A change preview's provider answers with another id than the fresh one (a kept resource: its deployed id;
+ * a replaced one: a new id) and may keep outputs (a kept interface's address). Lookups by that id
+ * (aws.ec2.getSubnet, an instance on that interface) must answer from what the plan created: a replaced
+ * subnet keeps its AZ and CIDR, never the fallback.
+ */
+export function recordAnswer(a: pulumi.runtime.MockResourceArgs, id: string, outputs: Record<string, unknown>): void {
+  const fresh = mockId(a);
+  if (a.type === "aws:ec2/subnet:Subnet" && subnets.has(fresh)) subnets.set(id, subnets.get(fresh)!);
+  if (a.type === "aws:ec2/networkInterface:NetworkInterface" && interfaces.has(fresh)) {
+    const eni = interfaces.get(fresh)!;
+    interfaces.set(id, { ...eni, privateIp: typeof outputs.privateIp === "string" ? outputs.privateIp : eni.privateIp });
+  }
+}
+
 /** The next free address of a CIDR, after the 4 AWS reserves at the start (and a few more, like DHCP'd hosts). */
 function nextAddress(cidr: string): string {
   const n = (nextHost.get(cidr) ?? 9) + 1;

@@ -7,6 +7,7 @@ import { describeSafetyRows, noInstanceReplaced, notReplaced, opsOf } from "../.
 const FLEET = "aws:ec2/spotFleetRequest:SpotFleetRequest";
 const ASG = "aws:autoscaling/group:Group";
 const LAMBDA = "aws:lambda/function:Function";
+const TG = "aws:lb/targetGroup:TargetGroup";
 
 describeSafetyRows("dev", {
   "debian-image": (c) => {
@@ -22,6 +23,12 @@ describeSafetyRows("dev", {
   "health-path": (c) => {
     expect(c.change("dev-web-lt").op).toBe("update");
     expect(c.change("dev-web-lt").changedInputs).toContain("userData");
+    // The target group ignores healthCheck.path: its deployed value ("/health") stays in its state, so the
+    // instances go on serving it next to the new one (Pulumi hands dependents the deployed value).
+    expect(c.change("dev-web-tg")).toMatchObject({ op: "same" });
+    const ud = Buffer.from(String(c.resource(c.after, "dev-web-lt").inputs.userData), "base64").toString();
+    expect(ud).toMatch(/^printf 'ok\\n' > \/var\/www\/html\/health$/m);
+    expect(ud).toMatch(/^printf 'ok\\n' > \/var\/www\/html\/healthz$/m);
     notReplaced(c, FLEET);
     notReplaced(c, ASG);
     noInstanceReplaced(c);
@@ -46,4 +53,23 @@ describeSafetyRows("dev", {
     expect(JSON.stringify(c.resource(c.after, "dev-web-reconciler", LAMBDA).inputs)).toContain("dev-web-spot");
     noInstanceReplaced(c);
   },
-});
+}, [
+  {
+    // The target group's port forces a new one: a new ARN, so everything that names it by ARN changes.
+    title: "the target group was created with port 8080 (the program says 80): it is replaced, and what names it by ARN follows",
+    deployed: (p) => {
+      const tg = p.resources.find((r) => r.type === TG)!;
+      tg.inputs = { ...tg.inputs, port: 8080 };
+      return p;
+    },
+    check: (c) => {
+      expect(c.change("dev-web-tg", TG)).toMatchObject({ op: "replace", replaceReasons: ["port"] });
+      expect(c.resource(c.after, "dev-web-tg", TG).outputs?.arn).not.toBe(c.resource(c.before, "dev-web-tg", TG).outputs?.arn);
+      // the fleet's targetGroupArns force a new fleet; the rest updates in place with the new ARN
+      expect(c.change("dev-web-fleet", FLEET)).toMatchObject({ op: "replace", replaceReasons: ["targetGroupArns"] });
+      const follows = Object.fromEntries(["dev-web-http", "dev-web-ondemand", "dev-web-reconciler", "dev-web-reconciler-policy", "dev-web-unhealthy-hosts", "dev-monitoring-dashboard"].map((n) => [n, c.change(n).op]));
+      expect(follows).toEqual({ "dev-web-http": "update", "dev-web-ondemand": "update", "dev-web-reconciler": "update", "dev-web-reconciler-policy": "update", "dev-web-unhealthy-hosts": "update", "dev-monitoring-dashboard": "update" });
+      noInstanceReplaced(c);
+    },
+  },
+]);

@@ -4,25 +4,50 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { changedLeaves, diffResource, normalizePath, ruleFor } from "./rules";
-import { answer, priorStateOf, withPulumiUrns, type StateResource } from "./state";
-import { pulumiUrn } from "../../test/harness/mock-data";
+import { changedLeaves, diffResource, normalizePath } from "./rules";
+import { answer, priorStateOf, withIgnoredFromPrior, withPulumiUrns, type StateResource } from "./state";
 import { diffPlans, type PlanLike } from "./diff";
 import { renderChanges } from "./render";
 import { SAFETY_ROWS } from "./safety-rows";
 import { readmeWithTable } from "./safety-table";
+import { computedOutputs, mockInvoke, pulumiUrn, recordAnswer, resetMockData } from "../../test/harness/mock-data";
 
 const FLEET = "aws:ec2/spotFleetRequest:SpotFleetRequest";
 const INSTANCE = "aws:ec2/instance:Instance";
 
 describe("replace judgement (tools/change/replace-forcing.json)", () => {
-  test("the data is the provider reference: every type opsfleet creates is known, paths are camelCase", () => {
-    const data = JSON.parse(fs.readFileSync(path.join(__dirname, "replace-forcing.json"), "utf8")) as Record<string, { replaceOn: string[] }>;
-    expect(Object.keys(data).length).toBeGreaterThanOrEqual(48);
-    for (const t of ["aws:ec2/instance:Instance", FLEET, "aws:ec2/launchTemplate:LaunchTemplate", "aws:autoscaling/group:Group", "aws:ec2/volumeAttachment:VolumeAttachment", "aws:ebs/volume:Volume", "aws:ec2/keyPair:KeyPair", "command:remote:Command"]) {
-      expect(ruleFor(t)).toBeDefined();
+  test("the data is the provider reference: each entry names its source, paths are camelCase (every type the stacks create: tools/plan.test.ts)", () => {
+    const data = JSON.parse(fs.readFileSync(path.join(__dirname, "replace-forcing.json"), "utf8")) as Record<string, { replaceOn: string[]; source: string }>;
+    expect(Object.keys(data).length).toBeGreaterThanOrEqual(60);
+    for (const [t, rule] of Object.entries(data)) {
+      expect({ t, source: rule.source }).toEqual({ t, source: expect.stringMatching(/^(hashicorp|pulumi)\/[\w-]+@/) });
+      for (const p of rule.replaceOn) expect(p).not.toMatch(/_/);
     }
-    for (const rule of Object.values(data)) for (const p of rule.replaceOn) expect(p).not.toMatch(/_/);
+  });
+
+  test("the types the review found without data: a subnet move replaces the ENI, a new topic the policy, a new bucket its sub-resources", () => {
+    expect(diffResource("aws:ec2/networkInterface:NetworkInterface", { subnetId: "subnet-a", securityGroups: ["sg-1"] }, { subnetId: "subnet-b", securityGroups: ["sg-1"] }).replaceReasons).toEqual(["subnetId"]);
+    expect(diffResource("aws:ec2/networkInterface:NetworkInterface", { subnetId: "s", securityGroups: ["sg-1"] }, { subnetId: "s", securityGroups: ["sg-2"] }).replaceReasons).toEqual([]);
+    expect(diffResource("aws:kms/key:Key", { keyUsage: "ENCRYPT_DECRYPT" }, { keyUsage: "SIGN_VERIFY" }).replaceReasons).toEqual(["keyUsage"]);
+    expect(diffResource("aws:kms/key:Key", { enableKeyRotation: false }, { enableKeyRotation: true }).replaceReasons).toEqual([]);
+    expect(diffResource("aws:kms/alias:Alias", { name: "alias/a", targetKeyId: "k1" }, { name: "alias/a", targetKeyId: "k2" }).replaceReasons).toEqual([]);
+    expect(diffResource("aws:ssm/parameter:Parameter", { name: "/a", value: "1" }, { name: "/b", value: "1" }).replaceReasons).toEqual(["name"]);
+    expect(diffResource("aws:autoscaling/tag:Tag", { autoscalingGroupName: "g", tag: { key: "k", value: "1" } }, { autoscalingGroupName: "g", tag: { key: "k", value: "2" } }).replaceReasons).toEqual([]);
+    expect(diffResource("aws:autoscaling/tag:Tag", { autoscalingGroupName: "g", tag: { key: "k", value: "1" } }, { autoscalingGroupName: "g", tag: { key: "j", value: "1" } }).replaceReasons).toEqual(["tag.key"]);
+    expect(diffResource("aws:sns/topicPolicy:TopicPolicy", { arn: "t1", policy: "{}" }, { arn: "t2", policy: "{}" }).replaceReasons).toEqual(["arn"]);
+    for (const t of ["bucketPolicy:BucketPolicy", "bucketPublicAccessBlock:BucketPublicAccessBlock", "bucketOwnershipControls:BucketOwnershipControls", "bucketVersioning:BucketVersioning", "bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "bucketLifecycleConfiguration:BucketLifecycleConfiguration"]) {
+      expect(diffResource(`aws:s3/${t}`, { bucket: "b1" }, { bucket: "b2" }).replaceReasons).toEqual(["bucket"]);
+    }
+  });
+
+  test("a changed resource of a type without data is not silently an update: an UNKNOWN note, counted at the top of the preview", () => {
+    const d = diffResource("aws:foo/bar:Bar", { a: 1 }, { a: 2 });
+    expect(d.notes).toEqual([expect.stringMatching(/^UNKNOWN: no replace data for aws:foo\/bar:Bar: .*may be a replacement/)]);
+    const opts = { ignoreChanges: [], replaceOnChanges: [], dependsOn: [], protect: false, deleteBeforeReplace: false, aliases: [] };
+    const res = (a: number): PlanLike["resources"][number] => ({ urn: "urn:pulumi:s::p::aws:foo/bar:Bar::x", type: "aws:foo/bar:Bar", name: "x", custom: true, parent: null, inputs: { a }, options: opts });
+    const cs = diffPlans({ region: "r", resources: [res(1)], hosts: [] }, { region: "r", resources: [res(2)], hosts: [] });
+    expect(cs.notes).toEqual([expect.stringMatching(/^x: UNKNOWN: /)]);
+    expect(renderChanges(cs, { stack: "s", against: "a" }).split("\n")[2]).toMatch(/^  ! 1 changed resource\(s\) of a type without replace data/);
   });
 
   test("a fleet that pins the launch template version is replaced by every new version (issue 9 item 5)", () => {
@@ -131,6 +156,46 @@ describe("mock provider state across a change (tools/change/state.ts)", () => {
     const r = answer(reg(kp("ssh-ed25519 B")), { id: "ops-id", outputs: { keyName: "ops" } }, p, "r");
     expect(r.outputs.keyName).not.toBe("ops");
     expect(diffResource(INSTANCE, { keyName: "ops" }, { keyName: r.outputs.keyName }).replaceReasons).toEqual(["keyName"]);
+  });
+
+  test("a replaced target group gets a new ARN and ARN suffix (whatever refers to it by ARN sees the change); an explicit name stays", () => {
+    const TG = "aws:lb/targetGroup:TargetGroup";
+    const fresh = computedOutputs({ type: TG, name: "prod-web", inputs: { port: 8080 }, custom: true } as never);
+    const tg = (port: number): StateResource => ({ urn: "urn:tg", type: TG, name: "prod-web", custom: true, id: "prod-web-id", inputs: { port, name: "web-tg" }, outputs: fresh, options: { ignoreChanges: [], replaceOnChanges: [] } });
+    const p = priorStateOf({ region: "r", resources: [tg(80)] });
+    const r = answer(reg(tg(8080)), { id: "prod-web-id", outputs: { ...fresh, name: "web-tg" } }, p, "r");
+    expect(r.id).not.toBe("prod-web-id");
+    expect(r.outputs.arn).not.toBe(fresh.arn);
+    expect(r.outputs.arn).toMatch(/^arn:aws:elasticloadbalancing:.*:targetgroup\/prod-web-[0-9a-f]{6}\//);
+    expect(r.outputs.arnSuffix).not.toBe(fresh.arnSuffix);
+    expect(r.outputs.name).toBe("web-tg");
+    // a Spot Fleet that names the old ARN is replaced by the new one (targetGroupArns forces)
+    expect(diffResource("aws:ec2/spotFleetRequest:SpotFleetRequest", { targetGroupArns: [fresh.arn] }, { targetGroupArns: [r.outputs.arn] }).replaceReasons).toEqual(["targetGroupArns"]);
+  });
+
+  test("a replaced instance on its own kept network interface keeps the interface's address; lookups find a replaced subnet's AZ", () => {
+    const onEni = (ami: string) => inst(ami, { primaryNetworkInterface: { networkInterfaceId: "eni-1" } });
+    const p = priorStateOf({ region: "eu-west-1", resources: [onEni("ami-1")] });
+    const r = answer(reg(onEni("ami-2")), fresh, p, "eu-west-1");
+    expect(r.id).not.toBe("h-id");
+    expect(r.outputs.privateIp).toBe("10.0.0.12");
+    // the mock's subnet lookup answers for the id the preview handed out, not just the fresh one
+    resetMockData();
+    const subnet = { type: "aws:ec2/subnet:Subnet", name: "prod-private-b", inputs: { cidrBlock: "10.31.1.0/24", availabilityZone: "eu-west-1b" }, custom: true } as never;
+    computedOutputs(subnet);
+    recordAnswer(subnet, "prod-private-b-id-1a2b3c4d", {});
+    expect(mockInvoke("aws:ec2/getSubnet:getSubnet", { id: "prod-private-b-id-1a2b3c4d" })).toMatchObject({ availabilityZone: "eu-west-1b", cidrBlock: "10.31.1.0/24" });
+    resetMockData();
+  });
+
+  test("ignoreChanges: the state handed back keeps the deployed value at each ignored path (absent there: absent)", () => {
+    const now = { port: 80, healthCheck: { path: "/healthz", interval: 10 }, tags: { a: "1", b: "2" }, list: [{ x: 1, y: 2 }, { x: 3, y: 4 }] };
+    const deployed = { port: 80, healthCheck: { path: "/", interval: 30 }, tags: { a: "0" }, list: [{ x: 9, y: 9 }] };
+    expect(withIgnoredFromPrior(now, deployed, ["healthCheck.path", 'tags["b"]', "list[*].x"])).toEqual({
+      port: 80, healthCheck: { path: "/", interval: 10 }, tags: { a: "1" }, list: [{ x: 9, y: 2 }, { y: 4 }],
+    });
+    expect(now.healthCheck.path).toBe("/healthz"); // copy on write
+    expect(withIgnoredFromPrior({ desiredCapacity: 6 }, { desiredCapacity: { $secret: 2 } }, ["desiredCapacity"])).toEqual({ desiredCapacity: 2 });
   });
 
   test("URNs as Pulumi's engine forms them (the parent's whole type chain); aliases find the prior resource", () => {

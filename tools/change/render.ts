@@ -1,5 +1,6 @@
 /** Pure: the human-readable change preview (replacements and step re-runs first). */
 import { OPS, summarizePaths, type ChangeSet, type ResourceChange } from "./diff";
+import { UNKNOWN_TYPE } from "./rules";
 
 const SIGN: Record<string, string> = { create: "+", update: "~", replace: "+-", delete: "-", same: " " };
 
@@ -12,6 +13,8 @@ export function renderChanges(cs: ChangeSet, o: { stack: string; against: string
   const s = cs.changeSummary;
   out.push(`opsfleet change preview: stack ${o.stack} against ${o.against}`);
   out.push(`  ${s.replace} to replace, ${s.delete} to delete, ${s.create} to create, ${s.update} to update, ${s.same} unchanged`);
+  const unknown = cs.notes.filter((n) => n.includes(UNKNOWN_TYPE)).length;
+  if (unknown) out.push(`  ! ${unknown} changed resource(s) of a type without replace data: their "update" may be a replacement (see below)`);
   const of = (op: string) => cs.changes.filter((c) => c.op === op);
 
   if (s.replace) {

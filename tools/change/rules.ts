@@ -19,6 +19,9 @@ export interface ReplaceRule {
 
 const RULES = data as unknown as Record<string, ReplaceRule>;
 
+/** Marks a note about a changed resource whose type has no replace data (render shows a count up front). */
+export const UNKNOWN_TYPE = "UNKNOWN:";
+
 /** Rules for a type token; undefined when the data does not know the type (see `unknownTypes`). */
 export function ruleFor(type: string): ReplaceRule | undefined {
   return RULES[type];
@@ -209,7 +212,8 @@ export function diffResource(type: string, before: Record<string, unknown>, afte
     else if (r === undefined) notes.push(`${cond.prop} changed: the provider replaces when ${cond.when}`);
   }
   if (regionChanged && (rule?.conditional ?? []).some((c) => c.prop === "region")) reasons.add("region");
-  if (!rule && changedInputs.length && !type.startsWith("opsfleet:")) notes.push(`no replace data for ${type}: judged as an update`);
+  // Unknown is not "update": without the provider's data any change may replace. Loud, never silent.
+  if (!rule && changedInputs.length && !type.startsWith("opsfleet:")) notes.push(`${UNKNOWN_TYPE} no replace data for ${type}: shown as an update, but it may be a replacement (check with \`pulumi preview\`; add the type to tools/change/replace-forcing.json)`);
   if (type === "aws:ec2/instance:Instance" && !reasons.size && [...norm].some((n) => n === "userData" || n === "userDataBase64" || n === "instanceType")) {
     notes.push("stop/start: a userData or instanceType change stops and starts the instance in place");
   }

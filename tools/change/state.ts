@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { pulumiUrn } from "../../test/harness/mock-data";
-import { dependentReplaceKeys, diffResource, replaceForcingValues } from "./rules";
+import { deepEqual, dependentReplaceKeys, diffResource, replaceForcingValues } from "./rules";
 
 export interface StateResource {
   urn: string;
@@ -72,22 +72,41 @@ function replacementId(freshId: string, r: Registration): string {
   return `${freshId}-${h.slice(0, 8)}`;
 }
 
-/** Outputs a replacement gets from AWS that differ from the old resource's even when inputs look alike. */
+/**
+ * Outputs a replacement gets that differ from the old resource's even when its inputs look alike. Every
+ * computed output that names the resource (ARNs, ARN suffixes, generated names, DNS names, key ids) belongs to
+ * the new physical resource, so it changes: `pulumi preview` shows all of them unknown, and whatever reads
+ * them by ARN must see the change (a replaced target group moves the fleet, listener, ASGs and alarms).
+ * An output that only echoes an explicit input (a given `name`) stays.
+ */
 function replacementOutputs(r: Registration, fresh: Record<string, unknown>, old: Record<string, unknown>): Record<string, unknown> {
   const out = { ...fresh };
   const h = hash([r.urn, r.inputs]);
-  if (r.type === "aws:ec2/instance:Instance") {
-    // A new instance gets a new private address (unless pinned) and a new public one.
-    if (r.inputs.privateIp === undefined && out.privateIp === old.privateIp && typeof out.privateIp === "string") {
-      const parts = out.privateIp.split(".");
-      parts[3] = String(((Number(parts[3]) + 100 + (parseInt(h.slice(0, 2), 16) % 50)) % 250) + 2);
-      out.privateIp = parts.join(".");
-    }
-    if (out.publicIp && out.publicIp === old.publicIp) out.publicIp = `203.0.113.${(parseInt(h.slice(2, 4), 16) % 250) + 2}`;
+  const tag = h.slice(0, 6);
+  for (const [k, v] of Object.entries(fresh)) {
+    if (typeof v !== "string" || v === "" || v !== old[k]) continue;
+    if (deepEqual(r.inputs[k], v)) continue; // an explicit input echoed back: the replacement has it too
+    if (r.name.length >= 3 && v.includes(r.name)) out[k] = v.split(r.name).join(`${r.name}-${tag}`);
+    else if (IDENTITY_WITHOUT_NAME.has(`${r.type}.${k}`)) out[k] = v.replace(/(\S)(\s*)$/, `$1${tag}$2`);
   }
-  // A key pair without an explicit name gets a generated one: the replacement has a new name.
-  if (r.type === "aws:ec2/keyPair:KeyPair" && r.inputs.keyName === undefined) out.keyName = `${r.name}-${h.slice(0, 8)}`;
+  const onOwnInterface = r.type === "aws:ec2/instance:Instance" && isObject(r.inputs.primaryNetworkInterface) && r.inputs.primaryNetworkInterface.networkInterfaceId !== undefined;
+  // A new instance gets a new private address unless it runs on a kept network interface (that keeps
+  // its address) or pins one; so does a new interface.
+  const ownsAddress = (r.type === "aws:ec2/instance:Instance" && !onOwnInterface) || r.type === "aws:ec2/networkInterface:NetworkInterface";
+  if (ownsAddress && r.inputs.privateIp === undefined && r.inputs.privateIps === undefined && out.privateIp === old.privateIp && typeof out.privateIp === "string") {
+    const parts = out.privateIp.split(".");
+    parts[3] = String(((Number(parts[3]) + 100 + (parseInt(h.slice(0, 2), 16) % 50)) % 250) + 2);
+    out.privateIp = parts.join(".");
+  }
+  if (r.type === "aws:ec2/instance:Instance" && out.publicIp && out.publicIp === old.publicIp) out.publicIp = `203.0.113.${(parseInt(h.slice(2, 4), 16) % 250) + 2}`;
   return out;
+}
+
+/** Identity outputs that do not carry the resource's name in the mock (a new key's public half). */
+const IDENTITY_WITHOUT_NAME = new Set(["tls:index/privateKey:PrivateKey.publicKeyOpenssh"]);
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === "object" && !Array.isArray(v);
 }
 
 /**
@@ -122,6 +141,49 @@ export function answer(r: Registration, fresh: ProviderAnswer, prior: PriorState
 const STOP_START = /^(instanceType|userData|userDataBase64)$/;
 
 const LT_NOT_VERSIONED = /^(tags|tagsAll|defaultVersion|updateDefaultVersion|description)(\.|\[|$)/;
+
+/**
+ * What Pulumi hands the provider (and so the program, as the resource's state) for a resource with a
+ * deployed state: the new inputs, except that every `ignoreChanges` path keeps the deployed value (absent
+ * there: absent). Ignored values flow on to dependents as they are deployed, not as the program says.
+ */
+export function withIgnoredFromPrior(inputs: Record<string, unknown>, priorInputs: Record<string, unknown>, ignoreChanges: string[]): Record<string, unknown> {
+  let out = inputs;
+  for (const p of ignoreChanges) out = setAt(out, pathSegments(p), (old) => old, priorInputs) as Record<string, unknown>;
+  return out;
+}
+
+/** `a.b[0]["c:d"][*]` -> ["a", "b", 0, "c:d", "*"]. */
+function pathSegments(p: string): (string | number)[] {
+  const out: (string | number)[] = [];
+  for (const m of p.matchAll(/\[(\d+|\*|"(?:[^"\\]|\\.)*")\]|([^.[\]]+)/g)) {
+    if (m[2] !== undefined) out.push(m[2]);
+    else if (m[1] === "*") out.push("*");
+    else if (m[1].startsWith('"')) out.push(JSON.parse(m[1]) as string);
+    else out.push(Number(m[1]));
+  }
+  return out;
+}
+
+const unwrapSecret = (v: unknown): unknown => (isObject(v) && "$secret" in v && Object.keys(v).length === 1 ? unwrapSecret(v.$secret) : v);
+
+/** Copy-on-write: `target` with the value at `segs` taken from `source` at the same place. */
+function setAt(target: unknown, segs: (string | number)[], pick: (old: unknown) => unknown, source: unknown): unknown {
+  const src = unwrapSecret(source);
+  if (!segs.length) return pick(src);
+  const [head, ...rest] = segs;
+  if (head === "*") {
+    if (!Array.isArray(target)) return target;
+    return target.map((t, i) => setAt(t, rest, pick, Array.isArray(src) ? src[i] : undefined));
+  }
+  const container = (target ?? (typeof head === "number" ? [] : {})) as Record<string | number, unknown>;
+  if (typeof container !== "object") return target;
+  const next = setAt(container[head], rest, pick, (src as Record<string | number, unknown> | undefined)?.[head]);
+  const copy = (Array.isArray(container) ? [...container] : { ...container }) as Record<string | number, unknown>;
+  if (next === undefined) delete copy[head];
+  else copy[head] = next;
+  return copy;
+}
 
 interface UrnPlan {
   stack: string;
