@@ -74,6 +74,16 @@ describeOnHosts(
       const own = await ssh("db1", "mariadb-binlog --read-from-remote-server --host=localhost $(ls /var/lib/mysql | grep -E '^mysql-bin\\.[0-9]{6}$') | grep -c 'INSERT INTO' || true");
       expect(own.stdout.trim()).toBe("0");
     }, 420_000);
+
+    test("a key bundle larger than an SSM parameter holds fails loudly and leaves the stored one alone", async () => {
+      // db2's server runs on keys it already read; its key file grows as after ~100 rotations
+      const stored = t.ks.parameters.get(PARAMETER)!;
+      await ssh("db2", `f=${KEY_DIR}/keyfile.enc; chmod 0600 $f; head -c 9000 /dev/urandom >> $f; chmod 0400 $f`);
+      const r = await ssh("db2", `${DB_BACKUP_PATHS.backupKey} --replace`); // (the store holds db1's lineage now)
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/the key bundle is \d+ bytes, more than the 8192 an SSM parameter holds: the key cannot be backed up/);
+      expect(t.ks.parameters.get(PARAMETER)).toEqual(stored);
+    }, 60_000);
   },
   { requires: ["mariadbd", "mariadb-backup", "mbstream", "aws", "zstd"] },
 );
