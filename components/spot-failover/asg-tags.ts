@@ -19,3 +19,15 @@ export function tagResourceSuffix(key: string): string {
   if (/^[A-Za-z0-9-]+$/.test(key)) return key;
   return `${key.replace(/[^A-Za-z0-9-]/g, "-")}_${createHash("sha256").update(key).digest("hex").slice(0, 8)}`;
 }
+
+/**
+ * The Pulumi name suffix a Tag of `key` had before {@link tagResourceSuffix} (every other character
+ * replaced by `-`), as an alias, so running stacks keep their Tag resources instead of creating the new
+ * one and then deleting the old (which would remove the tag from the group). None when two of `keys`
+ * shared that old name (then Pulumi had only one of them) or when the name did not change.
+ */
+export function previousTagSuffix(key: string, keys: string[]): string | undefined {
+  const old = (k: string) => k.replace(/[^A-Za-z0-9-]/g, "-");
+  if (old(key) === tagResourceSuffix(key)) return undefined;
+  return keys.filter((k) => old(k) === old(key)).length === 1 ? old(key) : undefined;
+}

@@ -14,7 +14,7 @@ import { MESSAGE_GROUP_ID, RECONCILER_TIMEOUT_SECONDS, wakeUpQueue } from "./que
 import { reconcilerRules } from "./rules";
 import { asgSpotSource, fleetSpotSource, INSTANCE_REFRESH, NO_CAPACITY_WAIT, RECONCILER_OWNED, SpotSource } from "./spot-source";
 import { renderWebUserData, servedHealthPaths } from "./user-data";
-import { asgTagList, tagResourceSuffix } from "./asg-tags";
+import { asgTagList, previousTagSuffix, tagResourceSuffix } from "./asg-tags";
 
 export type { SpotFailoverArgs, SpotFleetOptions, SpotSourceKind, FleetAllocationStrategy } from "./args";
 
@@ -137,9 +137,14 @@ export class SpotFailover extends pulumi.ComponentResource {
         },
       },
     }, { parent, ignoreChanges: [...RECONCILER_OWNED.onDemand, "tags"] });
-    for (const t of asgTagList(tags, `${name}-ondemand`))
+    const onDemandTags = asgTagList(tags, `${name}-ondemand`);
+    for (const t of onDemandTags) {
+      const previous = previousTagSuffix(t.key, onDemandTags.map((x) => x.key));
       // deleteBeforeReplace: a replaced Tag of the same key must not delete the value its successor just wrote.
-      new aws.autoscaling.Tag(`${name}-ondemand-tag-${tagResourceSuffix(t.key)}`, { autoscalingGroupName: onDemand.name, tag: t }, { parent, deleteBeforeReplace: true });
+      new aws.autoscaling.Tag(`${name}-ondemand-tag-${tagResourceSuffix(t.key)}`, { autoscalingGroupName: onDemand.name, tag: t }, {
+        parent, deleteBeforeReplace: true, aliases: previous ? [{ name: `${name}-ondemand-tag-${previous}` }] : [],
+      });
+    }
 
     // --- reconciler: rules → FIFO wake-up queue (one message group) → Lambda, batch size 1 (queue.ts).
     // `dlq`: events EventBridge could not deliver to the queue (an EventBridge DLQ must be a standard queue).

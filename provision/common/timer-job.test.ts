@@ -25,3 +25,9 @@ test("install picks systemd, else cron, and never writes the machine's /etc/cron
   expect(remove).toContain("rm -f /etc/cron.d/opsfleet-x");
   for (const script of [install, remove]) expect(spawnSync("bash", ["-n"], { input: script }).status).toBe(0);
 });
+
+test("a job that runs every minute can leave its output to the journal under systemd (rotated); cron still appends to its log", () => {
+  const [service, , cron] = renderTimerJobFiles("/d", { ...job, journal: true });
+  expect(service.content).toContain("ExecStart=/opt/x --now\n");
+  expect(cron.content).toContain("root /opt/x --now >>/var/log/x.log 2>&1");
+});

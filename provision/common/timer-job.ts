@@ -17,6 +17,8 @@ export interface TimerJob {
   command: string;
   /** Log file the command's output is appended to. */
   log: string;
+  /** Under systemd, leave the output to the journal (rotated) instead of `log`: for jobs that run every minute. @default false */
+  journal?: boolean;
   /** Unit the job runs after (e.g. "mariadb.service"). */
   after?: string;
   /** `[Timer]` lines, e.g. ["OnCalendar=weekly", "Persistent=true"]. */
@@ -36,7 +38,7 @@ export function renderTimerJobFiles(dir: string, job: TimerJob): RenderedFile[] 
     {
       path: `${dir}/${job.unit}.service`,
       content: ["[Unit]", `Description=opsfleet: ${job.description}`, ...(job.after ? [`After=${job.after}`] : []), "",
-        "[Service]", "Type=oneshot", `ExecStart=/bin/bash -c '${run}'`, ...(job.service ?? []), ""].join("\n"),
+        "[Service]", "Type=oneshot", job.journal ? `ExecStart=${job.command}` : `ExecStart=/bin/bash -c '${run}'`, ...(job.service ?? []), ""].join("\n"),
     },
     {
       path: `${dir}/${job.unit}.timer`,

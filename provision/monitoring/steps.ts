@@ -4,6 +4,7 @@
  * installed on a local test host, whose /etc/systemd and /etc/cron.d belong to the real machine).
  * Everything lands in a root-only directory beside the system's own configuration.
  */
+import { installTimerJobsScript, renderTimerJobFiles, type TimerJob } from "../common/timer-job";
 import type { RenderedFile, RenderedStep } from "../common/types";
 import { REDIS_AUTH_FILE } from "../redis/steps";
 import { ES_OPS } from "../elasticsearch/node-config";
@@ -104,61 +105,32 @@ export function renderHealthConf(p: HealthCheckParams): string {
 /** The command the timer (and the cron file) runs every minute. */
 export const healthCommand = (group: HealthGroup) => `${HEALTH_DIRS[group]}/check ${HEALTH_DIRS[group]}/health.conf`;
 
+function healthJob(group: HealthGroup): TimerJob {
+  return {
+    unit: HEALTH_UNIT,
+    description: "publish this host's health metrics to CloudWatch every minute",
+    command: healthCommand(group),
+    log: HEALTH_LOG,
+    journal: true,
+    after: "network-online.target",
+    timer: ["OnBootSec=1min", "OnUnitActiveSec=1min", "AccuracySec=5s"],
+    cron: "* * * * *",
+    // one run must never overlap the next or pile up when CloudWatch is slow
+    service: ["TimeoutStartSec=50", "Nice=5"],
+  };
+}
+
 export function renderHealthFiles(p: HealthCheckParams): RenderedFile[] {
   const dir = HEALTH_DIRS[p.group];
-  const command = healthCommand(p.group);
   return [
     { path: `${dir}/check`, content: HEALTH_CHECKER_SCRIPT, mode: "0700" },
     { path: `${dir}/health.conf`, content: renderHealthConf(p), mode: "0600" },
-    {
-      path: `${dir}/${HEALTH_UNIT}.service`,
-      content: [
-        "[Unit]",
-        "Description=opsfleet: publish this host's health metrics to CloudWatch",
-        "After=network-online.target",
-        "",
-        "[Service]",
-        "Type=oneshot",
-        `ExecStart=${command}`,
-        // one run must never overlap the next or pile up when CloudWatch is slow
-        "TimeoutStartSec=50",
-        "Nice=5",
-        "",
-      ].join("\n"),
-    },
-    {
-      path: `${dir}/${HEALTH_UNIT}.timer`,
-      content: [
-        "[Unit]",
-        "Description=opsfleet: host health metrics every minute",
-        "",
-        "[Timer]",
-        "OnBootSec=1min",
-        "OnUnitActiveSec=1min",
-        "AccuracySec=5s",
-        "",
-        "[Install]",
-        "WantedBy=timers.target",
-        "",
-      ].join("\n"),
-    },
-    {
-      path: `${dir}/${HEALTH_UNIT}.cron`,
-      content: [
-        "# opsfleet: host health metrics every minute (hosts without systemd)",
-        "SHELL=/bin/bash",
-        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        `* * * * * root ${command} >>${HEALTH_LOG} 2>&1`,
-        "",
-      ].join("\n"),
-    },
+    ...renderTimerJobFiles(dir, healthJob(p.group)),
   ];
 }
 
 export function renderHealthInstallScript(group: HealthGroup): string {
-  const dir = HEALTH_DIRS[group];
-  const unitDir = "/etc/systemd/system";
-  return `chmod 0700 ${dir}
+  return `chmod 0700 ${HEALTH_DIRS[group]}
 if [ ! -x /usr/bin/aws ]; then
   for i in 1 2 3 4 5; do
     if apt-get update -q && apt-get install -y -q --no-install-recommends awscli; then break; fi
@@ -166,20 +138,8 @@ if [ ! -x /usr/bin/aws ]; then
     sleep 10
   done
 fi
-if [ -d /run/systemd/system ]; then
-  install -m 0644 ${dir}/${HEALTH_UNIT}.service ${dir}/${HEALTH_UNIT}.timer ${unitDir}/
-  systemctl daemon-reload
-  systemctl enable --now ${HEALTH_UNIT}.timer
-  rm -f ${HEALTH_CRON_FILE}
-  echo "health checks: systemd timer ${HEALTH_UNIT}.timer, every minute"
-elif [ -e /run/opsfleet-test-host ]; then
-  # a local test host shares /etc/cron.d with the real machine: never install there
-  echo "health checks: test host, cron file rendered at ${dir}/${HEALTH_UNIT}.cron (not installed)"
-else
-  install -m 0644 ${dir}/${HEALTH_UNIT}.cron ${HEALTH_CRON_FILE}
-  echo "health checks: ${HEALTH_CRON_FILE}, every minute"
-fi
-echo "on demand: ${healthCommand(group)}"`;
+${installTimerJobsScript(HEALTH_DIRS[group], [{ unit: HEALTH_UNIT }])}
+echo "health checks every minute; on demand: ${healthCommand(group)}"`;
 }
 
 /** The step that installs and schedules the checker on a host. */

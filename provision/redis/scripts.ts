@@ -12,12 +12,13 @@ field() { awk -F: -v k="$1" '$1==k {print $2; exit}'; }
 nocolor() { sed 's/\x1b\[[0-9;]*m//g'; }
 # wait_for SECONDS WHAT COMMAND...: bounded wait, says what it waited for when it gives up
 wait_for() {
-  local secs=$1 what=$2; shift 2; local end=$((SECONDS + secs)) said=""
+  local secs=$1 what=$2; shift 2; local end=$((SECONDS + secs)) said="" t0=$SECONDS
   until "$@"; do
     [ -n "$said" ] || { echo "waiting for $what"; said=1; }
     [ "$SECONDS" -lt "$end" ] || { echo "timed out after $secs s waiting for $what" >&2; return 1; }
     sleep 0.2
   done
+  [ -z "$said" ] || echo "  ($what: $((SECONDS - t0)) s)"
 }
 pong() { [ "$(cli_at "$1" ping)" = PONG ]; }
 is_role() { [ "$(cli_at "$1" role | head -n 1)" = "$2" ]; }

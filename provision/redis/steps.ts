@@ -106,13 +106,20 @@ export function renderRedisClusterStep(p: RedisClusterParams): RenderedStep {
     files: [],
     script: [
       `NODES=${q(nodes.join(" "))}`,
-      `REPLICAS=${ports.length - 1}`,
-      `PLACEMENT_AWK=${q(PLACEMENT_AWK.trim())}`,
-      `PICK_MASTER_AWK=${q(PICK_MASTER_AWK.trim())}`,
-      `STAY_MASTERS_AWK=${q(STAY_MASTERS_AWK.trim())}`,
-      CLUSTER_SCRIPT.trim(),
+      ...clusterScriptBody(ports.length - 1),
     ].join("\n"),
   };
+}
+
+/** The cluster script with its awk helpers; both the cluster step and the health gate run it. */
+function clusterScriptBody(replicas: number): string[] {
+  return [
+    `REPLICAS=${replicas}`,
+    `PLACEMENT_AWK=${q(PLACEMENT_AWK.trim())}`,
+    `PICK_MASTER_AWK=${q(PICK_MASTER_AWK.trim())}`,
+    `STAY_MASTERS_AWK=${q(STAY_MASTERS_AWK.trim())}`,
+    CLUSTER_SCRIPT.trim(),
+  ];
 }
 
 /** Where a host's health gate looks for the cluster when its own nodes know none. */
@@ -169,11 +176,7 @@ export function renderRedisHealthStep(p: RedisHealthParams): RenderedStep {
       `CREATED_FIRST=${p.createdFirst ? 1 : 0}`,
       `PEER_WAIT=${p.peerWaitSeconds ?? 20}`,
       `NODES=''`,
-      `REPLICAS=${ports.length - 1}`,
-      `PLACEMENT_AWK=${q(PLACEMENT_AWK.trim())}`,
-      `PICK_MASTER_AWK=${q(PICK_MASTER_AWK.trim())}`,
-      `STAY_MASTERS_AWK=${q(STAY_MASTERS_AWK.trim())}`,
-      CLUSTER_SCRIPT.trim(),
+      ...clusterScriptBody(ports.length - 1),
     ].join("\n"),
   };
 }

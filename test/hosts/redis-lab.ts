@@ -172,3 +172,43 @@ export async function redisPid(lab: Lab, host: string, port: number): Promise<nu
   if (r.code !== 0) throw new Error(`no pidfile for ${host}:${port}: ${r.stderr}`);
   return Number(r.stdout.trim());
 }
+
+/** Puts each host's /var/lib/redis on a tmpfs (slot moves fsync nodes.conf on every node: the shared disk would set the pace). */
+export async function mountRedisTmpfs(lab: Lab, hosts: LabHost[], sizeMb: number): Promise<void> {
+  await Promise.all(hosts.map(async (h) => {
+    const r = await lab.exec(h.name, ["sh", "-c", `mount -t tmpfs -o size=${sizeMb}m,mode=0750 tmpfs /var/lib/redis && chown redis:redis /var/lib/redis`]);
+    if (r.code !== 0) throw new Error(`tmpfs on ${h.name}: ${r.stderr}`);
+  }));
+}
+
+/** Stops both Redis instances of a host (as its instance going away would). */
+export async function stopRedisNodes(lab: Lab, host: LabHost, ports: readonly number[] = REDIS_PORTS): Promise<void> {
+  for (const port of ports) {
+    const r = await lab.ssh(host.name, `start-stop-daemon --stop --quiet --oknodo --retry TERM/30/KILL/5 --pidfile /run/redis-${port}/redis-server.pid --exec /usr/bin/redis-server`);
+    if (r.code !== 0) throw new Error(`stopping ${host.name}:${port}: ${r.stderr}`);
+  }
+}
+
+/**
+ * Why the cluster of exactly `hosts` is not at its target shape (null when it is): healthy, exactly
+ * their nodes, one master per host with exactly one replica on another host, slot shares even
+ * (redis-cli rebalance leaves at most the remainder of 16384 / masters, <= 5 slots for 3..15, uneven).
+ */
+export async function stageProblem(lab: Lab, hosts: LabHost[], password: string): Promise<string | null> {
+  const addrs = allNodeAddrs(lab, hosts);
+  const health = await clusterProblem(addrs, password);
+  if (health) return health;
+  const nodes = await clusterNodes(addrs[0], password);
+  const seen = nodes.map((x) => x.addr).sort().join(" ");
+  if (seen !== [...addrs].sort().join(" ")) return `nodes ${seen}, expected ${[...addrs].sort().join(" ")}`;
+  const masters = nodes.filter((x) => x.flags.includes("master"));
+  if (new Set(masters.map((m) => m.ip)).size !== hosts.length) return `masters on ${masters.map((m) => m.ip).join(", ")}`;
+  for (const m of masters) {
+    const n = nodes.filter((r) => r.masterId === m.id).length;
+    if (n !== 1) return `${m.addr} has ${n} replicas`;
+  }
+  const shares = Object.values(slotShares(nodes));
+  if (shares.reduce((a, b) => a + b, 0) !== 16384) return `slots: ${shares.join("+")}`;
+  if (Math.max(...shares) - Math.min(...shares) > Math.max(1, 16384 % hosts.length)) return `uneven slot shares ${shares.join(", ")}`;
+  return null;
+}

@@ -9,7 +9,8 @@ import { Cluster, Redis } from "ioredis";
 import { describeOnHosts } from "./guard";
 import { startLab, type Lab, type LabHost } from "./lab";
 import {
-  allNodeAddrs, clusterInfo, clusterNodes, clusterProblem, info, provisionRedisHosts, rawReplies, redisCmd, runClusterStep, slotShares, waitFor,
+  allNodeAddrs, clusterInfo, clusterNodes, info, mountRedisTmpfs, provisionRedisHosts, rawReplies, redisCmd, runClusterStep, slotShares, stageProblem,
+  stopRedisNodes, waitFor,
 } from "./redis-lab";
 import { renderRedisClusterStep, renderRedisNodesStep } from "../../provision/redis/steps";
 import { RESET_GUARD } from "../../provision/redis/cluster-script";
@@ -37,15 +38,7 @@ describeOnHosts("Redis scale-in: memory per master, after a runtime failover, re
   }
   /** Healthy, exactly the stage's nodes, one master per host with one replica on another host, even slots, every key. */
   async function expectStage(n: number): Promise<void> {
-    const addrs = allNodeAddrs(lab, stage(n));
-    expect(await clusterProblem(addrs, PASSWORD)).toBeNull();
-    const nodes = await clusterNodes(addrs[0], PASSWORD);
-    expect(nodes.map((x) => x.addr).sort()).toEqual([...addrs].sort());
-    const masters = nodes.filter((x) => x.flags.includes("master"));
-    expect(new Set(masters.map((m) => m.ip)).size).toBe(n);
-    for (const m of masters) expect(nodes.filter((r) => r.masterId === m.id).length).toBe(1);
-    const shares = Object.values(slotShares(nodes));
-    expect(Math.max(...shares) - Math.min(...shares)).toBeLessThanOrEqual(Math.max(1, 16384 % n));
+    expect(await stageProblem(lab, stage(n), PASSWORD)).toBeNull();
     await allKeysThere();
   }
   const mem = async (a: string) => info(a, PASSWORD, "memory");
@@ -80,10 +73,7 @@ if not_member ${candidate}; then if reset_node ${candidate} "test: foreign"; the
 
   beforeAll(async () => {
     lab = await startLab({ name: "rscaleb", hosts: HOSTS });
-    await Promise.all(HOSTS.map(async (h) => {
-      const r = await lab.exec(h.name, ["sh", "-c", "mount -t tmpfs -o size=256m,mode=0750 tmpfs /var/lib/redis && chown redis:redis /var/lib/redis"]);
-      expect(r).toMatchObject({ code: 0 });
-    }));
+    await mountRedisTmpfs(lab, HOSTS, 256);
   }, 60_000);
   afterAll(async () => {
     client?.disconnect();
@@ -191,10 +181,7 @@ if not_member ${candidate}; then if reset_node ${candidate} "test: foreign"; the
     const addrs = allNodeAddrs(lab, stage(3));
     const others = addrs.filter((a) => !a.startsWith(`${h.ip}:`));
     const oldIds = (await clusterNodes(addrs[0], PASSWORD)).filter((x) => x.ip === h.ip).map((x) => x.id);
-    for (const port of [7000, 7001]) {
-      const r = await lab.ssh(h.name, `start-stop-daemon --stop --quiet --oknodo --retry TERM/30/KILL/5 --pidfile /run/redis-${port}/redis-server.pid --exec /usr/bin/redis-server`);
-      expect(r.code).toBe(0);
-    }
+    await stopRedisNodes(lab, h);
     await waitFor("its master's replica to take over", 60_000, async () => {
       const live = (await clusterNodes(others[0], PASSWORD)).filter((x) => x.flags.includes("master") && !x.flags.some((f) => f.startsWith("fail")));
       return live.length === 3 && live.every((x) => x.ip !== h.ip) && (await clusterInfo(others[0], PASSWORD)).cluster_state === "ok";
