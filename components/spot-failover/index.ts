@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { debianAmiId } from "../ami";
 import { ENV } from "../../functions/spot-reconciler/config";
-import { resolveArgs, SpotFailoverArgs, validUntilNotice } from "./args";
+import { resolveArgs, SpotFailoverArgs } from "./args";
 import { reconcilerArchive } from "./bundle";
 import { eventBridgeSendPolicy, reconcilerPolicy, trustPolicy } from "./iam";
 import { MESSAGE_GROUP_ID, RECONCILER_TIMEOUT_SECONDS, wakeUpQueue } from "./queue";
@@ -47,8 +47,6 @@ export class SpotFailover extends pulumi.ComponentResource {
     const a = resolveArgs(name, args); // throws before anything (even this component) is registered
     super("opsfleet:index:SpotFailover", name, {}, opts);
     const parent = this;
-    const expired = a.spotSource === "fleet" && a.fleet.validUntil !== undefined ? validUntilNotice(a.fleet.validUntil, Date.now()) : undefined;
-    if (expired) void pulumi.log.warn(expired, this);
     const tags = { ...a.tags, "opsfleet:component": name };
 
     // --- network: the internet reaches the ALB only; instances take :80 from the ALB only.
