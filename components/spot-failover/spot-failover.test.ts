@@ -217,7 +217,7 @@ describe("reconciler IAM", () => {
     expect(st.find((s: any) => s.Action.includes("autoscaling:CreateOrUpdateTags"))).toMatchObject({
       Resource: odArn("web"), Condition: { "ForAllValues:StringEquals": { "aws:TagKeys": ["opsfleet:spot-covered-since"] } },
     });
-    expect(st.find((s: any) => s.Action.includes("logs:PutLogEvents")).Resource).toEqual(["arn:aws:logs:us-east-1:123456789012:log-group:/opsfleet/opsfleet/test/web-reconciler", "arn:aws:logs:us-east-1:123456789012:log-group:/opsfleet/opsfleet/test/web-reconciler:*"]);
+    expect(st.find((s: any) => s.Action.includes("logs:PutLogEvents")).Resource).toEqual(["arn:aws:logs:us-east-1:123456789012:log-group:/opsfleet/opsfleet/test/web-reconciler-20261101a1b2c3d4e5f6a7b8c9", "arn:aws:logs:us-east-1:123456789012:log-group:/opsfleet/opsfleet/test/web-reconciler-20261101a1b2c3d4e5f6a7b8c9:*"]);
   });
   test("asg: SetDesiredCapacity on both groups, no Spot Fleet action", () => {
     const st = policyOf("webasg").Statement;
@@ -315,8 +315,13 @@ describe("single writer without reserved concurrency (issue 9 item 2)", () => {
 describe("reconciler Lambda", () => {
   test("Node.js 22, own log group", () => {
     const fn = one("web", "reconciler", "aws:lambda/function:Function").inputs;
-    expect(fn).toMatchObject({ runtime: "nodejs22.x", handler: "index.handler", timeout: 30, loggingConfig: { logGroup: "/opsfleet/opsfleet/test/web-reconciler" } });
+    expect(fn).toMatchObject({ runtime: "nodejs22.x", handler: "index.handler", timeout: 30, loggingConfig: { logGroup: "/opsfleet/opsfleet/test/web-reconciler-20261101a1b2c3d4e5f6a7b8c9" } });
     expect(one("web", "reconciler-logs").inputs.retentionInDays).toBe(30);
+  });
+  test("the log group's name is unique in the account, not only per project and stack (two organizations or backends may share a stack name)", () => {
+    const logs = one("web", "reconciler-logs").inputs;
+    expect(logs.name).toBeUndefined(); // the provider appends a unique id to the readable prefix
+    expect(logs.namePrefix).toBe("/opsfleet/opsfleet/test/web-reconciler-");
   });
   test("every id the reconciler needs comes from environment variables set by the component", () => {
     expect(one("web", "reconciler").inputs.environment.variables).toMatchObject({
