@@ -8,7 +8,8 @@
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { describeOnHosts } from "../../test/hosts/guard";
-import { KEY_DIR, MARKER, PARAMETER, objectFiles, startDbBackupLab, type DbBackupLab } from "../../test/hosts/db-backup-lab";
+import { DATABASE, KEY_DIR, MARKER, PARAMETER, PASSWORDS, objectFiles, startDbBackupLab, type DbBackupLab } from "../../test/hosts/db-backup-lab";
+import { renderDatabaseSteps, renderUsersStep } from "../database";
 import { DB_BACKUP_PATHS, renderDatabaseBackupStep } from "./database";
 
 describeOnHosts(
@@ -84,6 +85,17 @@ describeOnHosts(
       expect(r.stderr).toMatch(/the key bundle is \d+ bytes, more than the 8192 an SSM parameter holds: the key cannot be backed up/);
       expect(t.ks.parameters.get(PARAMETER)).toEqual(stored);
     }, 60_000);
+
+    test("data volume lost, key volume kept: re-provisioning initialises the empty datadir under the kept keys", async () => {
+      const keys = async () => (await ssh("db2", `sha256sum ${KEY_DIR}/keyfile.key`)).stdout;
+      await ssh("db2", `f=${KEY_DIR}/keyfile.enc; chmod 0600 $f; head -c -9000 $f > $f.new && mv $f.new $f; chmod 0400 $f; chown mysql:mysql $f`); // undo the test above
+      const before = await keys();
+      await ssh("db2", "/etc/init.d/mariadb stop >/dev/null 2>&1; find /var/lib/mysql -mindepth 1 -delete");
+      const { before: pre, after } = renderDatabaseSteps(DATABASE);
+      for (const step of [...pre, renderUsersStep(DATABASE, PASSWORDS), ...after]) await t.lab.runStep("db2", step);
+      expect(await keys()).toBe(before);
+      expect((await ssh("db2", "/etc/mysql/opsfleet/verify-encryption")).stdout).toMatch(/^verify: \d+ tablespaces, 0 problems$/m);
+    }, 180_000);
   },
   { requires: ["mariadbd", "mariadb-backup", "mbstream", "aws", "zstd"] },
 );

@@ -36,7 +36,15 @@ else
   apt-get update -q
   apt-get install -y -q mariadb-server mariadb-client
 fi
-command -v openssl >/dev/null 2>&1 || apt-get install -y -q openssl`
+command -v openssl >/dev/null 2>&1 || apt-get install -y -q openssl
+# a new, empty data volume under an installed server (data volume lost, key volume kept): the
+# package initialised the old one at install time; initialise this one the same way (db-encryption
+# then encrypts it with the kept keys)
+if [ ! -d ${PATHS.dataDir}/mysql ]; then
+  echo "empty data directory ${PATHS.dataDir}: initialising it (mariadb-install-db)"
+  ! "$(command -v mariadb-admin)" ping >/dev/null 2>&1 || /etc/init.d/mariadb stop </dev/null >/dev/null 2>&1 || systemctl stop mariadb || true
+  mariadb-install-db --user=mysql --datadir=${PATHS.dataDir} --skip-test-db >/dev/null
+fi`
       : mysqlInstallScript();
   // The data volume is mounted before the install: its fresh filesystem's empty lost+found would
   // become a bogus database (MariaDB) or make mysqld --initialize refuse the directory (MySQL).

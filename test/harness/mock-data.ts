@@ -46,10 +46,12 @@ const interfaces = new Map<string, { privateIp: string; subnetId: string }>();
  * A change preview's provider answers with another id than the fresh one (a kept resource: its deployed id;
  * a replaced one: a new id) and may keep outputs (a kept interface's address). Lookups by that id
  * (aws.ec2.getSubnet, an instance on that interface) must answer from what the plan created: a replaced
- * subnet keeps its AZ and CIDR, never the fallback.
+ * subnet keeps its AZ and CIDR, never the fallback. `state`: the inputs as Pulumi keeps them.
  */
-export function recordAnswer(a: pulumi.runtime.MockResourceArgs, id: string, outputs: Record<string, unknown>): void {
+export function recordAnswer(a: pulumi.runtime.MockResourceArgs, id: string, outputs: Record<string, unknown>, state: Record<string, any> = a.inputs): void {
   const fresh = mockId(a);
+  // What AWS has is the state (an ignored path keeps its deployed value), not what the program now says.
+  if (a.type === "aws:lb/targetGroup:TargetGroup" && typeof outputs.arn === "string") liveHealthCheckPaths.set(outputs.arn, state.healthCheck?.path);
   if (a.type === "aws:ec2/subnet:Subnet" && subnets.has(fresh)) subnets.set(id, subnets.get(fresh)!);
   if (a.type === "aws:ec2/networkInterface:NetworkInterface" && interfaces.has(fresh)) {
     const eni = interfaces.get(fresh)!;

@@ -14,8 +14,8 @@ export const MARKER = "Backup Plaintext Marker";
 export const BUCKET = "opsfleet-test-backups";
 export const PARAMETER = "/opsfleet/test/database/keys";
 export const KEY_DIR = "/etc/mysql/keyring"; // per host on a test host
-const database: DatabaseProvisionOptions = { engine: "mariadb", keyDir: KEY_DIR };
-const passwords = { rootPassword: "root-pw-0123456789ab", appPassword: "app-pw-0123456789abc" };
+export const DATABASE: DatabaseProvisionOptions = { engine: "mariadb", keyDir: KEY_DIR };
+export const PASSWORDS = { rootPassword: "root-pw-0123456789ab", appPassword: "app-pw-0123456789abc" };
 
 /** Every object file s3rver holds, recursively. */
 export function objectFiles(dir: string): string[] {
@@ -40,7 +40,7 @@ export async function startDbBackupLab(name: string, subnet: string): Promise<Db
   const lab = await startLab({ name, hosts: [{ name: "db1", ip: `${subnet}.11` }, { name: "db2", ip: `${subnet}.12` }] });
   const [s3, ks] = await Promise.all([startS3StandIn(lab.gatewayIp, [BUCKET]), startKeyStoreStandIn(lab.gatewayIp)]);
   const backupOpts: DatabaseBackupOptions = {
-    database,
+    database: DATABASE,
     target: { bucket: BUCKET, prefix: "database/test-db", region: "eu-west-1", hostLabel: "test-db-host", metricNamespace: "Opsfleet/Hosts/test",
       endpoints: { s3: s3.endpoint, ssm: ks.endpoint, cloudwatch: ks.endpoint } },
     keyParameter: PARAMETER,
@@ -51,9 +51,9 @@ export async function startDbBackupLab(name: string, subnet: string): Promise<Db
   const aws = awsCliFiles("eu-west-1");
   const provision = async (h: string) => {
     await lab.ssh(h, "install -d -m 0700 /root/.aws && cat > /root/.aws/credentials && chmod 0600 /root/.aws/credentials", aws.credentials);
-    const { before, after } = renderDatabaseSteps(database);
+    const { before, after } = renderDatabaseSteps(DATABASE);
     for (const step of before) await lab.runStep(h, step);
-    await lab.runStep(h, renderUsersStep(database, passwords));
+    await lab.runStep(h, renderUsersStep(DATABASE, PASSWORDS));
     for (const step of after) await lab.runStep(h, step);
   };
   await Promise.all([provision("db1"), provision("db2")]);
