@@ -243,10 +243,10 @@ async function buildPlanNow(o: BuildPlanOptions): Promise<Plan> {
           region,
         );
         answers.set(key, got);
-        recordAnswer(a, got.id, got.outputs);
         // Ignored paths keep the deployed value in the state the program (and its dependents) see.
         const deployed = priorFor(prior, urn, aliasList);
         const inputs = deployed && opts.ignoreChanges?.length ? withIgnoredFromPrior(a.inputs, deployed.inputs, opts.ignoreChanges) : a.inputs;
+        recordAnswer(a, got.id, got.outputs, inputs);
         return { id: got.id, state: { ...inputs, ...got.outputs } };
       },
       call(a) {

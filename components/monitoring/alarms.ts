@@ -15,7 +15,7 @@ export const RECONCILER_METRICS = {
   namespace: "Opsfleet/SpotFailover",
   /** Powertools adds `service` (POWERTOOLS_SERVICE_NAME) to the handler's default dimensions. */
   service: "spot-reconciler",
-  names: ["TargetCapacity", "SpotHealthyCapacity", "SpotReclaiming", "OnDemandDesiredCapacity", "OnDemandHealthyCapacity", "CapacityDeficit", "ScalingWrites"],
+  names: ["TargetCapacity", "SpotHealthyCapacity", "SpotReclaiming", "OnDemandDesiredCapacity", "OnDemandHealthyCapacity", "CapacityDeficit", "ScalingWrites", "SpotSourceGone"],
 } as const;
 
 export type System = "web" | "redis" | "elasticsearch" | "database" | "backup" | "hosts";

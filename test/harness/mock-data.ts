@@ -46,10 +46,12 @@ const interfaces = new Map<string, { privateIp: string; subnetId: string }>();
  * A change preview's provider answers with another id than the fresh one (a kept resource: its deployed id;
  * a replaced one: a new id) and may keep outputs (a kept interface's address). Lookups by that id
  * (aws.ec2.getSubnet, an instance on that interface) must answer from what the plan created: a replaced
- * subnet keeps its AZ and CIDR, never the fallback.
+ * subnet keeps its AZ and CIDR, never the fallback. `state`: the inputs as Pulumi keeps them.
  */
-export function recordAnswer(a: pulumi.runtime.MockResourceArgs, id: string, outputs: Record<string, unknown>): void {
+export function recordAnswer(a: pulumi.runtime.MockResourceArgs, id: string, outputs: Record<string, unknown>, state: Record<string, any> = a.inputs): void {
   const fresh = mockId(a);
+  // What AWS has is the state (an ignored path keeps its deployed value), not what the program now says.
+  if (a.type === "aws:lb/targetGroup:TargetGroup" && typeof outputs.arn === "string") liveHealthCheckPaths.set(outputs.arn, state.healthCheck?.path);
   if (a.type === "aws:ec2/subnet:Subnet" && subnets.has(fresh)) subnets.set(id, subnets.get(fresh)!);
   if (a.type === "aws:ec2/networkInterface:NetworkInterface" && interfaces.has(fresh)) {
     const eni = interfaces.get(fresh)!;
@@ -138,8 +140,10 @@ export function computedOutputs(a: pulumi.runtime.MockResourceArgs): Record<stri
       return { arn: arn("lambda", `function:${a.inputs.name ?? a.name}`), name: a.inputs.name ?? a.name, invokeArn: `arn:aws:apigateway:${REGION}:lambda:path/${a.name}` };
     case "aws:cloudwatch/eventRule:EventRule":
       return { arn: arn("events", `rule/${a.inputs.name ?? a.name}`), name: a.inputs.name ?? a.name };
-    case "aws:cloudwatch/logGroup:LogGroup":
-      return { arn: arn("logs", `log-group:${a.inputs.name ?? a.name}`) };
+    case "aws:cloudwatch/logGroup:LogGroup": {
+      const name = a.inputs.name ?? (a.inputs.namePrefix !== undefined ? `${a.inputs.namePrefix}20261101a1b2c3d4e5f6a7b8c9` : a.name); // the provider's prefix + unique id
+      return { arn: arn("logs", `log-group:${name}`), name };
+    }
     case "aws:sqs/queue:Queue":
       return { arn: arn("sqs", a.inputs.name ?? a.name), url: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${a.name}` };
     case "aws:s3/bucket:Bucket": {

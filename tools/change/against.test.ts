@@ -84,6 +84,24 @@ test("the pull-request comment script previews the stacks against the base revis
   expect(md).toContain("opsfleet change preview: stack dev against git HEAD");
 }, 180_000);
 
+test("--against a git revision plans the old program with this tree's mocks: a mock change is not a change of the stack", async () => {
+  // This tree's mock hands out other volume ids than the committed one: planned with its own mocks, the
+  // old revision would show every volume attachment replaced.
+  const mock = path.join(repo, "test", "harness", "mock-data.ts");
+  const original = fs.readFileSync(mock, "utf8");
+  fs.writeFileSync(mock, original.replace("Math.imul(h, 31)", "Math.imul(h, 37)"));
+  try {
+    const r = await run(["--stack", "dev", "--against", "HEAD", "--json"]);
+    expect(r.code).toBe(0);
+    const p = JSON.parse(r.stdout) as ChangePlan;
+    expect(p.against).toMatch(/^git HEAD \([0-9a-f]{7}\)$/);
+    expect(p.changes.filter((c) => c.type === "aws:ec2/volumeAttachment:VolumeAttachment" && c.op !== "same")).toEqual([]);
+    expect(p.changeSummary).toEqual(viaGit.changeSummary);
+  } finally {
+    fs.writeFileSync(mock, original);
+  }
+}, 180_000);
+
 test("bad --against values fail before planning, naming what was given", () => {
   expect(() => resolveAgainst(repo, "no-such-rev", "dev")).toThrow(/^--against no-such-rev: neither a plan file nor a git revision of /);
   const f = path.join(repo, "prod-plan.json");

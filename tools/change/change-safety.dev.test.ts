@@ -2,7 +2,7 @@
  * Change-safety table, dev rows (tools/change/safety-rows.ts): each row plans the shipped dev stack,
  * then the changed one against it, and asserts what `pulumi up` would do.
  */
-import { describeSafetyRows, noInstanceReplaced, notReplaced, opsOf } from "../../test/harness/change-safety";
+import { describeSafetyRows, noInstanceReplaced, notReplaced, opsOf, webTemplateVersioned } from "../../test/harness/change-safety";
 
 const FLEET = "aws:ec2/spotFleetRequest:SpotFleetRequest";
 const ASG = "aws:autoscaling/group:Group";
@@ -36,6 +36,10 @@ describeSafetyRows("dev", {
   "tag-added": (c) => {
     expect(c.after.changeSummary).toMatchObject({ replace: 0, delete: 0 });
     expect(c.change("dev", "aws:ec2/vpc:Vpc")).toMatchObject({ op: "update", changedInputs: ["tags.team"] });
+    // The web tier rolls: a new template version, which the on-demand ASG (instance refresh) and the reconciler follow.
+    webTemplateVersioned(c, "dev-web-lt");
+    expect(c.change("dev-web-ondemand", ASG).changedInputs).toEqual(expect.arrayContaining([expect.stringMatching(/launchTemplateSpecification\.version$/)]));
+    expect(c.ofType(LAMBDA).find((x) => x.name === "dev-web-reconciler")?.changedInputs.join()).toMatch(/environment\.variables\.\w*TEMPLATE_VERSION/);
   },
   "target-capacity": (c) => {
     expect(c.after.changeSummary).toMatchObject({ replace: 0, delete: 0, create: 0 });

@@ -2,7 +2,7 @@
  * Change-safety table, prod rows (tools/change/safety-rows.ts): each row plans the shipped prod stack,
  * then the changed one against it, and asserts what `pulumi up` would do.
  */
-import { commandsCarrying, describeSafetyRows, noInstanceReplaced, notReplaced, oneHostPerClusterAtATime, opsOf, type RowContext } from "../../test/harness/change-safety";
+import { commandsCarrying, describeSafetyRows, webTemplateVersioned, noInstanceReplaced, notReplaced, oneHostPerClusterAtATime, opsOf, type RowContext } from "../../test/harness/change-safety";
 
 const INSTANCE = "aws:ec2/instance:Instance";
 const ASG = "aws:autoscaling/group:Group";
@@ -27,6 +27,8 @@ describeSafetyRows("prod", {
     expect(c.ofType("aws:ebs/volume:Volume").every((v) => v.op === "same")).toBe(true);
     notReplaced(c, ASG);
     expect(c.change("prod-web-lt").op).toBe("update");
+    // the bastion goes in the same up as the data hosts' steps that connect through it: said up front
+    expect(c.after.changeNotes).toEqual(expect.arrayContaining([expect.stringMatching(/^bastion prod-bastion is replaced in the same up as steps on \d+ other host\(s\).*roll the bastion on its own first/)]));
   },
   "ssh-key": (c) => noInstanceReplaced(c),
   "redis-password": rotation("redisPassword"),
@@ -35,6 +37,12 @@ describeSafetyRows("prod", {
   "tag-added-prod": (c) => {
     expect(c.after.changeSummary).toMatchObject({ replace: 0, delete: 0 });
     expect(c.change("prod", "aws:ec2/vpc:Vpc")).toMatchObject({ op: "update", changedInputs: ["tags.team"] });
+    // Every web ASG names the new template version: its instance refresh replaces the web instances.
+    webTemplateVersioned(c, "prod-web-lt");
+    const asgs = c.ofType(ASG);
+    expect(asgs.length).toBeGreaterThanOrEqual(2);
+    for (const g of asgs) expect({ g: g.name, paths: g.changedInputs }).toEqual({ g: g.name, paths: expect.arrayContaining([expect.stringMatching(/launchTemplateSpecification\.version$/)]) });
+    for (const g of asgs) expect(c.resource(c.after, g.name, ASG).inputs.instanceRefresh).toMatchObject({ strategy: "Rolling" });
   },
   "redis-scale-out": (c) => {
     expect(c.after.changeSummary.delete).toBe(0);

@@ -237,8 +237,46 @@ describe("plan diff (tools/change/diff.ts)", () => {
     const vol = r("v", "aws:ebs/volume:Volume", { availabilityZone: "a" }, { protect: true });
     const att = (i: string, dbr: boolean) => r("att", "aws:ec2/volumeAttachment:VolumeAttachment", { instanceId: i, volumeId: "vol-1", deviceName: "/dev/sdf" }, { deleteBeforeReplace: dbr });
     const cs = diffPlans(plan([vol, att("i-1", false)]), plan([att("i-2", false)]));
-    expect(cs.notes).toEqual([expect.stringMatching(/^BLOCKED: v .*protected and would be deleted/), expect.stringMatching(/^VolumeInUse: att/)]);
+    expect(cs.notes).toEqual([expect.stringMatching(/^BLOCKED: v .*protected and would be deleted/), expect.stringMatching(/^VolumeInUse: att/), expect.stringMatching(/^DATA LOSS: data volume v is deleted/)]);
     expect(diffPlans(plan([vol, att("i-1", true)]), plan([vol, att("i-2", true)])).notes).toEqual([]);
+  });
+
+  test("a data volume replaced or deleted is flagged as data loss, protected or not; a protect change is an update", () => {
+    const vol = (az: string, protect: boolean) => r("dev-redis-2-data", "aws:ebs/volume:Volume", { availabilityZone: az, size: 10 }, { protect });
+    const replaced = diffPlans(plan([vol("eu-west-1c", false)]), plan([vol("eu-west-1a", false)]));
+    expect(replaced.notes).toEqual(["DATA LOSS: data volume dev-redis-2-data is replaced by a new, empty volume (availabilityZone)"]);
+    expect(diffPlans(plan([vol("a", false)]), plan([])).notes).toEqual(["DATA LOSS: data volume dev-redis-2-data is deleted"]);
+    expect(diffPlans(plan([vol("a", true)]), plan([])).notes).toEqual([expect.stringMatching(/^BLOCKED: /), "DATA LOSS: data volume dev-redis-2-data is deleted; it is protected, so pulumi up fails until protect is lifted"]);
+    const lifted = diffPlans(plan([vol("a", true)]), plan([vol("a", false)]));
+    expect(lifted.changes).toEqual([expect.objectContaining({ op: "update", changedInputs: ["options.protect"] })]);
+    expect(lifted.notes).toEqual([expect.stringMatching(/^protect lifted: dev-redis-2-data /)]);
+  });
+
+  test("warns when the bastion is replaced in the same up as steps on other hosts, and when a step re-runs on a cluster's nodes at once", () => {
+    const H = "opsfleet:index:Host";
+    const comp = (urn: string, type: string, name: string, parent: string | null = null): PlanLike["resources"][number] => ({ urn, type, name, custom: false, parent, inputs: {}, options: { ...opts } });
+    const cluster = comp("urn:pulumi:s::p::opsfleet:index:Elk::elk", "opsfleet:index:Elk", "elk");
+    const bastionC = comp("urn:pulumi:s::p::opsfleet:index:Bastion::b", "opsfleet:index:Bastion", "b");
+    const host = (n: string, parent: string, ami: string, stdin: string, dependsOn: string[] = []) => {
+      const hu = `${parent.split("::").slice(0, 2).join("::")}::${parent.split("::")[2]}$${H}::${n}`;
+      return [
+        comp(hu, H, n, parent),
+        { ...r(n, INSTANCE, { ami }, { parent: hu }), urn: `${hu.replace(`::${n}`, "")}$${INSTANCE}::${n}` },
+        { ...r(`${n}-install`, "command:remote:Command", { stdin }, { parent: hu, dependsOn }), urn: `${hu.replace(`::${n}`, "")}$command:remote:Command::${n}-install` },
+      ];
+    };
+    const hosts = ["b0", "es0", "es1"].map((h) => ({ host: h, steps: [{ name: "install", resource: `${h}-install` }] })) as PlanLike["hosts"];
+    const before = plan([bastionC, ...host("b0", bastionC.urn, "1", "x"), cluster, ...host("es0", cluster.urn, "1", "x"), ...host("es1", cluster.urn, "1", "x")], hosts);
+    const after = plan([bastionC, ...host("b0", bastionC.urn, "2", "x"), cluster, ...host("es0", cluster.urn, "1", "y"), ...host("es1", cluster.urn, "1", "y")], hosts);
+    const notes = diffPlans(before, after).notes;
+    expect(notes).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^bastion b0 is replaced in the same up as steps on 2 other host\(s\) \(es0, es1\) .*roll the bastion on its own first/),
+      "install re-runs on 2 hosts of elk at once (es0, es1): no dependsOn orders them (no rolling gate), so a restart in it restarts them together",
+    ]));
+    // a rolling gate (es1's step waits for es0's host) silences the second warning
+    const es0 = after.resources.find((x) => x.name === "es0")!.urn;
+    const gated = plan(after.resources.map((x) => (x.name === "es1-install" ? { ...x, options: { ...x.options, dependsOn: [es0] } } : x)), hosts);
+    expect(diffPlans(before, gated).notes.filter((n) => n.includes("at once"))).toEqual([]);
   });
 
   test("step runs per host and replacement waves from dependsOn", () => {
@@ -331,7 +369,7 @@ describe("delete-before-replace dependents (issue 10)", () => {
 
   test("a protected dependent blocks the up", () => {
     const cs = diffPlans(plan(world("ami-1", true, true)), plan(world("ami-2", true, true)));
-    expect(cs.notes).toEqual([expect.stringMatching(/^BLOCKED: h-data \(aws:ebs\/volume:Volume\) is protected and would be replaced \(it references h, replaced delete-before-replace\)/)]);
+    expect(cs.notes).toEqual([expect.stringMatching(/^BLOCKED: h-data \(aws:ebs\/volume:Volume\) is protected and would be replaced \(it references h, replaced delete-before-replace\)/), expect.stringMatching(/^DATA LOSS: data volume h-data is replaced by a new, empty volume/)]);
   });
 
   test("the mock provider gives a dependent replacement a new id (its own dependents see it change)", () => {

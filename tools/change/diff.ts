@@ -89,8 +89,11 @@ export function diffPlans(before: PlanLike, after: PlanLike): ChangeSet {
     matched.add(p.urn);
     priorOf.set(r.urn, p);
     const d = diffResource(r.type, p.inputs, r.inputs, { ignoreChanges: r.options.ignoreChanges, replaceOnChanges: r.options.replaceOnChanges }, regionChanged);
-    const op: ChangeOp = d.replaceReasons.length ? "replace" : d.changedInputs.length ? "update" : "same";
-    changes.push({ ...base, op, changedInputs: op === "same" ? [] : d.changedInputs, replaceReasons: d.replaceReasons });
+    // protect / retainOnDelete live in Pulumi's state: changing one is an update of the resource (its options).
+    const optionChanges = OPTION_FLAGS.filter((k) => Boolean(p.options[k]) !== Boolean(r.options[k])).map((k) => `options.${k}`);
+    const op: ChangeOp = d.replaceReasons.length ? "replace" : d.changedInputs.length || optionChanges.length ? "update" : "same";
+    changes.push({ ...base, op, changedInputs: op === "same" ? [] : [...d.changedInputs, ...optionChanges], replaceReasons: d.replaceReasons });
+    if (p.options.protect && !r.options.protect) notes.push(`protect lifted: ${r.name} (${r.type}) is no longer protected; a later change can delete or replace it`);
     for (const n of d.notes) notes.push(`${r.name}: ${n}`);
     if (op === "replace" && p.options.protect) notes.push(`BLOCKED: ${r.name} (${r.type}) is protected and would be replaced: pulumi up fails until protect is lifted`);
   }
@@ -103,8 +106,91 @@ export function diffPlans(before: PlanLike, after: PlanLike): ChangeSet {
   notes.push(...dependentReplacements(before, after, changes, priorOf));
   const byUrn = new Map(changes.map((c) => [c.urn, c]));
   notes.push(...volumeInUse(after, byUrn, priorOf));
+  notes.push(...dataLoss(before, changes));
   const changeSummary = Object.fromEntries(OPS.map((op) => [op, changes.filter((c) => c.op === op).length])) as Record<ChangeOp, number>;
-  return { changes, changeSummary, stepRuns: stepRuns(before, after, changes), replacementWaves: replacementWaves(after, byUrn), notes };
+  const runs = stepRuns(before, after, changes);
+  const waves = replacementWaves(after, byUrn);
+  notes.push(...bastionWithOthers(after, byUrn, runs), ...clusterWideReruns(after, runs));
+  return { changes, changeSummary, stepRuns: runs, replacementWaves: waves, notes };
+}
+
+const OPTION_FLAGS = ["protect", "retainOnDelete"] as const;
+
+/** Every data volume replaced or deleted, protected or not: a replacement is a new, empty volume. */
+function dataLoss(before: PlanLike, changes: ResourceChange[]): string[] {
+  const prior = new Map(before.resources.map((r) => [r.urn, r]));
+  return changes
+    .filter((c) => c.type === "aws:ebs/volume:Volume" && (c.op === "replace" || c.op === "delete"))
+    .map((c) => {
+      const p = prior.get(c.urn);
+      const kept = c.op === "delete" && p?.options.retainOnDelete ? " (retainOnDelete: the volume stays in AWS, outside the stack)" : "";
+      return `DATA LOSS: data volume ${c.name} ${c.op === "replace" ? `is replaced by a new, empty volume (${c.replaceReasons.join(", ")})` : "is deleted"}${kept}${p?.options.protect ? "; it is protected, so pulumi up fails until protect is lifted" : ""}`;
+    });
+}
+
+const isBastion = (urn: string) => urn.includes("opsfleet:index:Bastion$");
+
+/**
+ * The bastion replaced in the same `up` as steps on other hosts: those steps connect through it, and the
+ * README says to roll the bastion on its own (`pulumi up --target` its URN first).
+ */
+function bastionWithOthers(after: PlanLike, byUrn: Map<string, ResourceChange>, runs: HostRuns[]): string[] {
+  const bastions = after.resources.filter((r) => r.type === "aws:ec2/instance:Instance" && isBastion(r.urn) && byUrn.get(r.urn)?.op === "replace");
+  if (!bastions.length) return [];
+  const names = new Set(after.resources.filter((r) => isBastion(r.urn)).map((r) => r.name));
+  const others = runs.filter((h) => !names.has(h.host)).map((h) => h.host);
+  if (!others.length) return [];
+  return bastions.map((b) => `bastion ${b.name} is replaced in the same up as steps on ${others.length} other host(s) (${others.slice(0, 5).join(", ")}${others.length > 5 ? ", ..." : ""}) that connect through it: roll the bastion on its own first (pulumi up --target ${b.urn}), then the rest`);
+}
+
+/**
+ * A step re-run (its script again) on several kept hosts of one cluster with no dependsOn between them:
+ * Pulumi runs them at once, so a restart in that step restarts those nodes together (no rolling gate).
+ */
+function clusterWideReruns(after: PlanLike, runs: HostRuns[]): string[] {
+  const res = new Map(after.resources.map((r) => [r.urn, r]));
+  const byName = new Map(after.resources.map((r) => [r.name, r]));
+  // stepRuns names a host by its instance's parent (the Host component)
+  const hostUrn = new Map(after.resources.filter((r) => r.type === "aws:ec2/instance:Instance" && r.parent && res.has(r.parent)).map((r) => [res.get(r.parent!)!.name, r.parent!]));
+  const children = new Map<string, string[]>();
+  for (const r of after.resources) if (r.parent) children.set(r.parent, [...(children.get(r.parent) ?? []), r.urn]);
+  const subtree = (urn: string): string[] => [urn, ...(children.get(urn) ?? []).flatMap(subtree)];
+  const reach = (urn: string): Set<string> => {
+    const acc = new Set<string>();
+    const stack = [urn];
+    while (stack.length) for (const d of (res.get(stack.pop()!)?.options.dependsOn ?? []).flatMap(subtree)) if (!acc.has(d)) {
+      acc.add(d);
+      stack.push(d);
+    }
+    return acc;
+  };
+  const groups = new Map<string, { cluster: string; step: string; cmds: string[]; hosts: string[] }>();
+  for (const h of runs) {
+    if (h.instance === "create" || h.instance === "replace") continue;
+    const host = hostUrn.get(h.host);
+    const cluster = host ? res.get(host)?.parent : undefined;
+    if (!cluster) continue;
+    for (const st of h.steps) {
+      if (st.runs !== "create" || st.op === "create") continue;
+      const cmd = byName.get(st.resource);
+      if (!cmd) continue;
+      const k = `${cluster}\u0000${st.step}`;
+      const g = groups.get(k) ?? { cluster, step: st.step, cmds: [], hosts: [] };
+      g.cmds.push(cmd.urn);
+      g.hosts.push(h.host);
+      groups.set(k, g);
+    }
+  }
+  const out: string[] = [];
+  for (const g of groups.values()) {
+    if (g.cmds.length < 2) continue;
+    const reaches = new Map(g.cmds.map((c) => [c, reach(c)]));
+    const together = g.cmds.filter((c) => !g.cmds.some((o) => o !== c && reaches.get(c)!.has(o)));
+    if (together.length < 2) continue;
+    const clusterName = res.get(g.cluster)?.name ?? g.cluster;
+    out.push(`${g.step} re-runs on ${together.length} hosts of ${clusterName} at once (${g.hosts.join(", ")}): no dependsOn orders them (no rolling gate), so a restart in it restarts them together`);
+  }
+  return out;
 }
 
 /**

@@ -5,10 +5,29 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { commentMarkdown, MARKER } from "./pr-comment";
+import { execFileSync } from "node:child_process";
+import * as os from "node:os";
+import { commentMarkdown, MARKER, stacksIn } from "./pr-comment";
 
 const WF = path.join(__dirname, "..", "..", ".github", "workflows");
 const summary = (o: Partial<Record<"replace" | "delete" | "create" | "update" | "same", number>>) => ({ replace: 0, delete: 0, create: 0, update: 0, same: 0, ...o });
+
+test("the stacks previewed include the ones the PR deletes (in the base revision, gone from the tree)", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "opsfleet-stacks-"));
+  try {
+    for (const f of ["Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.qa.yaml"]) fs.writeFileSync(path.join(dir, f), "config: {}\n");
+    const git = (...a: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...a], { cwd: dir, stdio: "ignore" });
+    git("init", "-q");
+    git("add", "-A");
+    git("commit", "-q", "-m", "base");
+    fs.rmSync(path.join(dir, "Pulumi.qa.yaml"));
+    fs.writeFileSync(path.join(dir, "Pulumi.prod.yaml"), "config: {}\n");
+    expect(stacksIn(dir)).toEqual(["dev", "prod"]);
+    expect(stacksIn(dir, "HEAD")).toEqual(["dev", "prod", "qa"]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 describe("comment", () => {
   test("starts with the marker the poster edits by, summarizes every stack, opens the ones that replace or delete", () => {

@@ -8,8 +8,9 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { resolveAgainst } from "./against";
-import { changePreview, changeSetOf } from "./preview";
+import { execFileSync } from "node:child_process";
+import { emptyPlan, resolveAgainst } from "./against";
+import { changePreview, changeSetOf, withChanges } from "./preview";
 import { renderChanges } from "./render";
 import type { ChangeOp } from "./diff";
 
@@ -45,8 +46,13 @@ export function commentMarkdown(base: string, results: StackPreview[]): string {
   return parts.join("\n") + "\n";
 }
 
-export function stacksIn(root: string): string[] {
-  return fs.readdirSync(root).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).map((f) => f.slice(7, -5)).sort();
+const STACK_FILE = /^Pulumi\.(.+)\.yaml$/;
+
+/** The stacks of the working tree and, with `base`, of that revision too: a stack the PR deletes is previewed (all deletes). */
+export function stacksIn(root: string, base?: string): string[] {
+  const here = fs.readdirSync(root);
+  const there = base ? execFileSync("git", ["ls-tree", "--name-only", base], { cwd: root, encoding: "utf8" }).split("\n") : [];
+  return [...new Set([...here, ...there].map((f) => STACK_FILE.exec(f)?.[1]).filter((s): s is string => !!s))].sort();
 }
 
 async function main(): Promise<void> {
@@ -61,11 +67,15 @@ async function main(): Promise<void> {
   const root = process.cwd();
   const only = arg("--stacks")?.split(",");
   const results: StackPreview[] = [];
-  for (const stack of stacksIn(root).filter((s) => !only || only.includes(s))) {
+  for (const stack of stacksIn(root, base).filter((s) => !only || only.includes(s))) {
     try {
       const before = resolveAgainst(root, base, stack);
-      const cp = await changePreview(before.plan, { stack, root }, before.label);
-      results.push({ stack, summary: cp.changeSummary, text: renderChanges(changeSetOf(cp), { stack, against: before.label, deleteBeforeReplace: new Set(cp.resources.filter((r) => r.options.deleteBeforeReplace).map((r) => r.urn)) }) });
+      // A stack file the PR deletes: nothing is planned after it, so every resource of the stack goes.
+      const deleted = !fs.existsSync(path.join(root, `Pulumi.${stack}.yaml`));
+      const cp = deleted
+        ? withChanges(before.plan, emptyPlan(stack, before.plan.region), `${before.label} (Pulumi.${stack}.yaml deleted by this change)`)
+        : await changePreview(before.plan, { stack, root }, before.label);
+      results.push({ stack, summary: cp.changeSummary, text: renderChanges(changeSetOf(cp), { stack, against: cp.against, deleteBeforeReplace: new Set(cp.resources.filter((r) => r.options.deleteBeforeReplace).map((r) => r.urn)) }) });
     } catch (e) {
       results.push({ stack, error: e instanceof Error ? e.message : String(e) });
     }

@@ -44,7 +44,7 @@ export const SAFETY_ROWS: SafetyRow[] = [
       doc.setIn(["config", "opsfleet:amiIds", "arm64"], "ami-0b8f4c0d2e6a35f92");
     },
     effect: "Every host replaced, one host per cluster at a time; every data volume kept and moved to the new instance (detached first); web template gets a new version.",
-    operator: "Each Redis/Elasticsearch host waits until its cluster is healthy again before the next one goes. The single database host is down while it is replaced: plan a window.",
+    operator: "Each Redis/Elasticsearch host waits until its cluster is healthy again before the next one goes. The single database host is down while it is replaced: plan a window. The preview warns that the bastion goes in the same `up`: roll it on its own first (`pulumi up --target` its URN).",
   },
   {
     id: "health-path", stack: "dev", change: "`spot.healthCheckPath` edited (web user data changes)", edit: set("spot", "healthCheckPath")("/healthz"),
@@ -74,13 +74,13 @@ export const SAFETY_ROWS: SafetyRow[] = [
   },
   {
     id: "tag-added", stack: "dev", change: "A tag added to `tags`", edit: set("tags", "team")("web"),
-    effect: "Nothing replaced or deleted; tagged resources updated in place.",
-    operator: "No restart.",
+    effect: "Nothing replaced or deleted; tagged resources updated in place. The web launch template gets a new version (its tag specifications carry the tags).",
+    operator: "No host restarts, but every web instance is replaced: the reconciler rolls the Spot Fleet and the on-demand ASG's instance refresh rolls its instances onto the new template version, behind the ALB.",
   },
   {
     id: "tag-added-prod", stack: "prod", change: "A tag added to `tags` (prod)", edit: set("tags", "team")("web"),
-    effect: "Nothing replaced or deleted; tagged resources updated in place.",
-    operator: "No restart.",
+    effect: "Nothing replaced or deleted; tagged resources updated in place. The web launch template gets a new version (its tag specifications carry the tags).",
+    operator: "No host restarts, but every web instance is replaced: the ASGs' instance refresh rolls them onto the new template version (100% healthy kept), behind the ALB.",
   },
   {
     id: "target-capacity", stack: "dev", change: "`spot.targetCapacity` 2 → 6", edit: set("spot", "targetCapacity")(6),
