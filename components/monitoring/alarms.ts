@@ -145,8 +145,8 @@ export const ALARM_KINDS = {
   },
   "web-5xx-rate": {
     system: "web", title: "ALB 5xx rate",
-    meaning: "5xx responses (the ALB's and the targets') exceeded alerts.thresholds.alb5xxPercent of requests for 5 minutes.",
-    action: "Check the targets' health and logs; an ELB 5xx with no healthy target means no capacity — see the capacity alarms.",
+    meaning: "5xx responses (the ALB's and the targets') exceeded alerts.thresholds.alb5xxPercent of requests for 5 minutes; requests the ALB answered itself for lack of a target (its 503s, which RequestCount leaves out) count as requests, so an ALB with no target at all fires it at 100%.",
+    action: "Check the target group's healthy targets first: none means no capacity (see the capacity and reconciler alarms, the Spot fleet/ASG and on-demand ASG activity); otherwise the targets' nginx logs and health-check reasons.",
   },
   "redis-node-down": {
     system: "redis", title: "Redis instance down",
@@ -330,7 +330,9 @@ export function planAlarms(s: MonitoredStack, t: Thresholds): AlarmSpec[] {
     });
     add("web-5xx-rate", undefined, {
       math: {
-        expression: "100 * (FILL(m1, 0) + FILL(m2, 0)) / m3", label: "5xx % of requests",
+        // RequestCount counts only requests for which the ALB chose a target: with no target the ALB
+        // answers 503 itself and RequestCount has no data, so its own 5xx join the denominator
+        expression: "100 * (FILL(m1, 0) + FILL(m2, 0)) / (FILL(m3, 0) + FILL(m1, 0))", label: "5xx % of requests (ELB 5xx counted as requests)",
         metrics: [
           { id: "m1", namespace: "AWS/ApplicationELB", metricName: "HTTPCode_ELB_5XX_Count", dimensions: alb, statistic: "Sum" },
           { id: "m2", namespace: "AWS/ApplicationELB", metricName: "HTTPCode_Target_5XX_Count", dimensions: alb, statistic: "Sum" },
