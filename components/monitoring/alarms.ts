@@ -195,8 +195,13 @@ export const ALARM_KINDS = {
   },
   "es-cluster-red": {
     system: "elasticsearch", title: "Elasticsearch cluster red",
-    meaning: "A primary shard is unassigned: some data cannot be searched or written.",
-    action: "`GET _cluster/allocation/explain`; bring lost data nodes back; restore the index from a snapshot if its primary is gone.",
+    meaning: "A primary shard is unassigned, or no master is elected (cluster health answers 503 master_not_discovered_exception): some or all data cannot be searched or written.",
+    action: "No master: bring master-eligible nodes back until a majority of them runs (`GET _cat/nodes`, /var/log/elasticsearch). Red: `GET _cluster/allocation/explain`; bring lost data nodes back; restore the index from a snapshot if its primary is gone.",
+  },
+  "es-check-rejected": {
+    system: "elasticsearch", title: "Elasticsearch refuses the health checker",
+    meaning: "A node answers but rejects the checker's credentials (HTTP 401/403) for 5 minutes: the node is up, but its heap, disk and the cluster's health are not checked from it.",
+    action: "Check the elastic user's password in the host's curl config (/etc/elasticsearch/opsfleet/elastic.curlrc) against the cluster (a password changed outside Pulumi); `pulumi up` rewrites it.",
   },
   "es-unassigned-shards": {
     system: "elasticsearch", title: "Elasticsearch unassigned shards",
@@ -376,6 +381,7 @@ export function planAlarms(s: MonitoredStack, t: Thresholds): AlarmSpec[] {
     for (const host of e.hosts) {
       const dims = { Stack: s.stack, Host: host };
       add("es-node-down", host, { metric: { ...hostMetric(s.stack, "EsNodeUp", dims), statistic: "Minimum" }, ...minutes(2), threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching", publishedBy: [host] });
+      add("es-check-rejected", host, { metric: { ...hostMetric(s.stack, "EsCheckRejected", dims), statistic: "Minimum" }, ...minutes(5), threshold: 0, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching" });
       add("es-heap-high", host, { metric: { ...hostMetric(s.stack, "EsHeapUsedPercent", dims), statistic: "Minimum" }, ...minutes(5), threshold: t.esHeapUsedPercent, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching" });
       add("es-disk-high", host, { metric: { ...hostMetric(s.stack, "EsDiskUsedPercent", dims), statistic: "Maximum" }, period: 300, evaluationPeriods: 1, datapointsToAlarm: 1, threshold: t.esDiskUsedPercent, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching" });
     }
