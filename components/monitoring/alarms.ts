@@ -85,6 +85,12 @@ export interface AlarmSpec {
   thresholdNote?: string;
   /** Actions besides notifying the topic (EC2 recovery). */
   extraAlarmActions?: (region: string) => string[];
+  /**
+   * Hosts whose provisioning starts what publishes the metric. Every alarm that treats missing data
+   * as breaching names them: it is created only after their steps ran, else it would page during
+   * every first deploy or host replacement before the publisher exists.
+   */
+  publishedBy?: string[];
 }
 
 export interface AlarmKind {
@@ -341,7 +347,7 @@ export function planAlarms(s: MonitoredStack, t: Thresholds): AlarmSpec[] {
     for (const host of r.hosts) {
       for (const port of r.ports) {
         const dims = { Stack: s.stack, Host: host, Port: String(port) };
-        add("redis-node-down", `${host}-${port}`, { metric: { ...hostMetric(s.stack, "RedisNodeUp", dims), statistic: "Minimum" }, ...minutes(2), threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching" });
+        add("redis-node-down", `${host}-${port}`, { metric: { ...hostMetric(s.stack, "RedisNodeUp", dims), statistic: "Minimum" }, ...minutes(2), threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching", publishedBy: [host] });
         add("redis-memory-high", `${host}-${port}`, {
           metric: { ...hostMetric(s.stack, "RedisMemoryUsedPercent", dims), statistic: "Maximum" }, ...minutes(5), threshold: t.redisMemoryUsedPercent, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching",
         });
@@ -351,7 +357,7 @@ export function planAlarms(s: MonitoredStack, t: Thresholds): AlarmSpec[] {
         threshold: 1, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching",
       });
     }
-    add("redis-cluster-state", undefined, { metric: { ...hostMetric(s.stack, "RedisClusterStateOk", cluster), statistic: "Minimum" }, ...minutes(2), threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching" });
+    add("redis-cluster-state", undefined, { metric: { ...hostMetric(s.stack, "RedisClusterStateOk", cluster), statistic: "Minimum" }, ...minutes(2), threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching", publishedBy: r.hosts });
     add("redis-slots-unassigned", undefined, { metric: { ...hostMetric(s.stack, "RedisSlotsAssigned", cluster), statistic: "Minimum" }, ...minutes(2), threshold: REDIS_TOTAL_SLOTS, comparison: "LessThanThreshold", treatMissingData: "notBreaching" });
     add("redis-slots-degraded", undefined, { metric: { ...hostMetric(s.stack, "RedisSlotsOk", cluster), statistic: "Minimum" }, ...minutes(1), threshold: REDIS_TOTAL_SLOTS, comparison: "LessThanThreshold", treatMissingData: "notBreaching" });
     add("redis-known-nodes", undefined, {
@@ -367,7 +373,7 @@ export function planAlarms(s: MonitoredStack, t: Thresholds): AlarmSpec[] {
     const cluster = { Stack: s.stack, Cluster: e.cluster };
     for (const host of e.hosts) {
       const dims = { Stack: s.stack, Host: host };
-      add("es-node-down", host, { metric: { ...hostMetric(s.stack, "EsNodeUp", dims), statistic: "Minimum" }, ...minutes(2), threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching" });
+      add("es-node-down", host, { metric: { ...hostMetric(s.stack, "EsNodeUp", dims), statistic: "Minimum" }, ...minutes(2), threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching", publishedBy: [host] });
       add("es-heap-high", host, { metric: { ...hostMetric(s.stack, "EsHeapUsedPercent", dims), statistic: "Minimum" }, ...minutes(5), threshold: t.esHeapUsedPercent, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching" });
       add("es-disk-high", host, { metric: { ...hostMetric(s.stack, "EsDiskUsedPercent", dims), statistic: "Maximum" }, period: 300, evaluationPeriods: 1, datapointsToAlarm: 1, threshold: t.esDiskUsedPercent, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching" });
     }
@@ -379,7 +385,7 @@ export function planAlarms(s: MonitoredStack, t: Thresholds): AlarmSpec[] {
 
   if (s.database) {
     const dims = { Stack: s.stack, Host: s.database.host };
-    add("db-down", s.database.host, { metric: { ...hostMetric(s.stack, "DbUp", dims), statistic: "Minimum" }, ...minutes(2), threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching" });
+    add("db-down", s.database.host, { metric: { ...hostMetric(s.stack, "DbUp", dims), statistic: "Minimum" }, ...minutes(2), threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching", publishedBy: [s.database.host] });
     add("db-unencrypted-tables", s.database.host, { metric: { ...hostMetric(s.stack, "DbUnencryptedTables", dims), statistic: "Minimum" }, ...minutes(3), threshold: 0, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching" });
     if (s.database.engine === "mariadb") {
       add("db-old-key-tablespaces", s.database.host, {
@@ -395,7 +401,7 @@ export function planAlarms(s: MonitoredStack, t: Thresholds): AlarmSpec[] {
     // job did not run at all, which is breaching
     add("backup-overdue", `${j.host}-${j.job}`, {
       metric: { ...backupMetric(s.stack, "LastGoodBackupAgeSeconds", j), statistic: "Maximum" }, period: window, evaluationPeriods: 1, datapointsToAlarm: 1,
-      threshold: window, comparison: "GreaterThanThreshold", treatMissingData: "breaching",
+      threshold: window, comparison: "GreaterThanThreshold", treatMissingData: "breaching", publishedBy: [j.host],
     });
     // one interval: the failure stays visible until the next run (missing data: the overdue alarm's job)
     add("backup-failed", `${j.host}-${j.job}`, {
@@ -406,7 +412,7 @@ export function planAlarms(s: MonitoredStack, t: Thresholds): AlarmSpec[] {
 
   for (const h of s.hosts) {
     add("host-checker-silent", h.name, {
-      metric: { ...hostMetric(s.stack, "HostCheckerUp", { Stack: s.stack, Host: h.name }), statistic: "Minimum" }, ...minutes(3), threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching",
+      metric: { ...hostMetric(s.stack, "HostCheckerUp", { Stack: s.stack, Host: h.name }), statistic: "Minimum" }, ...minutes(3), threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching", publishedBy: [h.name],
     });
     for (const m of h.mounts) {
       add("host-disk-full", `${h.name}${m === "/" ? "-root" : m.replace(/\//g, "-")}`, {

@@ -1,7 +1,7 @@
 /**
  * The real checker script, run by bash on this machine with the real Debian AWS CLI, against a
  * local Elasticsearch stand-in (green, yellow, red) and the CloudWatch stand-in. (Redis and the
- * database are checked on test hosts: test/hosts/monitoring.test.ts, provision/monitoring/database.hosts.test.ts.)
+ * database are checked on test hosts: provision/monitoring/redis.hosts.test.ts, provision/monitoring/database.hosts.test.ts.)
  */
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
