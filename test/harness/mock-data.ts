@@ -143,8 +143,10 @@ export function computedOutputs(a: pulumi.runtime.MockResourceArgs): Record<stri
       return { arn: arn("lambda", `function:${a.inputs.name ?? a.name}`), name: a.inputs.name ?? a.name, invokeArn: `arn:aws:apigateway:${REGION}:lambda:path/${a.name}` };
     case "aws:cloudwatch/eventRule:EventRule":
       return { arn: arn("events", `rule/${a.inputs.name ?? a.name}`), name: a.inputs.name ?? a.name };
-    case "aws:cloudwatch/logGroup:LogGroup":
-      return { arn: arn("logs", `log-group:${a.inputs.name ?? a.name}`) };
+    case "aws:cloudwatch/logGroup:LogGroup": {
+      const name = a.inputs.name ?? (a.inputs.namePrefix !== undefined ? `${a.inputs.namePrefix}20261101a1b2c3d4e5f6a7b8c9` : a.name); // the provider's prefix + unique id
+      return { arn: arn("logs", `log-group:${name}`), name };
+    }
     case "aws:sqs/queue:Queue":
       return { arn: arn("sqs", a.inputs.name ?? a.name), url: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${a.name}` };
     case "aws:s3/bucket:Bucket": {
