@@ -109,7 +109,7 @@ export function forgetBootstrapStep(): RenderedStep {
     files: [],
     script: `
 ${ES_SHELL_PRELUDE}
-touch $OPS/cluster-formed
+touch "$FORMED"
 if grep -q '^cluster.initial_master_nodes' $ES_CONF/elasticsearch.yml; then
   install -m 0660 -o root -g elasticsearch $OPS/elasticsearch.base.yml $ES_CONF/elasticsearch.yml
   echo "cluster.initial_master_nodes removed (effective at the next restart; not restarting now)"

@@ -80,6 +80,7 @@ describe("node health gate against a local server that answers like Elasticsearc
     settingsCalls = 0;
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "opsfleet-esh-"));
     fs.mkdirSync(path.join(dir, "opsfleet"));
+    fs.mkdirSync(path.join(dir, "data"));
     fs.writeFileSync(path.join(dir, "opsfleet", "elastic.curlrc"), `user = "elastic:elastic-Pa55word"\n`);
     fs.writeFileSync(path.join(dir, "elasticsearch.yml"), "cluster.name: prod-logs\nnode.name: d1\n");
   });
@@ -92,7 +93,7 @@ describe("node health gate against a local server that answers like Elasticsearc
   const run = (o = { masterWaitSeconds: 2, greenTimeoutSeconds: 60 }, nodeName = "d1", url = base) => {
     const ip = layout.nodes.find((n) => n.name === nodeName)!.privateIp;
     const script = elasticsearchHealthStep(layout, nodeName, o).script.split(`https://${ip}:9200`).join(url);
-    const child = spawn("bash", ["-c", `set -euo pipefail\n${script}`], { env: { ...process.env, OPSFLEET_ES_CONF: dir } });
+    const child = spawn("bash", ["-c", `set -euo pipefail\n${script}`], { env: { ...process.env, OPSFLEET_ES_CONF: dir, OPSFLEET_ES_DATA: path.join(dir, "data") } });
     let stdout = "", stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
@@ -118,12 +119,29 @@ describe("node health gate against a local server that answers like Elasticsearc
     expect(r.stderr).toContain("no elected master on d1 after 3 s; last answer: HTTP 503: {\"error\":{\"root_cause\":[{\"type\":\"master_not_discovered_exception\"");
   }, 30_000);
 
-  test("no elected master on a master that has seen the cluster formed (a replaced master that cannot join): fails", async () => {
+  /** A replaced master as it really is: a new root volume (no marker there, the package's yml), its old data volume (state + marker). */
+  const replacedMaster = (yml: string) => {
+    fs.writeFileSync(path.join(dir, "elasticsearch.yml"), yml);
+    fs.mkdirSync(path.join(dir, "data", "_state"));
+    fs.writeFileSync(path.join(dir, "data", "opsfleet-cluster-formed"), "");
+  };
+
+  test("no elected master on a replaced master of a formed cluster (data volume moved, root volume new): fails", async () => {
     state = { master: false, formed: true, greenAfter: 0, password: "elastic-Pa55word" };
-    bootstrappingMaster();
-    fs.writeFileSync(path.join(dir, "opsfleet", "cluster-formed"), "");
+    // what the config step leaves on it: no initial masters (its data holds cluster state)
+    replacedMaster("cluster.name: prod-logs\nnode.name: m1\n");
     const r = await run(short, "m1");
     expect(r.status).not.toBe(0);
+    expect(r.stdout).not.toContain("opsfleet-es-health");
+    expect(r.stderr).toContain("no elected master on m1 after 3 s; last answer: HTTP 503");
+  }, 30_000);
+
+  test("no elected master on a replaced master that carries initial masters (config of earlier releases): the data volume's marker still fails it", async () => {
+    state = { master: false, formed: true, greenAfter: 0, password: "elastic-Pa55word" };
+    replacedMaster("cluster.name: prod-logs\nnode.name: m1\ncluster.initial_master_nodes:\n  - m1\n  - m2\n  - m3\n");
+    const r = await run(short, "m1");
+    expect(r.status).not.toBe(0);
+    expect(r.stdout).not.toContain("opsfleet-es-health");
     expect(r.stderr).toContain("no elected master on m1 after 3 s; last answer: HTTP 503");
   }, 30_000);
 

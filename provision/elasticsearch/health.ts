@@ -4,7 +4,8 @@
  * created one after another and the cluster is completed later (the security step marks it formed):
  * it passes at once when an elected master says the cluster was never marked formed, or when this
  * node is a master still bootstrapping the first formation (it carries `cluster.initial_master_nodes`
- * and never saw a cluster) and answers that no master is elected yet. From then on it waits until
+ * and its data volume never saw a cluster formed: a replaced master gets its volume, marker included,
+ * and its config step never bootstraps a data path that holds cluster state) and answers that no master is elected yet. From then on it waits until
  * this node joined and the cluster is green. No answer, any other error, or a settings read that fails
  * is retried until the timeout, then the gate fails with what it saw.
  */
@@ -47,7 +48,7 @@ saw() { echo "HTTP $c$( [ "$c" = 000 ] && echo ' (no answer)')$( [ -s "$body" ] 
 give_up() { echo "$1 after \${GREEN_TIMEOUT} s; last answer: $(saw)" >&2; exit 1; }
 refused() { case "$c" in 401|403) echo "the elastic credentials were refused (HTTP $c)" >&2; exit 1 ;; esac; }
 # the first formation: this master carries cluster.initial_master_nodes (its config step found no cluster) and never saw one formed
-bootstrapping() { [ ! -f $OPS/cluster-formed ] && grep -q '^cluster.initial_master_nodes' $ES_CONF/elasticsearch.yml 2>/dev/null; }
+bootstrapping() { ! es_formed && grep -q '^cluster.initial_master_nodes' $ES_CONF/elasticsearch.yml 2>/dev/null; }
 end=$((SECONDS + GREEN_TIMEOUT)); first=$((SECONDS + MASTER_WAIT))
 # 1. This node answers with an elected master (a just-started node needs a moment to join).
 while :; do

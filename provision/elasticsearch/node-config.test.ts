@@ -153,8 +153,46 @@ describe("config script, run for real against a scratch /etc/elasticsearch with 
     const r = sb.run(script, { STUB_CURL_EXIT: "0" });
     expect(r.status).toBe(0);
     expect(sb.read("etc-elasticsearch/elasticsearch.yml")).not.toContain("initial_master_nodes");
-    expect(sb.exists("etc-elasticsearch/opsfleet/cluster-formed")).toBe(true);
+    // on the data volume: a replacement instance gets it with the volume
+    expect(sb.exists("var-lib-elasticsearch/opsfleet-cluster-formed")).toBe(true);
     expect(r.stdout).toContain("cluster already formed");
+  });
+
+  test("a replaced master (new root volume, its old data volume with cluster state) and no seed answers: never bootstraps", () => {
+    prepare("master");
+    sb.write("var-lib-elasticsearch/_state/node-0.st", "x"); // what Elasticsearch wrote at an earlier start
+    // the deb's auto-configuration on the new instance
+    sb.write("etc-elasticsearch/elasticsearch.yml", "cluster.initial_master_nodes: [\"ip-10-0-2-12\"]\n");
+    const r = sb.run(script); // every seed: no answer
+    expect(r.status).toBe(0);
+    expect(sb.read("etc-elasticsearch/elasticsearch.yml")).not.toContain("initial_master_nodes");
+    expect(r.stdout).toContain("holds state from an earlier start: not bootstrapping");
+  });
+
+  test("a replaced master whose data volume carries the formed marker and no seed answers: never bootstraps", () => {
+    prepare("master");
+    sb.write("var-lib-elasticsearch/opsfleet-cluster-formed", "");
+    const r = sb.run(script);
+    expect(r.status).toBe(0);
+    expect(sb.read("etc-elasticsearch/elasticsearch.yml")).not.toContain("initial_master_nodes");
+  });
+
+  test("first formation in progress on the same instance (state written by its first start, our bootstrap config in place): keeps initial masters", () => {
+    prepare("master");
+    expect(sb.run(script).stdout).toContain("first bootstrap");
+    sb.write("var-lib-elasticsearch/_state/node-0.st", "x");
+    const again = sb.run(script);
+    expect(again.status).toBe(0);
+    expect(sb.read("etc-elasticsearch/elasticsearch.yml")).toContain("cluster.initial_master_nodes");
+  });
+
+  test("the root-volume marker of earlier releases still counts, and moves onto the data volume", () => {
+    prepare("master");
+    sb.write("etc-elasticsearch/opsfleet/cluster-formed", "");
+    const r = sb.run(script);
+    expect(r.status).toBe(0);
+    expect(sb.read("etc-elasticsearch/elasticsearch.yml")).not.toContain("initial_master_nodes");
+    expect(sb.exists("var-lib-elasticsearch/opsfleet-cluster-formed")).toBe(true);
   });
 
   test("after forget-bootstrap: the line is removed without a restart, and a later config run never adds it back", () => {
@@ -167,6 +205,7 @@ describe("config script, run for real against a scratch /etc/elasticsearch with 
     expect(forget.stdout).toContain("removed (effective at the next restart; not restarting now)");
     expect(sb.read("etc-elasticsearch/elasticsearch.yml")).toBe(sb.read("etc-elasticsearch/opsfleet/elasticsearch.base.yml"));
     expect(sb.calls().slice(before).filter((c) => /runuser|systemctl|kill/.test(c))).toEqual([]);
+    expect(sb.exists("var-lib-elasticsearch/opsfleet-cluster-formed")).toBe(true);
     // config re-run (e.g. a heap change): the marker keeps the bootstrap setting out, no cluster probe needed
     const again = sb.run(script, { OPSFLEET_CHANGED: ` ${sb.conf}/jvm.options.d/heap.options` });
     expect(again.status).toBe(0);

@@ -24,15 +24,25 @@ export const ES_CONF = "/etc/elasticsearch";
 export const ES_OPS = `${ES_CONF}/opsfleet`;
 export const ES_HTTP_PORT = 9200;
 export const ES_TRANSPORT_PORT = 9300;
-/** Marker: this node has seen the cluster formed; `cluster.initial_master_nodes` must never come back. */
-export const CLUSTER_FORMED_MARKER = `${ES_OPS}/cluster-formed`;
+/** path.data: the data volume's mount point (it moves to a replacement instance; the root volume does not). */
+export const ES_DATA = "/var/lib/elasticsearch";
+/**
+ * Marker: this node's data has seen the cluster formed; `cluster.initial_master_nodes` must never come
+ * back. On the data volume, so a replacement instance that gets the volume knows it too.
+ */
+export const CLUSTER_FORMED_MARKER = `${ES_DATA}/opsfleet-cluster-formed`;
 
 /**
  * Shell prelude of the node scripts. The two overrides exist for the script tests, which run the
  * real script against a scratch directory with stub binaries (Elasticsearch cannot be installed there).
  */
 export const ES_SHELL_PRELUDE =
-  'ES_CONF="${OPSFLEET_ES_CONF:-' + ES_CONF + '}"; OPS="$ES_CONF/opsfleet"; ES_HOME="${OPSFLEET_ES_HOME:-/usr/share/elasticsearch}"';
+  'ES_CONF="${OPSFLEET_ES_CONF:-' + ES_CONF + '}"; OPS="$ES_CONF/opsfleet"; ES_HOME="${OPSFLEET_ES_HOME:-/usr/share/elasticsearch}"\n' +
+  'ES_DATA="${OPSFLEET_ES_DATA:-' + ES_DATA + '}"; FORMED="$ES_DATA/opsfleet-cluster-formed"\n' +
+  // formed: this node's data saw the cluster formed (the root-volume marker of earlier releases counts too)
+  'es_formed() { [ -f "$FORMED" ] || [ -f $OPS/cluster-formed ]; }\n' +
+  // state: Elasticsearch wrote node/cluster metadata under path.data (_state; nodes/ before 8.0) at an earlier start
+  'es_has_state() { [ -d "$ES_DATA/_state" ] || [ -d "$ES_DATA/nodes" ]; }';
 
 /** `node.roles` per group: dedicated masters; data nodes also run ingest pipelines. */
 export const NODE_ROLES: Record<EsRole, string[]> = { master: ["master"], data: ["data", "ingest"] };
@@ -168,9 +178,11 @@ export function renderNodeFiles(i: NodeConfigInput): RenderedFile[] {
  * The config step's script. Order matters:
  * 1. the deb's auto-config keystore entries and its own certificates go (before the first start);
  * 2. `bootstrap.password` seeds the elastic password from a root-only file via stdin (never argv);
- * 3. `elasticsearch.yml` = our base file, plus `cluster.initial_master_nodes` only while this node
- *    has never seen the cluster formed *and* no master answers an authenticated health check (a
- *    replaced master joins the running cluster instead of carrying bootstrap settings);
+ * 3. `elasticsearch.yml` = our base file, plus `cluster.initial_master_nodes` only while this node's
+ *    data never saw the cluster formed (marker on the data volume), no master answers an authenticated
+ *    health check, *and* its data path holds no cluster state from an earlier start (unless this very
+ *    root volume already carries our first-formation config): a replaced master joins its cluster,
+ *    and "no answer" is never taken for a first formation;
  * 4. restart only if what the JVM reads changed, start otherwise (systemd or, on test hosts, directly).
  */
 export function renderConfigScript(l: EsClusterLayout): string {
@@ -198,12 +210,20 @@ cluster_answers() {
 }
 yml=$(mktemp)
 cat $OPS/elasticsearch.base.yml > "$yml"
-if [ -f $OPS/initial-master-nodes.yml ] && [ ! -f $OPS/cluster-formed ]; then
+if [ -f $OPS/initial-master-nodes.yml ] && ! es_formed; then
+  ours=$(cat $OPS/elasticsearch.base.yml $OPS/initial-master-nodes.yml)
   if cluster_answers; then
-    touch $OPS/cluster-formed; echo "cluster already formed: joining without cluster.initial_master_nodes"
+    touch "$FORMED"; echo "cluster already formed: joining without cluster.initial_master_nodes"
+  elif es_has_state && [ "$(cat $ES_CONF/elasticsearch.yml 2>/dev/null)" != "$ours" ]; then
+    # No answer proves nothing: a master whose data holds cluster state (a replacement with the old
+    # volume) must join its cluster; bootstrapping it could form a second cluster with a new UUID.
+    echo "no cluster answered, but $ES_DATA holds state from an earlier start: not bootstrapping (cluster.initial_master_nodes left out)"
   else
+    # never formed: no state yet, or this node's own first-formation config (same root volume) still in place
     cat $OPS/initial-master-nodes.yml >> "$yml"; echo "first bootstrap: cluster.initial_master_nodes set"
   fi
+elif [ -f $OPS/cluster-formed ] && [ ! -f "$FORMED" ]; then
+  touch "$FORMED" # move the legacy root-volume marker onto the data volume
 fi
 restart=no
 if ! cmp -s "$yml" $ES_CONF/elasticsearch.yml; then
@@ -211,7 +231,7 @@ if ! cmp -s "$yml" $ES_CONF/elasticsearch.yml; then
 fi
 rm -f "$yml"
 case " $OPSFLEET_CHANGED " in *" $ES_CONF/jvm.options.d/"*) restart=yes ;; esac
-chown elasticsearch:elasticsearch /var/lib/elasticsearch
+chown elasticsearch:elasticsearch "$ES_DATA"
 
 if [ -d /run/systemd/system ]; then
   systemctl daemon-reload

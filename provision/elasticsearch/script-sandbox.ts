@@ -46,7 +46,8 @@ export function sandbox(): Sandbox {
   const bin = path.join(root, "bin");
   const conf = path.join(root, "etc-elasticsearch");
   const home = path.join(root, "usr-share-elasticsearch");
-  for (const d of [bin, conf, path.join(conf, "opsfleet"), path.join(conf, "certs"), path.join(home, "bin")]) fs.mkdirSync(d, { recursive: true });
+  const data = path.join(root, "var-lib-elasticsearch");
+  for (const d of [bin, conf, data, path.join(conf, "opsfleet"), path.join(conf, "certs"), path.join(home, "bin")]) fs.mkdirSync(d, { recursive: true });
   for (const [name, body] of Object.entries(STUBS)) fs.writeFileSync(path.join(bin, name), `#!/usr/bin/env bash\n${body}\n`, { mode: 0o755 });
   fs.writeFileSync(path.join(home, "bin", "elasticsearch-keystore"), KEYSTORE, { mode: 0o755 });
   fs.writeFileSync(path.join(root, "calls.log"), "");
@@ -61,7 +62,7 @@ export function sandbox(): Sandbox {
       const r = spawnSync("bash", ["-c", `set -euo pipefail\n${script}`], {
         encoding: "utf8",
         timeout: 30_000,
-        env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, SANDBOX: root, OPSFLEET_ES_CONF: conf, OPSFLEET_ES_HOME: home, OPSFLEET_CHANGED: "", ...env },
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, SANDBOX: root, OPSFLEET_ES_CONF: conf, OPSFLEET_ES_HOME: home, OPSFLEET_ES_DATA: data, OPSFLEET_CHANGED: "", ...env },
       });
       return { status: r.status, stdout: r.stdout, stderr: r.stderr };
     },
