@@ -13,7 +13,7 @@ import { REDIS_BACKUP_PATHS, redisHostBackupPrefix, renderRedisBackupStep } from
 import type { IntervalSchedule } from "../provision/backup/schedule";
 import { BUS_PORT_OFFSET, MAXMEMORY_POLICIES, REDIS_PORTS, type MaxmemoryPolicy } from "../provision/redis/conf";
 import {
-  redisClusterNodeOrder, renderRedisClusterStep, renderRedisHealthStep, renderRedisInstallStep, renderRedisNodesStep, renderRedisOsTuningStep,
+  redisClusterNodeOrder, redisCreatedFirst, renderRedisClusterStep, renderRedisHealthStep, renderRedisInstallStep, renderRedisNodesStep, renderRedisOsTuningStep,
   type RedisHostParams,
 } from "../provision/redis/steps";
 
@@ -144,6 +144,8 @@ export class RedisCluster extends pulumi.ComponentResource {
     // Hosts are created, and later replaced (a pinned-AMI bump), one at a time: each instance waits for
     // the previous host's health gate, which passes once the cluster is healthy again (or was never
     // formed yet: the first `up` creates the hosts one after another, then forms the cluster).
+    // Host 0's gate runs before any other host exists on a first `up`, so only there may silent peers
+    // mean a first creation: see `createdFirst` below.
     const gates = new RollingGates(`RedisCluster ${name}`, o.hostCount);
     this.hosts = [];
     for (let i = 0; i < o.hostCount; i++) {
@@ -164,6 +166,13 @@ export class RedisCluster extends pulumi.ComponentResource {
         waitFor: gates.before(i),
       }, { parent: this }));
     }
+    // Instances EC2 has on the other hosts' network interfaces (any state but terminated), before this `up`.
+    const createdFirst = () => aws.ec2.getInstancesOutput({
+      filters: [
+        { name: "network-interface.network-interface-id", values: this.hosts.slice(1).map((h) => h.networkInterface.id) },
+        { name: "instance-state-name", values: ["pending", "running", "shutting-down", "stopping", "stopped"] },
+      ],
+    }, { parent: this }).ids.apply((ids) => `CREATED_FIRST=${redisCreatedFirst(0, ids) ? 1 : 0}`);
     // A gate whose own nodes know no cluster asks the first three hosts (every cluster has them, so a
     // host-count change leaves the gates alone): their addresses are known before any instance exists.
     const anchors = this.hosts.slice(0, 3);
@@ -182,13 +191,17 @@ export class RedisCluster extends pulumi.ComponentResource {
         secret: true,
       });
       const peers = anchors.filter((h) => h !== host).map((h) => h.privateIp);
-      const health = (ip: string, peerIps: string[]) => renderRedisHealthStep({ hostIp: ip, peerIps, createdFirst: i === 0, ports });
+      const health = (ip: string, peerIps: string[]) => renderRedisHealthStep({ hostIp: ip, peerIps, ports });
       const shapeHealth = health(SHAPE_IP, peers.map((_, j) => `192.0.2.${j + 2}`));
       gates.open(i, host.addStep({
         name: shapeHealth.name,
         description: shapeHealth.description.replace(SHAPE_IP, "<private ip>"),
         files: [],
         script: pulumi.all([host.privateIp, ...peers]).apply(([ip, ...peerIps]) => health(ip, peerIps).script),
+        // the first host of the chain: may silent peers mean a first creation? Only while no other
+        // host's instance exists (EC2, read at plan time; later `up`s always find them). A context,
+        // not part of the script: its flip after the first `up` re-runs nothing.
+        context: i === 0 ? createdFirst() : undefined,
         health: true,
       }, { timeout: "20m" }));
     });

@@ -385,3 +385,36 @@ describe.each(STACKS)("monitoring in the plan of stack %s", (stack) => {
     }
   });
 });
+
+describe.each(STACKS)("alarm ordering in the plan of stack %s", (stack) => {
+  const plan = () => plans[stack];
+  const alarms = () => ofType(plan(), "aws:cloudwatch/metricAlarm:MetricAlarm");
+  const urnOf = (p: Plan, type: string, name: string) => p.resources.find((r) => r.type === type && r.name === name)?.urn;
+
+  test("an alarm that counts silence as failing is created only after the health-check step of every host that publishes its metric", () => {
+    const p = plan();
+    const stepUrn = (host: string) => urnOf(p, "command:remote:Command", p.hosts.find((h) => h.host === host)!.steps.find((s) => s.name === "health-checks")!.resource);
+    const lastStepUrn = (host: string) => { const h = p.hosts.find((x) => x.host === host)!; return urnOf(p, "command:remote:Command", h.steps[h.steps.length - 1].resource); };
+    const breaching = alarms().filter((a) => a.inputs.treatMissingData === "breaching" && String(a.inputs.namespace) === hostMetricsNamespace(stack));
+    expect(breaching.length).toBeGreaterThan(0);
+    for (const a of breaching) {
+      const host = (a.inputs.dimensions as Record<string, string>).Host;
+      const publishers = host ? [host] : p.hosts.filter((h) => h.files.some((f) => f.path.endsWith("/health.conf") && f.content.includes("REDIS_PORTS="))).map((h) => h.host);
+      expect(publishers.length).toBeGreaterThan(0);
+      for (const h of publishers) {
+        expect([a.name, stepUrn(h)]).toEqual([a.name, expect.any(String)]);
+        expect([a.name, h, a.options.dependsOn.includes(stepUrn(h)!)]).toEqual([a.name, h, true]);
+        expect(stepUrn(h)).toBe(lastStepUrn(h)); // the checker starts with the host's last step
+      }
+    }
+  });
+
+  test("every alarm is created after the topic policy that admits its ARN (and the key, whose policy admits it too, comes before the topic)", () => {
+    const p = plan();
+    const policy = ofType(p, "aws:sns/topicPolicy:TopicPolicy")[0];
+    for (const a of alarms()) expect([a.name, a.options.dependsOn.includes(policy.urn)]).toEqual([a.name, true]);
+    const [topic] = ofType(p, "aws:sns/topic:Topic");
+    const key = ofType(p, "aws:kms/key:Key").find((k) => k.name.endsWith("-monitoring-alerts"))!;
+    expect(topic.propertyDependencies?.kmsMasterKeyId).toContain(key.urn);
+  });
+});

@@ -68,6 +68,8 @@ export function composeMonitoring(
   const clusters = clusterNames(ctx.prefix);
   const db = areas.database ? resolveDatabaseOptions({ engine: c.database.engine, keyDir: areas.database.keyDir }) : undefined;
 
+  // per host, the step that starts its checker: breaching-on-silence alarms wait for it
+  const hostsReady: Record<string, pulumi.Resource> = {};
   for (const [group, hosts] of inventory.groups) {
     for (const host of hosts) {
       const params = (ip: string): HealthCheckParams => ({
@@ -77,7 +79,7 @@ export function composeMonitoring(
         ...(group === "database" && db ? { database: { engine: db.engine, keyFile: db.engine === "mariadb" ? mariadbKeyFiles(db).keyFile : mysqlKeyringFile(db) } } : {}),
       });
       const shape = renderHealthStep(params("192.0.2.1"));
-      host.addStep({
+      hostsReady[host.hostName] = host.addStep({
         name: shape.name,
         description: shape.description,
         // only the Elasticsearch URL depends on the host's address
@@ -125,7 +127,11 @@ export function composeMonitoring(
     httpsEndpoints: c.alerts.httpsEndpoints,
     tags: ctx.tags,
     // the known-nodes threshold follows the cluster step: raised once new nodes have joined (a failed step keeps the old one)
-    alarmsAfter: inventory.settledBy.has("redis") ? { "redis-known-nodes": [inventory.settledBy.get("redis")!] } : {},
+    // (the cluster state and slot counts are not ok before the cluster step formed the cluster)
+    alarmsAfter: inventory.settledBy.has("redis")
+      ? Object.fromEntries((["redis-known-nodes", "redis-cluster-state", "redis-slots-unassigned"] as const).map((k) => [k, [inventory.settledBy.get("redis")!]]))
+      : {},
+    hostsReady,
   }, ctx.opts);
   return {
     alertsTopicArn: monitoring.topicArn,

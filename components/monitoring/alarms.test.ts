@@ -112,3 +112,29 @@ test("every host that runs the checker (Logstash too) has a heartbeat alarm on w
     threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching",
   });
 });
+
+/** The 5xx rate as CloudWatch computes it for one period: FILL(m, 0) gives 0 where m has no data; a bare m without data gives no value. */
+function rate(expression: string, data: Record<string, number | undefined>): number | undefined {
+  let missing = false;
+  const js = expression.replace(/FILL\((m\d), 0\)/g, (_, m) => String(data[m] ?? 0)).replace(/\bm\d\b/g, (m) => {
+    if (data[m] === undefined) missing = true;
+    return String(data[m] ?? 0);
+  });
+  if (missing) return undefined;
+  const v = Function(`return (${js});`)() as number;
+  return Number.isFinite(v) ? v : undefined;
+}
+
+test("5xx rate: an ALB without any target (it answers 503 itself; RequestCount has no data) counts as 100 % and breaches", () => {
+  const a = byName(defaults(), "dev-web-5xx-rate");
+  const ids = Object.fromEntries(a.math!.metrics.map((m) => [m.metricName, m.id]));
+  const at = (elb?: number, target?: number, requests?: number) =>
+    rate(a.math!.expression, { [ids.HTTPCode_ELB_5XX_Count]: elb, [ids.HTTPCode_Target_5XX_Count]: target, [ids.RequestCount]: requests });
+  expect(at(120, undefined, undefined)).toBe(100);
+  expect(at(120, undefined, undefined)! > a.threshold).toBe(true);
+  expect(at(undefined, 3, 100)).toBe(3);
+  expect(at(undefined, undefined, 100)).toBe(0);
+  // no traffic at all: no value (treated as not breaching)
+  expect(at(undefined, undefined, undefined)).toBeUndefined();
+  expect(a.treatMissingData).toBe("notBreaching");
+});

@@ -15,7 +15,7 @@ export const RECONCILER_METRICS = {
   namespace: "Opsfleet/SpotFailover",
   /** Powertools adds `service` (POWERTOOLS_SERVICE_NAME) to the handler's default dimensions. */
   service: "spot-reconciler",
-  names: ["TargetCapacity", "SpotHealthyCapacity", "SpotReclaiming", "OnDemandDesiredCapacity", "OnDemandHealthyCapacity", "CapacityDeficit", "ScalingWrites"],
+  names: ["TargetCapacity", "SpotHealthyCapacity", "SpotReclaiming", "OnDemandDesiredCapacity", "OnDemandHealthyCapacity", "CapacityDeficit", "ScalingWrites", "SpotSourceGone"],
 } as const;
 
 export type System = "web" | "redis" | "elasticsearch" | "database" | "backup" | "hosts";
@@ -85,6 +85,12 @@ export interface AlarmSpec {
   thresholdNote?: string;
   /** Actions besides notifying the topic (EC2 recovery). */
   extraAlarmActions?: (region: string) => string[];
+  /**
+   * Hosts whose provisioning starts what publishes the metric. Every alarm that treats missing data
+   * as breaching names them: it is created only after their steps ran, else it would page during
+   * every first deploy or host replacement before the publisher exists.
+   */
+  publishedBy?: string[];
 }
 
 export interface AlarmKind {
@@ -139,8 +145,8 @@ export const ALARM_KINDS = {
   },
   "web-5xx-rate": {
     system: "web", title: "ALB 5xx rate",
-    meaning: "5xx responses (the ALB's and the targets') exceeded alerts.thresholds.alb5xxPercent of requests for 5 minutes.",
-    action: "Check the targets' health and logs; an ELB 5xx with no healthy target means no capacity — see the capacity alarms.",
+    meaning: "5xx responses (the ALB's and the targets') exceeded alerts.thresholds.alb5xxPercent of requests for 5 minutes; requests the ALB answered itself for lack of a target (its 503s, which RequestCount leaves out) count as requests, so an ALB with no target at all fires it at 100%.",
+    action: "Check the target group's healthy targets first: none means no capacity (see the capacity and reconciler alarms, the Spot fleet/ASG and on-demand ASG activity); otherwise the targets' nginx logs and health-check reasons.",
   },
   "redis-node-down": {
     system: "redis", title: "Redis instance down",
@@ -189,8 +195,13 @@ export const ALARM_KINDS = {
   },
   "es-cluster-red": {
     system: "elasticsearch", title: "Elasticsearch cluster red",
-    meaning: "A primary shard is unassigned: some data cannot be searched or written.",
-    action: "`GET _cluster/allocation/explain`; bring lost data nodes back; restore the index from a snapshot if its primary is gone.",
+    meaning: "A primary shard is unassigned, or no master is elected (cluster health answers 503 master_not_discovered_exception): some or all data cannot be searched or written.",
+    action: "No master: bring master-eligible nodes back until a majority of them runs (`GET _cat/nodes`, /var/log/elasticsearch). Red: `GET _cluster/allocation/explain`; bring lost data nodes back; restore the index from a snapshot if its primary is gone.",
+  },
+  "es-check-rejected": {
+    system: "elasticsearch", title: "Elasticsearch refuses the health checker",
+    meaning: "A node answers but rejects the checker's credentials (HTTP 401/403) for 5 minutes: the node is up, but its heap, disk and the cluster's health are not checked from it.",
+    action: "Check the elastic user's password in the host's curl config (/etc/elasticsearch/opsfleet/elastic.curlrc) against the cluster (a password changed outside Pulumi); `pulumi up` rewrites it.",
   },
   "es-unassigned-shards": {
     system: "elasticsearch", title: "Elasticsearch unassigned shards",
@@ -324,7 +335,9 @@ export function planAlarms(s: MonitoredStack, t: Thresholds): AlarmSpec[] {
     });
     add("web-5xx-rate", undefined, {
       math: {
-        expression: "100 * (FILL(m1, 0) + FILL(m2, 0)) / m3", label: "5xx % of requests",
+        // RequestCount counts only requests for which the ALB chose a target: with no target the ALB
+        // answers 503 itself and RequestCount has no data, so its own 5xx join the denominator
+        expression: "100 * (FILL(m1, 0) + FILL(m2, 0)) / (FILL(m3, 0) + FILL(m1, 0))", label: "5xx % of requests (ELB 5xx counted as requests)",
         metrics: [
           { id: "m1", namespace: "AWS/ApplicationELB", metricName: "HTTPCode_ELB_5XX_Count", dimensions: alb, statistic: "Sum" },
           { id: "m2", namespace: "AWS/ApplicationELB", metricName: "HTTPCode_Target_5XX_Count", dimensions: alb, statistic: "Sum" },
@@ -341,7 +354,7 @@ export function planAlarms(s: MonitoredStack, t: Thresholds): AlarmSpec[] {
     for (const host of r.hosts) {
       for (const port of r.ports) {
         const dims = { Stack: s.stack, Host: host, Port: String(port) };
-        add("redis-node-down", `${host}-${port}`, { metric: { ...hostMetric(s.stack, "RedisNodeUp", dims), statistic: "Minimum" }, ...minutes(2), threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching" });
+        add("redis-node-down", `${host}-${port}`, { metric: { ...hostMetric(s.stack, "RedisNodeUp", dims), statistic: "Minimum" }, ...minutes(2), threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching", publishedBy: [host] });
         add("redis-memory-high", `${host}-${port}`, {
           metric: { ...hostMetric(s.stack, "RedisMemoryUsedPercent", dims), statistic: "Maximum" }, ...minutes(5), threshold: t.redisMemoryUsedPercent, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching",
         });
@@ -351,7 +364,7 @@ export function planAlarms(s: MonitoredStack, t: Thresholds): AlarmSpec[] {
         threshold: 1, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching",
       });
     }
-    add("redis-cluster-state", undefined, { metric: { ...hostMetric(s.stack, "RedisClusterStateOk", cluster), statistic: "Minimum" }, ...minutes(2), threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching" });
+    add("redis-cluster-state", undefined, { metric: { ...hostMetric(s.stack, "RedisClusterStateOk", cluster), statistic: "Minimum" }, ...minutes(2), threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching", publishedBy: r.hosts });
     add("redis-slots-unassigned", undefined, { metric: { ...hostMetric(s.stack, "RedisSlotsAssigned", cluster), statistic: "Minimum" }, ...minutes(2), threshold: REDIS_TOTAL_SLOTS, comparison: "LessThanThreshold", treatMissingData: "notBreaching" });
     add("redis-slots-degraded", undefined, { metric: { ...hostMetric(s.stack, "RedisSlotsOk", cluster), statistic: "Minimum" }, ...minutes(1), threshold: REDIS_TOTAL_SLOTS, comparison: "LessThanThreshold", treatMissingData: "notBreaching" });
     add("redis-known-nodes", undefined, {
@@ -367,7 +380,8 @@ export function planAlarms(s: MonitoredStack, t: Thresholds): AlarmSpec[] {
     const cluster = { Stack: s.stack, Cluster: e.cluster };
     for (const host of e.hosts) {
       const dims = { Stack: s.stack, Host: host };
-      add("es-node-down", host, { metric: { ...hostMetric(s.stack, "EsNodeUp", dims), statistic: "Minimum" }, ...minutes(2), threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching" });
+      add("es-node-down", host, { metric: { ...hostMetric(s.stack, "EsNodeUp", dims), statistic: "Minimum" }, ...minutes(2), threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching", publishedBy: [host] });
+      add("es-check-rejected", host, { metric: { ...hostMetric(s.stack, "EsCheckRejected", dims), statistic: "Minimum" }, ...minutes(5), threshold: 0, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching" });
       add("es-heap-high", host, { metric: { ...hostMetric(s.stack, "EsHeapUsedPercent", dims), statistic: "Minimum" }, ...minutes(5), threshold: t.esHeapUsedPercent, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching" });
       add("es-disk-high", host, { metric: { ...hostMetric(s.stack, "EsDiskUsedPercent", dims), statistic: "Maximum" }, period: 300, evaluationPeriods: 1, datapointsToAlarm: 1, threshold: t.esDiskUsedPercent, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching" });
     }
@@ -379,7 +393,7 @@ export function planAlarms(s: MonitoredStack, t: Thresholds): AlarmSpec[] {
 
   if (s.database) {
     const dims = { Stack: s.stack, Host: s.database.host };
-    add("db-down", s.database.host, { metric: { ...hostMetric(s.stack, "DbUp", dims), statistic: "Minimum" }, ...minutes(2), threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching" });
+    add("db-down", s.database.host, { metric: { ...hostMetric(s.stack, "DbUp", dims), statistic: "Minimum" }, ...minutes(2), threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching", publishedBy: [s.database.host] });
     add("db-unencrypted-tables", s.database.host, { metric: { ...hostMetric(s.stack, "DbUnencryptedTables", dims), statistic: "Minimum" }, ...minutes(3), threshold: 0, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching" });
     if (s.database.engine === "mariadb") {
       add("db-old-key-tablespaces", s.database.host, {
@@ -395,7 +409,7 @@ export function planAlarms(s: MonitoredStack, t: Thresholds): AlarmSpec[] {
     // job did not run at all, which is breaching
     add("backup-overdue", `${j.host}-${j.job}`, {
       metric: { ...backupMetric(s.stack, "LastGoodBackupAgeSeconds", j), statistic: "Maximum" }, period: window, evaluationPeriods: 1, datapointsToAlarm: 1,
-      threshold: window, comparison: "GreaterThanThreshold", treatMissingData: "breaching",
+      threshold: window, comparison: "GreaterThanThreshold", treatMissingData: "breaching", publishedBy: [j.host],
     });
     // one interval: the failure stays visible until the next run (missing data: the overdue alarm's job)
     add("backup-failed", `${j.host}-${j.job}`, {
@@ -406,7 +420,7 @@ export function planAlarms(s: MonitoredStack, t: Thresholds): AlarmSpec[] {
 
   for (const h of s.hosts) {
     add("host-checker-silent", h.name, {
-      metric: { ...hostMetric(s.stack, "HostCheckerUp", { Stack: s.stack, Host: h.name }), statistic: "Minimum" }, ...minutes(3), threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching",
+      metric: { ...hostMetric(s.stack, "HostCheckerUp", { Stack: s.stack, Host: h.name }), statistic: "Minimum" }, ...minutes(3), threshold: 1, comparison: "LessThanThreshold", treatMissingData: "breaching", publishedBy: [h.name],
     });
     for (const m of h.mounts) {
       add("host-disk-full", `${h.name}${m === "/" ? "-root" : m.replace(/\//g, "-")}`, {

@@ -29,6 +29,13 @@ export interface MonitoringArgs {
    * does not raise it before the new nodes have joined.
    */
   alarmsAfter?: Partial<Record<AlarmKindId, pulumi.Resource[]>>;
+  /**
+   * Per host name, the step after which its publishers run (the host's health-check step, its last
+   * step). An alarm that treats missing data as breaching is created after its hosts' steps
+   * (`AlarmSpec.publishedBy`); a host missing here is an error, since the alarm would page on
+   * every first deploy. @default {}
+   */
+  hostsReady?: Record<string, pulumi.Resource>;
 }
 
 /**
@@ -90,6 +97,10 @@ export function alertsTopicPolicy(topicArn: string, account: string, region: str
 /** Stable resource-name suffix of a subscriber (order in the config list does not matter). */
 export const subscriberId = (endpoint: string) => createHash("sha256").update(endpoint).digest("hex").slice(0, 10);
 
+function missingHost(alarm: string, host: string): never {
+  throw new Error(`monitoring: alarm ${alarm} waits for host ${host}, which is not in hostsReady; allowed: hosts whose health-check step is known`);
+}
+
 export class Monitoring extends pulumi.ComponentResource {
   public readonly topicArn: pulumi.Output<string>;
   public readonly dashboardName: pulumi.Output<string>;
@@ -123,7 +134,9 @@ export class Monitoring extends pulumi.ComponentResource {
       kmsMasterKeyId: key.arn,
       tags,
     }, { parent });
-    new aws.sns.TopicPolicy(`${name}-alerts`, {
+    // alarms are created/updated after the policies that admit their exact ARNs (the key's policy
+    // is ordered before the topic, which every alarm references): a new alarm never fires unadmitted
+    const topicPolicy = new aws.sns.TopicPolicy(`${name}-alerts`, {
       arn: topic.arn,
       policy: pulumi.all([topic.arn, account]).apply(([t, a]) => alertsTopicPolicy(t, a, args.region, alarmNames)),
     }, { parent });
@@ -136,6 +149,7 @@ export class Monitoring extends pulumi.ComponentResource {
     this.topicArn = topic.arn;
 
     this.alarmSpecs = specs;
+    const readyOf = (s: AlarmSpec) => (s.publishedBy ?? []).map((h) => args.hostsReady?.[h] ?? missingHost(s.name, h));
     this.alarms = specs.map((s) => new aws.cloudwatch.MetricAlarm(s.name, {
       name: s.name,
       alarmDescription: s.description.slice(0, 1024),
@@ -159,7 +173,7 @@ export class Monitoring extends pulumi.ComponentResource {
       alarmActions: [topic.arn, ...(s.extraAlarmActions?.(args.region) ?? [])],
       okActions: [topic.arn],
       tags,
-    }, { parent, dependsOn: args.alarmsAfter?.[s.kind] ?? [] }));
+    }, { parent, dependsOn: [topicPolicy, ...(args.alarmsAfter?.[s.kind] ?? []), ...readyOf(s)] }));
 
     const dashboard = new aws.cloudwatch.Dashboard(`${name}-dashboard`, {
       dashboardName: `opsfleet-${stack}`,

@@ -100,31 +100,43 @@ const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\d[a-z0-9-]*\.(nano|micro|small|medium|la
  * (milliseconds, an offset such as +02:00) reads back different, and validUntil replaces the fleet:
  * every `up` would replace it. So the form is an error, always.
  *
- * A time in the past is NOT an error: time passing must not make a running stack undeployable (the
- * value is unchanged, so nothing is replaced; the fleet simply expired at that time, its instances
- * terminated and the on-demand ASG covering). It is a warning on every `up` ({@link validUntilNotice}).
- * Only a change that creates or replaces the fleet with a past time fails — at AWS
- * (CreateSpotFleetRequest refuses it), which the warning says beforehand.
+ * A time in the past is an error too. At that time AWS cancels the request (its instances are
+ * terminated; the on-demand ASG covers). The provider reads a cancelled request as gone, so the next
+ * `pulumi refresh` / `up --refresh` drops it from the state and the `up` after creates a fleet with
+ * the past time, which CreateSpotFleetRequest refuses — as it refuses the first `up` of a fresh stack.
+ * The component cannot tell those cases from an un-refreshed running stack, and all of them need the
+ * same decision from the operator: a later time or no validUntil (either creates a new fleet).
  */
 export const VALID_UNTIL_ALLOWED =
-  "a UTC time to the second, as AWS stores it: YYYY-MM-DDTHH:MM:SSZ such as 2027-01-01T00:00:00Z (AWS reads any other form back as UTC and every up would replace the fleet)";
+  "a future UTC time to the second, as AWS stores it: YYYY-MM-DDTHH:MM:SSZ such as 2027-01-01T00:00:00Z (AWS reads any other form back as UTC and every up would replace the fleet)";
 
-/** Why `value` is not an acceptable `fleet.validUntil` (its form only), or undefined if it is. */
-export function validUntilProblem(value: string): string | undefined {
+/** Why `value` is not an acceptable `fleet.validUntil` at `nowMs`, or undefined if it is. */
+export function validUntilProblem(value: string, nowMs: number): string | undefined {
   if (/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z$/.test(value)) return "it has fractional seconds (AWS stores whole seconds: drop the milliseconds)";
   if (/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:?\d\d$/.test(value)) return "it has a UTC offset (AWS stores UTC: write the same instant with Z, no offset)";
   if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(value)) return "it is not a time in the form YYYY-MM-DDTHH:MM:SSZ";
   const ms = Date.parse(value);
   if (!Number.isFinite(ms) || new Date(ms).toISOString() !== value.replace("Z", ".000Z")) return "it is not a calendar time (no such day or hour)";
+  if (ms <= nowMs)
+    return `it is in the past (now ${new Date(nowMs).toISOString().replace(/\.\d{3}Z$/, "Z")}): AWS cancelled the Spot Fleet request then and the on-demand ASG covers; `
+      + "a refresh drops the cancelled request from the state and AWS refuses to create a fleet with a past time. "
+      + "Set a later time or remove fleet.validUntil (either creates a new fleet) to run on Spot again";
   return undefined;
 }
 
-/** The warning for a `fleet.validUntil` at or before `nowMs` (well-formed values only), or undefined. */
-export function validUntilNotice(value: string, nowMs: number): string | undefined {
-  if (validUntilProblem(value) !== undefined || Date.parse(value) > nowMs) return undefined;
-  return `fleet.validUntil ${value} is in the past (now ${new Date(nowMs).toISOString().replace(/\.\d{3}Z$/, "Z")}): the Spot Fleet request expired then `
-    + "and its instances were terminated; the on-demand ASG covers the target. Nothing is replaced while the value stays as it is, "
-    + "but a fleet created or replaced with it now is refused by AWS: set a later time or remove fleet.validUntil (either replaces the fleet) to run on Spot again.";
+/** What `healthCheckPath` may be (one definition for the component and the stack config). */
+export const HEALTH_CHECK_PATH_ALLOWED = "an absolute URL path of segments of letters, digits, . _ - (no . or .. segment, no empty segment, no trailing /) such as /health";
+
+/**
+ * Why `value` is not an acceptable health-check path, or undefined. The instances' user data writes
+ * the page at /var/www/html<path> as root: a `.`/`..` segment would leave the web root (`/..` aborts
+ * user data, `/../../etc/x` overwrites a system file), so only clean paths are accepted.
+ */
+export function healthCheckPathProblem(value: string): string | undefined {
+  if (!/^(\/[A-Za-z0-9._-]+)+$/.test(value)) return "it is not an absolute path of letters, digits, . _ - segments";
+  const dots = value.split("/").slice(1).find((seg) => seg === "." || seg === "..");
+  if (dots !== undefined) return `it has a "${dots}" segment (the page must stay inside the web root)`;
+  return undefined;
 }
 
 /** Applies defaults and validates; throws one error listing every problem (arg, value, what is allowed). */
@@ -183,10 +195,11 @@ export function resolveArgs(name: string, a: SpotFailoverArgs): ResolvedArgs {
   if (!int(f.onDemandTargetCapacity) || f.onDemandTargetCapacity < 0 || f.onDemandTargetCapacity >= r.targetCapacity)
     bad("fleet.onDemandTargetCapacity", f.onDemandTargetCapacity, `a whole number from 0 to ${r.targetCapacity - 1} (less than targetCapacity)`);
   if (f.spotMaxPrice !== undefined && !/^\d+(\.\d{1,6})?$/.test(f.spotMaxPrice)) bad("fleet.spotMaxPrice", f.spotMaxPrice, 'a USD price per hour such as "0.05"');
-  const untilProblem = f.validUntil !== undefined ? validUntilProblem(f.validUntil) : undefined;
+  const untilProblem = f.validUntil !== undefined ? validUntilProblem(f.validUntil, Date.now()) : undefined;
   if (untilProblem) bad("fleet.validUntil", f.validUntil, `${VALID_UNTIL_ALLOWED}; ${untilProblem}`);
   if (!int(r.rootVolumeSizeGb) || r.rootVolumeSizeGb < 8 || r.rootVolumeSizeGb > 1024) bad("rootVolumeSizeGb", r.rootVolumeSizeGb, "8 to 1024");
-  if (!/^\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(r.healthCheckPath)) bad("healthCheckPath", r.healthCheckPath, "an absolute URL path of letters, digits, . _ - such as /health");
+  const pathProblem = healthCheckPathProblem(r.healthCheckPath);
+  if (pathProblem) bad("healthCheckPath", r.healthCheckPath, `${HEALTH_CHECK_PATH_ALLOWED}; ${pathProblem}`);
   if (!int(r.deregistrationDelaySeconds) || r.deregistrationDelaySeconds < 0 || r.deregistrationDelaySeconds > 90)
     bad("deregistrationDelaySeconds", r.deregistrationDelaySeconds, "0 to 90 (a reclaimed spot instance has 120 s)");
   if (r.ingressCidrs.length === 0) bad("ingressCidrs", r.ingressCidrs, "at least one CIDR");

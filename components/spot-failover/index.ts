@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { debianAmiId } from "../ami";
 import { ENV } from "../../functions/spot-reconciler/config";
-import { resolveArgs, SpotFailoverArgs, validUntilNotice } from "./args";
+import { resolveArgs, SpotFailoverArgs } from "./args";
 import { reconcilerArchive } from "./bundle";
 import { eventBridgeSendPolicy, reconcilerPolicy, trustPolicy } from "./iam";
 import { MESSAGE_GROUP_ID, RECONCILER_TIMEOUT_SECONDS, wakeUpQueue } from "./queue";
@@ -47,8 +47,6 @@ export class SpotFailover extends pulumi.ComponentResource {
     const a = resolveArgs(name, args); // throws before anything (even this component) is registered
     super("opsfleet:index:SpotFailover", name, {}, opts);
     const parent = this;
-    const expired = a.spotSource === "fleet" && a.fleet.validUntil !== undefined ? validUntilNotice(a.fleet.validUntil, Date.now()) : undefined;
-    if (expired) void pulumi.log.warn(expired, this);
     const tags = { ...a.tags, "opsfleet:component": name };
 
     // --- network: the internet reaches the ALB only; instances take :80 from the ALB only.
@@ -149,8 +147,9 @@ export class SpotFailover extends pulumi.ComponentResource {
     // --- reconciler: rules → FIFO wake-up queue (one message group) → Lambda, batch size 1 (queue.ts).
     // `dlq`: events EventBridge could not deliver to the queue (an EventBridge DLQ must be a standard queue).
     const dlq = new aws.sqs.Queue(`${name}-reconciler-dlq`, { messageRetentionSeconds: 14 * 86400, sqsManagedSseEnabled: true, tags }, { parent });
-    // Named explicitly (project/stack/component) so the Lambda can point at it before either exists.
-    const logGroup = new aws.cloudwatch.LogGroup(`${name}-reconciler-logs`, { name: `/opsfleet/${pulumi.getProject()}/${pulumi.getStack()}/${name}-reconciler`, retentionInDays: a.logRetentionDays, tags }, { parent });
+    // A readable prefix (project/stack/component) and a unique suffix from the provider: project and
+    // stack alone are not unique in an account (two organizations or backends may run a "prod" stack).
+    const logGroup = new aws.cloudwatch.LogGroup(`${name}-reconciler-logs`, { namePrefix: `/opsfleet/${pulumi.getProject()}/${pulumi.getStack()}/${name}-reconciler-`, retentionInDays: a.logRetentionDays, tags }, { parent });
     const role = new aws.iam.Role(`${name}-reconciler-role`, {
       description: `${name} spot reconciler (scoped to this tier's groups${spot.kind === "fleet" ? " and fleet" : ""})`,
       assumeRolePolicy: trustPolicy("lambda.amazonaws.com"), tags,
@@ -194,9 +193,12 @@ export class SpotFailover extends pulumi.ComponentResource {
       tags,
     }, { parent, dependsOn: [rolePolicy] });
     // The only invoker. Batch size 1: one event per reconcile; FIFO allows no batching window.
+    // deleteBeforeReplace: a new queue (a queue-name change replaces the queue) replaces the mapping;
+    // create-before-delete would leave two mappings — one per queue — invoking reconciles concurrently.
+    // The old mapping goes first: for that moment no reconcile runs (wake-ups wait in the queue).
     new aws.lambda.EventSourceMapping(`${name}-reconciler-source`, {
       eventSourceArn: wake.queue.arn, functionName: fn.arn, batchSize: 1, enabled: true, tags,
-    }, { parent, dependsOn: [rolePolicy] }); // AWS checks the role may receive from the queue at creation
+    }, { parent, dependsOn: [rolePolicy], deleteBeforeReplace: true }); // AWS checks the role may receive from the queue at creation
 
     const groupNames = pulumi.all([onDemand.name, spot.kind === "asg" ? spot.id : pulumi.output("")]).apply(([o, s]) => [o, ...(s ? [s] : [])]);
     const scopeOf = pulumi.all([groupNames, spot.kind === "fleet" ? spot.arn : pulumi.output("")]).apply(([names, fleetArn]) => ({ groupNames: names, ...(fleetArn ? { spotFleetArn: fleetArn } : {}) }));

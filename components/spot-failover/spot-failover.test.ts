@@ -217,7 +217,7 @@ describe("reconciler IAM", () => {
     expect(st.find((s: any) => s.Action.includes("autoscaling:CreateOrUpdateTags"))).toMatchObject({
       Resource: odArn("web"), Condition: { "ForAllValues:StringEquals": { "aws:TagKeys": ["opsfleet:spot-covered-since"] } },
     });
-    expect(st.find((s: any) => s.Action.includes("logs:PutLogEvents")).Resource).toEqual(["arn:aws:logs:us-east-1:123456789012:log-group:/opsfleet/opsfleet/test/web-reconciler", "arn:aws:logs:us-east-1:123456789012:log-group:/opsfleet/opsfleet/test/web-reconciler:*"]);
+    expect(st.find((s: any) => s.Action.includes("logs:PutLogEvents")).Resource).toEqual(["arn:aws:logs:us-east-1:123456789012:log-group:/opsfleet/opsfleet/test/web-reconciler-20261101a1b2c3d4e5f6a7b8c9", "arn:aws:logs:us-east-1:123456789012:log-group:/opsfleet/opsfleet/test/web-reconciler-20261101a1b2c3d4e5f6a7b8c9:*"]);
   });
   test("asg: SetDesiredCapacity on both groups, no Spot Fleet action", () => {
     const st = policyOf("webasg").Statement;
@@ -315,8 +315,13 @@ describe("single writer without reserved concurrency (issue 9 item 2)", () => {
 describe("reconciler Lambda", () => {
   test("Node.js 22, own log group", () => {
     const fn = one("web", "reconciler", "aws:lambda/function:Function").inputs;
-    expect(fn).toMatchObject({ runtime: "nodejs22.x", handler: "index.handler", timeout: 30, loggingConfig: { logGroup: "/opsfleet/opsfleet/test/web-reconciler" } });
+    expect(fn).toMatchObject({ runtime: "nodejs22.x", handler: "index.handler", timeout: 30, loggingConfig: { logGroup: "/opsfleet/opsfleet/test/web-reconciler-20261101a1b2c3d4e5f6a7b8c9" } });
     expect(one("web", "reconciler-logs").inputs.retentionInDays).toBe(30);
+  });
+  test("the log group's name is unique in the account, not only per project and stack (two organizations or backends may share a stack name)", () => {
+    const logs = one("web", "reconciler-logs").inputs;
+    expect(logs.name).toBeUndefined(); // the provider appends a unique id to the readable prefix
+    expect(logs.namePrefix).toBe("/opsfleet/opsfleet/test/web-reconciler-");
   });
   test("every id the reconciler needs comes from environment variables set by the component", () => {
     expect(one("web", "reconciler").inputs.environment.variables).toMatchObject({
@@ -348,7 +353,7 @@ describe("bad arguments fail before anything is created, naming the argument", (
     [{ fleet: { allocationStrategy: "lowestPrice", instancePoolsToUseCount: 7 } }, "fleet.instancePoolsToUseCount: got 7; allowed: 1 to 6"],
     [{ fleet: { instancePoolsToUseCount: 2 } }, 'only with allocationStrategy "lowestPrice"'],
     [{ fleet: { onDemandTargetCapacity: 3 } }, "fleet.onDemandTargetCapacity"],
-    [{ fleet: { validUntil: "tomorrow" } }, 'fleet.validUntil: got "tomorrow"; allowed: a UTC time to the second, as AWS stores it: YYYY-MM-DDTHH:MM:SSZ'],
+    [{ fleet: { validUntil: "tomorrow" } }, 'fleet.validUntil: got "tomorrow"; allowed: a future UTC time to the second, as AWS stores it: YYYY-MM-DDTHH:MM:SSZ'],
     [{ fleet: { validUntil: "tomorrow" } }, "it is not a time in the form YYYY-MM-DDTHH:MM:SSZ"],
     [{ fleet: { validUntil: "2099-01-01T00:00:00.500Z" } }, "it has fractional seconds"],
     [{ fleet: { validUntil: "2099-01-01T02:00:00+02:00" } }, "it has a UTC offset"],
@@ -356,6 +361,12 @@ describe("bad arguments fail before anything is created, naming the argument", (
     [{ spotSource: "asg", fleet: {} }, 'fleet options only with spotSource "fleet"'],
     [{ deregistrationDelaySeconds: 300 }, "deregistrationDelaySeconds: got 300; allowed: 0 to 90"],
     [{ healthCheckPath: "health" }, "healthCheckPath"],
+    [{ healthCheckPath: "/.." }, 'healthCheckPath: got "/.."; allowed: an absolute URL path'],
+    [{ healthCheckPath: "/../../etc/passwd" }, 'it has a ".." segment'],
+    [{ healthCheckPath: "/ok/." }, 'it has a "." segment'],
+    // Expired: a fresh stack (or a refreshed one, whose cancelled request was dropped) would create a fleet AWS refuses.
+    [{ fleet: { validUntil: "2020-01-01T00:00:00Z" } }, 'fleet.validUntil: got "2020-01-01T00:00:00Z"; allowed: a future UTC time'],
+    [{ fleet: { validUntil: "2020-01-01T00:00:00Z" } }, "it is in the past"],
     [{ maxEventAgeSeconds: 86400 }, "maxEventAgeSeconds"],
     [{ reservedConcurrency: 0 }, "reservedConcurrency: got 0"],
   ])("%j", async (over, message) => {
@@ -365,22 +376,16 @@ describe("bad arguments fail before anything is created, naming the argument", (
   });
 });
 
-describe("fleet.validUntil in the past (time passed since it was set)", () => {
-  test("is no error: the component is built unchanged, with a warning saying the fleet expired and what a re-creation needs", async () => {
-    const warn = jest.spyOn(pulumi.log, "warn").mockResolvedValue();
-    try {
-      await build("webexp", { fleet: { validUntil: "2020-01-01T00:00:00Z" } });
-      expect(one("webexp", "fleet").inputs.validUntil).toBe("2020-01-01T00:00:00Z"); // unchanged: nothing is replaced
-      const messages = warn.mock.calls.map((c) => String(c[0])).filter((m) => m.includes("validUntil"));
-      expect(messages).toEqual([expect.stringMatching(/^fleet\.validUntil 2020-01-01T00:00:00Z is in the past \(now 20\d\d-.*expired.*created or replaced with it now is refused by AWS/)]);
-      warn.mockClear();
-      await build("webfut", { fleet: { validUntil: "2099-01-01T00:00:00Z" } });
-      expect(warn.mock.calls.filter((c) => String(c[0]).includes("validUntil"))).toEqual([]);
-    } finally {
-      warn.mockRestore();
-    }
-  }, 120_000); // two components under mocks: slow on a loaded 2-core machine
-});
+test("fleet.validUntil in the future builds the fleet with it, and no warning", async () => {
+  const warn = jest.spyOn(pulumi.log, "warn").mockResolvedValue();
+  try {
+    await build("webfut", { fleet: { validUntil: "2099-01-01T00:00:00Z" } });
+    expect(one("webfut", "fleet").inputs.validUntil).toBe("2099-01-01T00:00:00Z");
+    expect(warn.mock.calls.filter((c) => String(c[0]).includes("validUntil"))).toEqual([]);
+  } finally {
+    warn.mockRestore();
+  }
+}, 120_000);
 
 describe("real bundling (no code override)", () => {
   test("the Lambda code is the esbuild bundle of functions/spot-reconciler/handler.ts", async () => {

@@ -9,7 +9,11 @@ import { drainedStep, healthPathStep, rollingStep, spotRequested } from "./rolli
 /** Spot request status codes meaning "this instance's capacity is going away". */
 const RECLAIM_STATUS_PREFIXES = ["marked-for-", "instance-terminated-", "instance-stopped-"];
 
-export type SpotSourceState = "steady" | "modifying" | "error";
+/**
+ * `gone`: the Spot Fleet request is cancelled (by an operator, or by AWS at its validUntil) or no
+ * longer listed. It holds no capacity and takes no writes: the on-demand ASG covers the whole target.
+ */
+export type SpotSourceState = "steady" | "modifying" | "error" | "gone";
 
 /** One spot instance as observed (raw facts, before judging whether it covers capacity). */
 export interface SpotInstanceFacts {
@@ -232,7 +236,7 @@ export function decide(obs: Observation, s: DecideSettings): Decision {
 
   // While outdated spot instances are rolled, the spot source runs one extra instance (surge).
   const requested = s.rollSpot ? spotRequested(obs, target) : target;
-  if (obs.spot.requested !== requested && obs.spot.state !== "modifying")
+  if (obs.spot.requested !== requested && obs.spot.state !== "modifying" && obs.spot.state !== "gone")
     return out({ kind: "set-spot-requested", from: obs.spot.requested, to: requested },
       requested > target ? "rolling: one extra spot instance while outdated ones are replaced" : "spot source asked for a capacity other than the target");
 

@@ -49,28 +49,39 @@ async function describeGroups(c: AwsClients, names: string[]): Promise<Map<strin
   return byName;
 }
 
+/** Spot Fleet request states in which the request holds no capacity any more (cancelled by an operator or at validUntil). */
+const FLEET_GONE = /^cancelled/;
+
+async function describeFleet(c: AwsClients, fleetId: string) {
+  try {
+    return (await c.ec2.send(new DescribeSpotFleetRequestsCommand({ SpotFleetRequestIds: [fleetId] }))).SpotFleetRequestConfigs?.[0];
+  } catch (err) {
+    // AWS stops listing a cancelled request after a while; then it is not found.
+    if (/NotFound/.test(String((err as { name?: unknown }).name ?? "")) || /InvalidSpotFleetRequestId\.NotFound/.test(String(err))) return undefined;
+    throw err;
+  }
+}
+
 async function fleetSpot(c: AwsClients, fleetId: string) {
-  const [req, ids] = await Promise.all([
-    c.ec2.send(new DescribeSpotFleetRequestsCommand({ SpotFleetRequestIds: [fleetId] })),
-    (async () => {
-      const out: string[] = [];
-      let NextToken: string | undefined;
-      do {
-        const r = await c.ec2.send(new DescribeSpotFleetInstancesCommand({ SpotFleetRequestId: fleetId, NextToken }));
-        for (const i of r.ActiveInstances ?? []) if (i.InstanceId) out.push(i.InstanceId);
-        NextToken = r.NextToken;
-      } while (NextToken);
-      return out;
-    })(),
-  ]);
-  const cfg = req.SpotFleetRequestConfigs?.[0];
-  if (!cfg) throw new Error(`Spot Fleet request ${fleetId} not found`);
-  const st = cfg.SpotFleetRequestState ?? "unknown";
-  const activity = cfg.ActivityStatus ?? "unknown";
+  const cfg = await describeFleet(c, fleetId);
+  const st = cfg?.SpotFleetRequestState ?? "not-found";
+  const activity = cfg?.ActivityStatus ?? "unknown";
+  const requested = cfg?.SpotFleetRequestConfig?.TargetCapacity ?? 0;
+  const empty = { lifecycle: new Map<string, string>(), versions: new Map<string, string>() };
+  // Cancelled (expired at validUntil too) or no longer listed: it holds no Spot capacity and never will
+  // again; its instances are terminating or terminated. 0 Spot capacity: on-demand covers the target.
+  if (!cfg || FLEET_GONE.test(st)) return { state: "gone" as SpotSourceState, stateDetail: `${st}/${activity}`, requested, ids: [] as string[], ...empty };
+  const ids: string[] = [];
+  let NextToken: string | undefined;
+  do {
+    const r = await c.ec2.send(new DescribeSpotFleetInstancesCommand({ SpotFleetRequestId: fleetId, NextToken }));
+    for (const i of r.ActiveInstances ?? []) if (i.InstanceId) ids.push(i.InstanceId);
+    NextToken = r.NextToken;
+  } while (NextToken);
   let state: SpotSourceState = "steady";
-  if (activity === "error" || st === "failed" || st.startsWith("cancelled")) state = "error";
+  if (activity === "error" || st === "failed") state = "error";
   else if (st !== "active" || activity.startsWith("pending")) state = "modifying";
-  return { state, stateDetail: `${st}/${activity}`, requested: cfg.SpotFleetRequestConfig?.TargetCapacity ?? 0, ids, lifecycle: new Map<string, string>(), versions: new Map<string, string>() };
+  return { state, stateDetail: `${st}/${activity}`, requested, ids, ...empty };
 }
 
 async function asgSpot(c: AwsClients, group: AutoScalingGroup) {

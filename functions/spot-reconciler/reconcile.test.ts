@@ -277,6 +277,29 @@ test("metrics: spot vs on-demand capacity after every reconcile", async () => {
   const { reconcile, metrics } = setup("fleet");
   await reconcile(fixture("spot-interruption-warning.json"));
   expect(metrics).toEqual([{
-    TargetCapacity: 2, SpotHealthyCapacity: 1, SpotReclaiming: 1, OnDemandDesiredCapacity: 1, OnDemandHealthyCapacity: 0, CapacityDeficit: 1, ScalingWrites: 1,
+    TargetCapacity: 2, SpotHealthyCapacity: 1, SpotReclaiming: 1, OnDemandDesiredCapacity: 1, OnDemandHealthyCapacity: 0, CapacityDeficit: 1, ScalingWrites: 1, SpotSourceGone: 0,
   }]);
+});
+
+describe("a Spot Fleet request that expired at validUntil, was cancelled or is no longer listed", () => {
+  // Before: the cancelled request counted as "error" (and its target capacity was still written to), and
+  // once AWS stopped listing it every reconcile threw "Spot Fleet request … not found" forever.
+  test.each(["cancelled", "cancelled_terminating", "cancelled_running", "not listed"])("%s: 0 Spot capacity, on-demand covers, a warning and a metric; never a fleet write", async (how) => {
+    const { account, reconcile, logs, metrics } = setup("fleet");
+    if (how === "not listed") account.fleet = undefined;
+    else account.fleet = { ...account.fleet!, state: how, activity: "fulfilled", target: 1 }; // the target differs: no repair of a dead request
+    const first = await reconcile(fixture("scheduled-reconcile.json"));
+    expect(first).toMatchObject({ reconciled: true, decision: { action: { kind: "set-on-demand-desired", from: 0, to: 2 }, covering: 0 } });
+    const second = await reconcile(fixture("scheduled-reconcile.json"));
+    expect(second).toMatchObject({ reconciled: true, decision: { action: { kind: "none" }, covering: 0 } });
+    expect(account.calls.filter((c) => WRITE_COMMANDS.has(c.command))).toEqual([
+      { command: "SetDesiredCapacityCommand", input: { AutoScalingGroupName: "web-ondemand", DesiredCapacity: 2, HonorCooldown: false } },
+    ]);
+    expect(account.calls.filter((c) => c.command === "DescribeSpotFleetInstancesCommand")).toEqual([]);
+    const gone = logs.filter((l) => /Spot Fleet request cancelled .*no longer listed: 0 Spot capacity, on-demand covers/.test(l.message));
+    expect(gone).toHaveLength(2);
+    expect(gone[0]).toMatchObject({ level: "warn", fields: { spotFleetRequestId: account.fleet?.id ?? expect.any(String), spotSource: expect.stringMatching(how === "not listed" ? /^not-found\// : new RegExp(`^${how}/`)) } });
+    expect(metrics.map((m) => m.SpotSourceGone)).toEqual([1, 1]);
+    expect(metrics.map((m) => m.CapacityDeficit)).toEqual([2, 2]);
+  });
 });

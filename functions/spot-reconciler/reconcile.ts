@@ -74,6 +74,9 @@ export function createReconciler(deps: ReconcilerDeps): (event: unknown) => Prom
     }
 
     const raw = await observe(clients, config);
+    if (raw.spot.state === "gone")
+      logger.warn("Spot Fleet request cancelled (expired at validUntil or cancelled) or no longer listed: 0 Spot capacity, on-demand covers the target; "
+        + "set a later fleet.validUntil or remove it and run pulumi up to run on Spot again", { spotFleetRequestId: config.spotFleetRequestId, spotSource: raw.spot.stateDetail });
     remember([...raw.spot.facts.map((f) => f.instanceId), ...raw.onDemand.instanceIds]);
     const members = assessSpotMembers(raw.spot.facts, hints, config.rebalanceCountsAsLost, config.launchTemplateVersion);
     if (wake.kind === "instance") {
@@ -120,6 +123,7 @@ export function createReconciler(deps: ReconcilerDeps): (event: unknown) => Prom
     metrics.addMetric("OnDemandHealthyCapacity", "Count", raw.onDemand.healthy);
     metrics.addMetric("CapacityDeficit", "Count", Math.max(0, decision.target - decision.covering - raw.onDemand.healthy));
     metrics.addMetric("ScalingWrites", "Count", decision.action.kind === "none" ? 0 : 1);
+    metrics.addMetric("SpotSourceGone", "Count", raw.spot.state === "gone" ? 1 : 0);
     metrics.publishStoredMetrics();
     return { reconciled: true, wakeUp: wake.kind, decision };
   };

@@ -127,17 +127,38 @@ check_redis() {
   metric RedisKnownNodes Count "$(field cluster_known_nodes <<<"$info")" "Cluster=$REDIS_CLUSTER"
 }
 
-es_get() { local t; t=$(limit 10) || { OUT_OF_TIME=1; return 1; }; curl -sS -g --fail --max-time "$t" -K "$ES_CURLRC" "$ES_URL$1" 2>/dev/null; }
+# es_req <path>: the body, then the HTTP status on a line of its own (000: the node did not answer)
+es_req() { local t; t=$(limit 10) || { OUT_OF_TIME=1; return 1; }; curl -sS -g --max-time "$t" -K "$ES_CURLRC" -w '\\n%{http_code}' "$ES_URL$1" 2>/dev/null; }
+# sets ES_CODE and ES_BODY from an es_req answer
+es_split() { ES_CODE=\${1##*$'\\n'}; ES_BODY=\${1%$'\\n'*}; [[ "$ES_CODE" =~ ^[0-9]{3}$ ]] || ES_CODE=000; }
 json() { python3 -c "import json, sys; d = json.load(sys.stdin); print($1)"; }
 check_elasticsearch() {
-  local health stats
-  if ! health=$(es_get '/_cluster/health?timeout=5s'); then metric EsNodeUp None 0; return 0; fi
+  local ES_CODE ES_BODY
+  # the node's own stats need no elected master: any HTTP answer means the node is up
+  es_split "$(es_req '/_nodes/_local/stats/jvm,fs?filter_path=nodes.*.jvm.mem.heap_used_percent,nodes.*.fs.total')"
+  # the one "check failed" value: a node that does not answer HTTP is down
+  if [ "$ES_CODE" = 000 ]; then metric EsNodeUp None 0; return 0; fi
   metric EsNodeUp None 1
-  metric EsClusterStatus None "$(json '{"green": 0, "yellow": 1, "red": 2}[d["status"]]' <<<"$health")" "Cluster=$ES_CLUSTER"
-  metric EsUnassignedShards Count "$(json 'd["unassigned_shards"]' <<<"$health")" "Cluster=$ES_CLUSTER"
-  stats=$(es_get '/_nodes/_local/stats/jvm,fs?filter_path=nodes.*.jvm.mem.heap_used_percent,nodes.*.fs.total') || return 0
-  metric EsHeapUsedPercent Percent "$(json 'list(d["nodes"].values())[0]["jvm"]["mem"]["heap_used_percent"]' <<<"$stats")"
-  metric EsDiskUsedPercent Percent "$(json '(lambda t: round(100 * (t["total_in_bytes"] - t["available_in_bytes"]) / t["total_in_bytes"], 1))(list(d["nodes"].values())[0]["fs"]["total"])' <<<"$stats")"
+  # the node answers but refuses the checker: up, and the check itself is broken (its own alarm)
+  case "$ES_CODE" in 401|403) metric EsCheckRejected None 1; failed "Elasticsearch refused the checker's credentials (HTTP $ES_CODE)"; return 0;; esac
+  metric EsCheckRejected None 0
+  if [ "$ES_CODE" = 200 ]; then
+    metric EsHeapUsedPercent Percent "$(json 'list(d["nodes"].values())[0]["jvm"]["mem"]["heap_used_percent"]' <<<"$ES_BODY")"
+    metric EsDiskUsedPercent Percent "$(json '(lambda t: round(100 * (t["total_in_bytes"] - t["available_in_bytes"]) / t["total_in_bytes"], 1))(list(d["nodes"].values())[0]["fs"]["total"])' <<<"$ES_BODY")"
+  else failed "node stats (HTTP $ES_CODE)"; fi
+  es_split "$(es_req '/_cluster/health?timeout=5s')"
+  case "$ES_CODE" in
+    200)
+      metric EsClusterStatus None "$(json '{"green": 0, "yellow": 1, "red": 2}[d["status"]]' <<<"$ES_BODY")" "Cluster=$ES_CLUSTER"
+      metric EsUnassignedShards Count "$(json 'd["unassigned_shards"]' <<<"$ES_BODY")" "Cluster=$ES_CLUSTER" ;;
+    503)
+      # no elected master: nothing can be searched or written, as bad as red (the red alarm fires)
+      if grep -q master_not_discovered_exception <<<"$ES_BODY"; then
+        echo "elasticsearch: no elected master: cluster status red"
+        metric EsClusterStatus None 2 "Cluster=$ES_CLUSTER"
+      else failed "cluster health (HTTP 503)"; fi ;;
+    *) failed "cluster health (HTTP $ES_CODE)" ;;
+  esac
 }
 
 db_sql() {

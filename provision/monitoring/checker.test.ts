@@ -1,7 +1,7 @@
 /**
  * The real checker script, run by bash on this machine with the real Debian AWS CLI, against a
  * local Elasticsearch stand-in (green, yellow, red) and the CloudWatch stand-in. (Redis and the
- * database are checked on test hosts: test/hosts/monitoring.test.ts, provision/monitoring/database.hosts.test.ts.)
+ * database are checked on test hosts: provision/monitoring/redis.hosts.test.ts, provision/monitoring/database.hosts.test.ts.)
  */
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -31,6 +31,7 @@ let dir: string;
 let cw: CloudWatchStandIn;
 let es: http.Server;
 let esState = { status: "green", unassigned_shards: 0 };
+let esMode: "ok" | "nomaster" | "unauthorized" = "ok";
 const esAuth: string[] = [];
 
 beforeAll(async () => {
@@ -41,7 +42,14 @@ beforeAll(async () => {
   es = http.createServer((req, res) => {
     esAuth.push(String(req.headers.authorization ?? ""));
     res.setHeader("Content-Type", "application/json");
-    if (req.url?.startsWith("/_cluster/health")) res.end(JSON.stringify({ cluster_name: "dev-logs", ...esState, number_of_nodes: 3 }));
+    // Elasticsearch 8's answers: credentials rejected (every API), no elected master (cluster APIs only)
+    if (esMode === "unauthorized") {
+      res.setHeader("WWW-Authenticate", 'Basic realm="security" charset="UTF-8"');
+      const reason = `unable to authenticate user [elastic] for REST request [${req.url}]`;
+      res.writeHead(401).end(JSON.stringify({ error: { root_cause: [{ type: "security_exception", reason }], type: "security_exception", reason }, status: 401 }));
+    } else if (esMode === "nomaster" && req.url?.startsWith("/_cluster/")) {
+      res.writeHead(503).end(JSON.stringify({ error: { root_cause: [{ type: "master_not_discovered_exception", reason: null }], type: "master_not_discovered_exception", reason: null }, status: 503 }));
+    } else if (req.url?.startsWith("/_cluster/health")) res.end(JSON.stringify({ cluster_name: "dev-logs", ...esState, number_of_nodes: 3 }));
     else if (req.url?.startsWith("/_nodes/_local/stats/jvm,fs")) {
       res.end(JSON.stringify({ nodes: { abc: { jvm: { mem: { heap_used_percent: 42 } }, fs: { total: { total_in_bytes: 1000, free_in_bytes: 300, available_in_bytes: 250 } } } } }));
     } else res.writeHead(404).end("{}");
@@ -110,6 +118,36 @@ test("an unreachable node: EsNodeUp 0 and no cluster view from this host (the ot
   const { latest } = await check(params({ elasticsearch: { cluster: "dev-es", url: "http://127.0.0.1:9", curlrc: path.join(dir, "elastic.curlrc") } }));
   expect(latest("EsNodeUp")).toEqual([0]);
   expect(latest("EsClusterStatus")).toEqual([]);
+}, 60_000);
+
+test("no elected master (503 master_not_discovered_exception): the node is up with heap and disk, and the cluster counts as red", async () => {
+  esMode = "nomaster";
+  try {
+    const { latest } = await check(params());
+    expect(latest("EsNodeUp")).toEqual([1]);
+    expect(latest("EsCheckRejected")).toEqual([0]);
+    expect(latest("EsHeapUsedPercent")).toEqual([42]);
+    expect(latest("EsDiskUsedPercent")).toEqual([75]);
+    expect(latest("EsClusterStatus", { Cluster: "dev-es" })).toEqual([2]);
+    expect(latest("EsUnassignedShards")).toEqual([]);
+  } finally { esMode = "ok"; }
+}, 60_000);
+
+test("credentials rejected (401): the node is up, the check says it is refused, nothing about the cluster is made up", async () => {
+  esMode = "unauthorized";
+  try {
+    const conf = path.join(dir, "health.conf");
+    writeFileSync(conf, renderHealthConf(params()), { mode: 0o600 });
+    const since = Date.now();
+    const r = await runChecker(conf);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("refused the checker's credentials (HTTP 401)");
+    const latest = (name: HostMetricName) => cw.find(name, {}, since).map((d) => d.value);
+    expect(latest("EsNodeUp")).toEqual([1]);
+    expect(latest("EsCheckRejected")).toEqual([1]);
+    expect(latest("EsClusterStatus")).toEqual([]);
+    expect(latest("EsHeapUsedPercent")).toEqual([]);
+  } finally { esMode = "ok"; }
 }, 60_000);
 
 test("disk use of every configured mount, as df reports it", async () => {

@@ -33,8 +33,9 @@ export const HOST_METRICS = {
   RedisKnownNodes: { section: "redis", unit: "Count", dimensions: CLUSTER, description: "cluster_known_nodes" },
   RedisUnreplicatedMasters: { section: "redis", unit: "Count", dimensions: CLUSTER, description: "masters with slots on this host that have no replica online (in sync) — a lost replica, or a failover that left a master alone" },
 
-  EsNodeUp: { section: "elasticsearch", unit: "None", dimensions: HOST, description: "1 when this host's Elasticsearch node answers, else 0" },
-  EsClusterStatus: { section: "elasticsearch", unit: "None", dimensions: CLUSTER, description: "cluster health: 0 green, 1 yellow, 2 red" },
+  EsNodeUp: { section: "elasticsearch", unit: "None", dimensions: HOST, description: "1 when this host's Elasticsearch node answers HTTP at all (even with an error), else 0" },
+  EsCheckRejected: { section: "elasticsearch", unit: "None", dimensions: HOST, description: "1 when the node answers but refuses the checker's credentials (HTTP 401/403): up, but unchecked; else 0" },
+  EsClusterStatus: { section: "elasticsearch", unit: "None", dimensions: CLUSTER, description: "cluster health: 0 green, 1 yellow, 2 red or no elected master (503 master_not_discovered_exception)" },
   EsUnassignedShards: { section: "elasticsearch", unit: "Count", dimensions: CLUSTER, description: "unassigned_shards of the cluster health" },
   EsHeapUsedPercent: { section: "elasticsearch", unit: "Percent", dimensions: HOST, description: "JVM heap used by this host's node" },
   EsDiskUsedPercent: { section: "elasticsearch", unit: "Percent", dimensions: HOST, description: "used share of this node's data paths (Elasticsearch's own view)" },

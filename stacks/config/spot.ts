@@ -1,7 +1,7 @@
 /** `opsfleet:spot`: the Spot web tier with on-demand failover (see docs/spot.md). */
 import { z } from "zod";
 import { cidrBlock, instanceType, intBetween } from "./common";
-import { FLEET_ALLOCATION_STRATEGIES, LOG_RETENTION_DAYS, VALID_UNTIL_ALLOWED, validUntilProblem } from "../../components/spot-failover/args";
+import { FLEET_ALLOCATION_STRATEGIES, HEALTH_CHECK_PATH_ALLOWED, healthCheckPathProblem, LOG_RETENTION_DAYS, VALID_UNTIL_ALLOWED, validUntilProblem } from "../../components/spot-failover/args";
 import { classifyInstanceType, describeArchitectures } from "../../components/instance-architecture";
 
 export const spotFleetConfigSchema = z
@@ -15,11 +15,10 @@ export const spotFleetConfigSchema = z
     spotMaxPrice: z.string().regex(/^\d+(\.\d{1,6})?$/, { message: 'must be a USD price per instance-hour such as "0.05"' }).optional()
       .describe("Maximum Spot price per instance-hour (USD). Default: the on-demand price (AWS recommends not setting one)."),
     validUntil: z.string().superRefine((v, ctx) => {
-      // Form only: a past time must not make a running stack undeployable (the component warns about it).
-      const problem = validUntilProblem(v);
+      const problem = validUntilProblem(v, Date.now());
       if (problem) ctx.addIssue({ code: "custom", input: v, message: `must be ${VALID_UNTIL_ALLOWED}; got ${JSON.stringify(v)}: ${problem}` });
     }).optional()
-      .describe("The fleet request expires at this time (UTC, to the second: 2027-01-01T00:00:00Z, the form AWS stores) and its instances are terminated; on-demand covers from then on. A past time is a warning, not an error (AWS refuses it only when the fleet is created or replaced). Default: never."),
+      .describe("The fleet request expires at this time (UTC, to the second: 2027-01-01T00:00:00Z, the form AWS stores) and its instances are terminated; on-demand covers from then on. A past time is an error: set a later one or remove it (either creates a new fleet). Default: never."),
   })
   .describe("Spot Fleet settings (spotSource: fleet only).");
 
@@ -36,7 +35,10 @@ export const spotConfigSchema = z
     rebalanceCountsAsLost: z.boolean().default(false)
       .describe("Treat an EC2 rebalance recommendation as lost capacity (start on-demand before the interruption warning)."),
     rootVolumeSizeGb: intBetween(8, 1024).default(8).describe("Encrypted gp3 root volume of the web instances (GiB)."),
-    healthCheckPath: z.string().regex(/^\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, { message: "must be an absolute path such as /health" }).default("/health")
+    healthCheckPath: z.string().superRefine((v, ctx) => {
+      const problem = healthCheckPathProblem(v);
+      if (problem) ctx.addIssue({ code: "custom", input: v, message: `must be ${HEALTH_CHECK_PATH_ALLOWED}; got ${JSON.stringify(v)}: ${problem}` });
+    }).default("/health")
       .describe("Health page nginx serves and the ALB checks."),
     deregistrationDelaySeconds: intBetween(0, 90).default(30)
       .describe("ALB connection draining for a deregistered instance (a reclaimed Spot instance has 120 s)."),

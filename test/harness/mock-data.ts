@@ -21,6 +21,7 @@ export function resetMockData(): void {
   nextHost.clear();
   interfaces.clear();
   liveHealthCheckPaths.clear();
+  liveInstancesOnEnis.clear();
 }
 
 function arn(service: string, resource: string): string {
@@ -53,6 +54,8 @@ export function recordAnswer(a: pulumi.runtime.MockResourceArgs, id: string, out
   // What AWS has is the state (an ignored path keeps its deployed value), not what the program now says.
   if (a.type === "aws:lb/targetGroup:TargetGroup" && typeof outputs.arn === "string") liveHealthCheckPaths.set(outputs.arn, state.healthCheck?.path);
   if (a.type === "aws:ec2/subnet:Subnet" && subnets.has(fresh)) subnets.set(id, subnets.get(fresh)!);
+  const instanceEni = state.primaryNetworkInterface?.networkInterfaceId;
+  if (a.type === "aws:ec2/instance:Instance" && typeof instanceEni === "string") liveInstancesOnEnis.set(instanceEni, id);
   if (a.type === "aws:ec2/networkInterface:NetworkInterface" && interfaces.has(fresh)) {
     const eni = interfaces.get(fresh)!;
     interfaces.set(id, { ...eni, privateIp: typeof outputs.privateIp === "string" ? outputs.privateIp : eni.privateIp });
@@ -140,8 +143,10 @@ export function computedOutputs(a: pulumi.runtime.MockResourceArgs): Record<stri
       return { arn: arn("lambda", `function:${a.inputs.name ?? a.name}`), name: a.inputs.name ?? a.name, invokeArn: `arn:aws:apigateway:${REGION}:lambda:path/${a.name}` };
     case "aws:cloudwatch/eventRule:EventRule":
       return { arn: arn("events", `rule/${a.inputs.name ?? a.name}`), name: a.inputs.name ?? a.name };
-    case "aws:cloudwatch/logGroup:LogGroup":
-      return { arn: arn("logs", `log-group:${a.inputs.name ?? a.name}`) };
+    case "aws:cloudwatch/logGroup:LogGroup": {
+      const name = a.inputs.name ?? (a.inputs.namePrefix !== undefined ? `${a.inputs.namePrefix}20261101a1b2c3d4e5f6a7b8c9` : a.name); // the provider's prefix + unique id
+      return { arn: arn("logs", `log-group:${name}`), name };
+    }
     case "aws:sqs/queue:Queue":
       return { arn: arn("sqs", a.inputs.name ?? a.name), url: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${a.name}` };
     case "aws:s3/bucket:Bucket": {
@@ -183,6 +188,12 @@ const DEBIAN_12_AMI: Record<string, string> = { x86_64: "ami-0debian12amd64000",
  */
 export const liveHealthCheckPaths = new Map<string, string | undefined>();
 
+/**
+ * Instances EC2 has attached to network interfaces, by interface id: empty is a first `up` (nothing
+ * launched yet); a test of a later `up` adds the instances that run by then.
+ */
+export const liveInstancesOnEnis = new Map<string, string>();
+
 export function mockInvoke(token: string, inputs: Record<string, any>): Record<string, unknown> {
   const REGION = region();
   switch (token) {
@@ -203,6 +214,11 @@ export function mockInvoke(token: string, inputs: Record<string, any>): Record<s
     case "aws:ec2/getSubnet:getSubnet": {
       const subnet = subnets.get(inputs.id);
       return { id: inputs.id, availabilityZone: subnet?.az ?? `${REGION}a`, cidrBlock: subnet?.cidr ?? EXISTING_VPC_CIDR };
+    }
+    case "aws:ec2/getInstances:getInstances": {
+      const enis: string[] = (inputs.filters ?? []).find((f: any) => f.name === "network-interface.network-interface-id")?.values ?? [];
+      const ids = enis.map((e) => liveInstancesOnEnis.get(e)).filter((x): x is string => x !== undefined);
+      return { id: REGION, ids, privateIps: [], publicIps: [], ipv6Addresses: [] };
     }
     case "aws:ec2/getVpc:getVpc":
       return { id: inputs.id ?? "vpc-existing", cidrBlock: EXISTING_VPC_CIDR };

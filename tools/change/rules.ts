@@ -54,12 +54,12 @@ export interface DiffOptions {
 
 const IDENT = /^[A-Za-z_$][\w$]*$/;
 
-function isObject(v: unknown): v is Record<string, unknown> {
+export function isObject(v: unknown): v is Record<string, unknown> {
   return !!v && typeof v === "object" && !Array.isArray(v);
 }
 
 /** `{ $secret: x }` is how the plan marks secrets; the diff looks through it (Pulumi shows the same path). */
-function unwrap(v: unknown): unknown {
+export function unwrap(v: unknown): unknown {
   return isObject(v) && "$secret" in v && Object.keys(v).length === 1 ? unwrap(v.$secret) : v;
 }
 

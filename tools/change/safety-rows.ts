@@ -55,7 +55,7 @@ export const SAFETY_ROWS: SafetyRow[] = [
     id: "ssh-key", stack: "prod", change: "`ssh.publicKey` changed",
     edit: set("ssh", "publicKey")("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBm0tqXa7cJ5sQ2u8Yv1dWl9kE3rH6pN4gZ0fT2yL5cV opsfleet-prod-2027"),
     effect: "No instance replaced.",
-    operator: "The key is rotated on the hosts; keep the old private key in `sshPrivateKey` until the `up` that installs the new one has finished.",
+    operator: "The key is rotated on the hosts, in two phases so the program can always log in (\"Hosts: rolling replacement, SSH keys, the bastion\" below): first add the new key to `ssh.additionalPublicKeys` and `up`; then set `ssh.publicKey` and `sshPrivateKey` to the new pair together, remove it from `additionalPublicKeys`, and `up`.",
   },
   {
     id: "redis-password", stack: "prod", change: "`redisPassword` rotated", edit: secret("redisPassword"),

@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { pulumiUrn } from "../../test/harness/mock-data";
-import { deepEqual, dependentReplaceKeys, diffResource, replaceForcingValues } from "./rules";
+import { deepEqual, dependentReplaceKeys, diffResource, isObject, replaceForcingValues, unwrap } from "./rules";
 
 export interface StateResource {
   urn: string;
@@ -105,10 +105,6 @@ function replacementOutputs(r: Registration, fresh: Record<string, unknown>, old
 /** Identity outputs that do not carry the resource's name in the mock (a new key's public half). */
 const IDENTITY_WITHOUT_NAME = new Set(["tls:index/privateKey:PrivateKey.publicKeyOpenssh"]);
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return !!v && typeof v === "object" && !Array.isArray(v);
-}
-
 /**
  * The provider's answer for one registration, given the prior state: kept resources keep id and outputs,
  * replaced ones get new ones, a changed launch template gets its next version.
@@ -165,11 +161,9 @@ function pathSegments(p: string): (string | number)[] {
   return out;
 }
 
-const unwrapSecret = (v: unknown): unknown => (isObject(v) && "$secret" in v && Object.keys(v).length === 1 ? unwrapSecret(v.$secret) : v);
-
 /** Copy-on-write: `target` with the value at `segs` taken from `source` at the same place. */
 function setAt(target: unknown, segs: (string | number)[], pick: (old: unknown) => unknown, source: unknown): unknown {
-  const src = unwrapSecret(source);
+  const src = unwrap(source);
   if (!segs.length) return pick(src);
   const [head, ...rest] = segs;
   if (head === "*") {
