@@ -61,8 +61,11 @@ export interface ElasticsearchClusterArgs extends HostFleetArgs {
   logstashUser?: { username: string; password: pulumi.Input<string> };
   /** Sets the built-in kibana_system user's password (for Kibana). @default none (left unset: no Kibana) */
   kibanaSystemPassword?: pulumi.Input<string>;
-  /** S3 snapshot repository + SLM policy, registered by provisioning. @default none */
-  /** `status` (without hostLabel: the first master's name) turns on the snapshot status metrics. */
+  /**
+   * S3 snapshot repository + SLM policy, registered by provisioning; `status` (without hostLabel: the
+   * first master's name) turns on the snapshot status metrics.
+   * @default none
+   */
   snapshots?: Omit<EsSnapshotOptions, "bucket" | "status"> & { bucket: pulumi.Input<string>; status?: Omit<NonNullable<EsSnapshotOptions["status"]>, "hostLabel"> };
 }
 

@@ -75,6 +75,12 @@ export interface HostStepInput {
   files: HostFileInput[];
   /** Bash run as root after the files are in place; must be idempotent (it re-runs on any change). */
   script: pulumi.Input<string>;
+  /**
+   * Shell lines run before `script` whose change alone never re-runs the step (not in its triggers:
+   * the change is an update, which runs nothing): facts about the stack that only matter when the step
+   * runs for another reason, e.g. on a new instance. @default none
+   */
+  context?: pulumi.Input<string>;
   /** Extra resources this step waits for (e.g. other hosts' `lastStep`). @default [] */
   dependsOn?: pulumi.Resource[];
   /**
@@ -339,15 +345,18 @@ export class Host extends pulumi.ComponentResource {
     if (!/^[a-z0-9][a-z0-9-]*$/.test(step.name)) throw new Error(`host ${this.hostName}: bad step name ${JSON.stringify(step.name)}`);
     if (this.records.some((r) => r.name === step.name)) throw new Error(`host ${this.hostName}: duplicate step ${step.name}`);
     const resourceName = `${this.hostName}-${step.name}`;
-    const stdin = pulumi
-      .all([pulumi.all(step.files.map((f) => f.content)), step.script])
-      .apply(([contents, script]) =>
+    const render = (script: pulumi.Input<string>) => pulumi
+      .all([pulumi.all(step.files.map((f) => f.content)), script])
+      .apply(([contents, text]) =>
         renderStepScript({
           name: step.name,
           files: step.files.map((f, i) => ({ path: f.path, content: contents[i], mode: f.mode, owner: f.owner, group: f.group })),
-          script,
+          script: text,
         }),
       );
+    const triggered = render(step.script);
+    const script = step.context === undefined ? step.script : pulumi.all([step.context, step.script]).apply(([c, t]) => `${c}\n${t}`);
+    const stdin = step.context === undefined ? triggered : render(script);
     const logging = step.secret
       ? pulumi.output<"none">("none")
       : pulumi.output(pulumi.isSecret(stdin)).apply((s) => (s ? "none" : "stdoutAndStderr"));
@@ -370,7 +379,7 @@ export class Host extends pulumi.ComponentResource {
         // A changed rendered file or script replaces (re-runs) the step, and so does a new instance
         // (the steps run again on the replacement); the hash of a secret stays secret.
         triggers: [
-          stdin.apply((s) => contentHash(s)),
+          triggered.apply((s) => contentHash(s)),
           this.instance.id,
           // a health gate also re-checks after an in-place stop/start
           ...(step.health ? [this.instance.instanceType] : []),
@@ -388,7 +397,7 @@ export class Host extends pulumi.ComponentResource {
       },
     );
     this.steps.push(cmd);
-    this.records.push({ name: step.name, description: step.description, resource: resourceName, dependsOn, files: step.files, script: step.script });
+    this.records.push({ name: step.name, description: step.description, resource: resourceName, dependsOn, files: step.files, script });
     return cmd;
   }
 

@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { byName, expectUniqueNames, isSecretInput, ofType, OptionsRecorder, registered, settle, unsecret, useMocks, valueOf } from "../test/harness/pulumi-mocks";
 import { RedisCluster, type RedisClusterArgs } from "./redis-cluster";
-import { computedOutputs, mockId, mockInvoke } from "../test/harness/mock-data";
+import { computedOutputs, liveInstancesOnEnis, mockId, mockInvoke } from "../test/harness/mock-data";
+import { contentHash } from "../provision/common/step-script";
 import { renderStepScript } from "../provision/common/step-script";
 import { renderRedisClusterStep, renderRedisHealthStep, renderRedisInstallStep, renderRedisNodesStep, renderRedisOsTuningStep } from "../provision/redis/steps";
 
@@ -71,10 +72,12 @@ describe("RedisCluster", () => {
       );
     }
     expect(stdinOf("dev-redis-0-redis-cluster")).toBe(renderStepScript(renderRedisClusterStep({ hostIps: ips })));
-    // a gate asks the other two hosts when its own nodes know no cluster; only host 0 is created first
+    // a gate asks the other two hosts when its own nodes know no cluster; only host 0 may be created
+    // first: on a first `up` (no other host's instance exists) its context says so
     for (let i = 0; i < 3; i++) {
-      const gate = renderRedisHealthStep({ hostIp: ips[i], peerIps: ips.filter((_, j) => j !== i), createdFirst: i === 0 });
-      expect(stdinOf(`dev-redis-${i}-redis-healthy`)).toBe(renderStepScript(gate));
+      const gate = renderRedisHealthStep({ hostIp: ips[i], peerIps: ips.filter((_, j) => j !== i) });
+      if (i > 0) expect(stdinOf(`dev-redis-${i}-redis-healthy`)).toBe(renderStepScript(gate));
+      else expect(stdinOf(`dev-redis-${i}-redis-healthy`)).toBe(renderStepScript({ ...gate, script: `CREATED_FIRST=1\n${gate.script}` }));
     }
   });
 
@@ -143,8 +146,8 @@ describe("RedisCluster with more hosts than subnets", () => {
     await settle(...rc.hosts.flatMap((h) => h.steps));
     const ips = await valueOf(rc.privateIps);
     for (let i = 0; i < 4; i++) {
-      const gate = renderRedisHealthStep({ hostIp: ips[i], peerIps: ips.slice(0, 3).filter((_, j) => j !== i), createdFirst: i === 0 });
-      expect(stdinOf(`stg-redis-${i}-redis-healthy`)).toBe(renderStepScript(gate));
+      const gate = renderRedisHealthStep({ hostIp: ips[i], peerIps: ips.slice(0, 3).filter((_, j) => j !== i) });
+      expect(stdinOf(`stg-redis-${i}-redis-healthy`)).toBe(renderStepScript(i === 0 ? { ...gate, script: `CREATED_FIRST=1\n${gate.script}` } : gate));
     }
   });
 });
@@ -157,6 +160,7 @@ describe("RedisCluster argument checks", () => {
     [{ maxmemoryPolicy: "lru" as never }, /maxmemoryPolicy: got "lru"; allowed: noeviction, allkeys-lru/],
     [{ nodeTimeoutMs: 10 }, /nodeTimeoutMs: got 10; allowed: a whole number from 1000 to 60000/],
     [{ dataVolumeSizeGb: 0 }, /dataVolumeSizeGb: got 0/],
+    [{ hostInstanceProfiles: ["a", "b"] }, /hostInstanceProfiles: got "2 profiles"; allowed: one per host \(3\)/],
   ])("rejects %p before creating any resource", async (override, message) => {
     await useMocks();
     expect(() => new RedisCluster("bad", { ...base, ...override })).toThrow(message);
@@ -208,4 +212,31 @@ describe("RedisCluster host count change (scale-out / scale-in)", () => {
     const changed = [...three.inputs.keys()].filter((k) => six.inputs.get(k) !== three.inputs.get(k));
     expect(changed).toEqual(["command:remote:Command::dev-redis-0-redis-cluster"]);
   }, 120_000);
+});
+
+describe("RedisCluster: host 0's gate on a later `up` (issue 9: a host back empty while its peers hang)", () => {
+  const gateOf = async (live: boolean) => {
+    liveInstancesOnEnis.clear();
+    // what EC2 has after the first `up`: an instance on every host's network interface
+    if (live) for (const i of [0, 1, 2]) liveInstancesOnEnis.set(mockId({ type: ENI, name: `dev-redis-${i}` } as never), `i-dev-redis-${i}`);
+    await useMocks();
+    const rc = new RedisCluster("dev-redis", base);
+    await settle(rc, ...rc.hosts, ...rc.hosts.flatMap((h) => h.steps));
+    liveInstancesOnEnis.clear();
+    return { stdin: stdinOf("dev-redis-0-redis-healthy"), trigger: unsecret(cmd("dev-redis-0-redis-healthy").triggers)[0] as string };
+  };
+
+  test("silent peers pass as a first creation only while no other host's instance exists", async () => {
+    const first = await gateOf(false);
+    const later = await gateOf(true);
+    expect(first.stdin).toContain("\nCREATED_FIRST=1\n");
+    // later: the peers exist, so "no peer answered" fails the gate (retried until PEER_WAIT, then exit 1)
+    expect(later.stdin).toContain("\nCREATED_FIRST=0\n");
+    expect(later.stdin).not.toContain("\nCREATED_FIRST=1\n");
+    // the flip after the first `up` is no trigger: it re-runs nothing (the gate runs again only on a new instance)
+    const bare = (stdin: string) => stdin.replace(/\nCREATED_FIRST=[01]\n/, "\n");
+    expect(bare(later.stdin)).not.toBe(later.stdin);
+    expect(later.trigger).toBe(contentHash(bare(later.stdin)));
+    expect(first.trigger).toBe(contentHash(bare(first.stdin)));
+  });
 });

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { renderStepScript } from "../common/step-script";
 import { PICK_MASTER_AWK, PLACEMENT_AWK } from "./cluster-script";
 import {
-  REDIS_AUTH_FILE, redisClusterNodeOrder, renderRedisClusterStep, renderRedisHostSteps, renderRedisInstallStep, renderRedisNodesStep,
+  REDIS_AUTH_FILE, redisClusterNodeOrder, redisCreatedFirst, renderRedisClusterStep, renderRedisHealthStep, renderRedisHostSteps, renderRedisInstallStep, renderRedisNodesStep,
 } from "./steps";
 
 const PASSWORD = "n0t-in-scripts-0123456789";
@@ -192,5 +192,23 @@ describe.each(AWKS)("placement analysis (%s run on CLUSTER NODES)", (awkBin) => 
     // lowest id first): the leaving d1 is not counted for a0, or b0 would have won
     expect(awk(PICK_MASTER_AWK, sixHosts, ["ip=10.0.0.3"])).toEqual(["d0"]);
     expect(awk(PICK_MASTER_AWK, sixHosts, ["ip=10.0.0.3", keep])).toEqual(["a0"]);
+  });
+});
+
+describe("redis health gate: when silent peers may mean a first creation (issue 9)", () => {
+  test("only the first host of the chain, and only while no other host's instance exists", () => {
+    expect(redisCreatedFirst(0, [])).toBe(true);
+    expect(redisCreatedFirst(0, ["i-1"])).toBe(false); // a later `up`: host 0 back empty while the others hang must fail
+    expect(redisCreatedFirst(1, [])).toBe(false);
+  });
+  test("the rendered default can be overridden by a context line run before it, and is 0 unless asked", () => {
+    const run = (prefix: string, createdFirst?: boolean) => {
+      const line = renderRedisHealthStep({ hostIp: IPS[0], peerIps: IPS.slice(1), createdFirst }).script.split("\n").find((l) => l.startsWith("CREATED_FIRST="))!;
+      return spawnSync("bash", ["-c", `set -u\n${prefix}\n${line}\necho $CREATED_FIRST`], { encoding: "utf8", env: {} }).stdout.trim();
+    };
+    expect(run("")).toBe("0");
+    expect(run("", true)).toBe("1");
+    expect(run("CREATED_FIRST=0", true)).toBe("0");
+    expect(run("CREATED_FIRST=1")).toBe("1");
   });
 });

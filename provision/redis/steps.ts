@@ -132,8 +132,10 @@ export interface RedisHealthParams {
    */
   peerIps: readonly string[];
   /**
-   * This host is the first of the creation chain: on the first `up` no other host exists while its
-   * gate runs, so it alone may take "no other host's node answers" for a first creation. @default false
+   * This host's gate may take "no other host's node answers" for a first creation: only the first host
+   * of the creation chain while no other host's instance exists yet (`redisCreatedFirst`). A
+   * `CREATED_FIRST=0|1` line run before the script (the component's step context) overrides it.
+   * @default false
    */
   createdFirst?: boolean;
   /** @default [7000, 7001] */
@@ -173,12 +175,23 @@ export function renderRedisHealthStep(p: RedisHealthParams): RenderedStep {
       `HOST_IP=${q(p.hostIp)}`,
       `LOCAL=${q(ports.map((port) => `${p.hostIp}:${port}`).join(" "))}`,
       `PEERS=${q(p.peerIps.flatMap((ip) => ports.map((port) => `${ip}:${port}`)).join(" "))}`,
-      `CREATED_FIRST=${p.createdFirst ? 1 : 0}`,
+      `CREATED_FIRST=\${CREATED_FIRST:-${p.createdFirst ? 1 : 0}}`,
       `PEER_WAIT=${p.peerWaitSeconds ?? 20}`,
       `NODES=''`,
       ...clusterScriptBody(ports.length - 1),
     ].join("\n"),
   };
+}
+
+/**
+ * Whether host `hostIndex`'s gate may take silent peers for a first creation: it is the first host of
+ * the creation chain AND none of the other hosts' instances exists (`peerInstanceIds`: what EC2 has
+ * attached to their network interfaces before this `up`). On a first `up` they cannot exist yet (each
+ * waits for this gate); on any later one they do, and silent peers are then a failure, never a first
+ * creation (a host back with an empty volume while the others hang must not pass).
+ */
+export function redisCreatedFirst(hostIndex: number, peerInstanceIds: readonly string[]): boolean {
+  return hostIndex === 0 && peerInstanceIds.length === 0;
 }
 
 /** The per-host steps in order. */

@@ -21,6 +21,7 @@ export function resetMockData(): void {
   nextHost.clear();
   interfaces.clear();
   liveHealthCheckPaths.clear();
+  liveInstancesOnEnis.clear();
 }
 
 function arn(service: string, resource: string): string {
@@ -53,6 +54,8 @@ export function recordAnswer(a: pulumi.runtime.MockResourceArgs, id: string, out
   // What AWS has is the state (an ignored path keeps its deployed value), not what the program now says.
   if (a.type === "aws:lb/targetGroup:TargetGroup" && typeof outputs.arn === "string") liveHealthCheckPaths.set(outputs.arn, state.healthCheck?.path);
   if (a.type === "aws:ec2/subnet:Subnet" && subnets.has(fresh)) subnets.set(id, subnets.get(fresh)!);
+  const instanceEni = state.primaryNetworkInterface?.networkInterfaceId;
+  if (a.type === "aws:ec2/instance:Instance" && typeof instanceEni === "string") liveInstancesOnEnis.set(instanceEni, id);
   if (a.type === "aws:ec2/networkInterface:NetworkInterface" && interfaces.has(fresh)) {
     const eni = interfaces.get(fresh)!;
     interfaces.set(id, { ...eni, privateIp: typeof outputs.privateIp === "string" ? outputs.privateIp : eni.privateIp });
@@ -185,6 +188,12 @@ const DEBIAN_12_AMI: Record<string, string> = { x86_64: "ami-0debian12amd64000",
  */
 export const liveHealthCheckPaths = new Map<string, string | undefined>();
 
+/**
+ * Instances EC2 has attached to network interfaces, by interface id: empty is a first `up` (nothing
+ * launched yet); a test of a later `up` adds the instances that run by then.
+ */
+export const liveInstancesOnEnis = new Map<string, string>();
+
 export function mockInvoke(token: string, inputs: Record<string, any>): Record<string, unknown> {
   const REGION = region();
   switch (token) {
@@ -205,6 +214,11 @@ export function mockInvoke(token: string, inputs: Record<string, any>): Record<s
     case "aws:ec2/getSubnet:getSubnet": {
       const subnet = subnets.get(inputs.id);
       return { id: inputs.id, availabilityZone: subnet?.az ?? `${REGION}a`, cidrBlock: subnet?.cidr ?? EXISTING_VPC_CIDR };
+    }
+    case "aws:ec2/getInstances:getInstances": {
+      const enis: string[] = (inputs.filters ?? []).find((f: any) => f.name === "network-interface.network-interface-id")?.values ?? [];
+      const ids = enis.map((e) => liveInstancesOnEnis.get(e)).filter((x): x is string => x !== undefined);
+      return { id: REGION, ids, privateIps: [], publicIps: [], ipv6Addresses: [] };
     }
     case "aws:ec2/getVpc:getVpc":
       return { id: inputs.id ?? "vpc-existing", cidrBlock: EXISTING_VPC_CIDR };

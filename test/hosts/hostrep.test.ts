@@ -5,7 +5,8 @@
  * - the two-phase SSH key rotation with the authorized-keys step (no instance replaced);
  * - the Redis health gate that orders host replacements: passes before the cluster is first formed
  *   (on the other hosts' word), blocks while a node is down, passes once it is back (and one master
- *   per host is restored); a host that comes back empty is added back before it passes; a new host
+ *   per host is restored); a host that comes back empty is added back before it passes (host 0 too,
+ *   whose gate fails closed on a later `up` while the other hosts hang); a new host
  *   passes only while the cluster it is not in yet is whole.
  */
 import { execFileSync } from "node:child_process";
@@ -16,7 +17,7 @@ import { parse as parseYaml } from "yaml";
 import { describeOnHosts } from "./guard";
 import { run, startLab, type Lab, type LabHost } from "./lab";
 import { renderHostKeyCloudConfig } from "../../provision/common/cloud-init";
-import { renderRedisHealthStep, renderRedisNodesStep } from "../../provision/redis/steps";
+import { redisCreatedFirst, renderRedisHealthStep, renderRedisNodesStep } from "../../provision/redis/steps";
 import { renderAuthorizedKeysStep } from "../../provision/common/ssh-keys";
 import { renderStepScript } from "../../provision/common/step-script";
 import { Cluster } from "ioredis";
@@ -74,9 +75,10 @@ describeOnHosts("host replacement gates and pinned host keys on test hosts", () 
     await lab.ssh("rep1", "kill $(cat /run/sshd-2222.pid)");
   }, 60_000);
 
-  // as the component renders it: the first three hosts are asked, the first host of the chain is "created first"
-  const gate = (i: number) => renderRedisHealthStep({
-    hostIp: HOSTS[i].ip, peerIps: CLUSTER_HOSTS.filter((_, j) => j !== i).map((h) => h.ip), createdFirst: i === 0, peerWaitSeconds: 5,
+  // as the component renders it: the first three hosts are asked; the first host of the chain is
+  // "created first" only while no other host's instance exists (the first `up`, before host 1 launched)
+  const gate = (i: number, peerInstances: string[] = HOSTS.filter((_, j) => j !== i).map((h) => h.name)) => renderRedisHealthStep({
+    hostIp: HOSTS[i].ip, peerIps: CLUSTER_HOSTS.filter((_, j) => j !== i).map((h) => h.ip), createdFirst: redisCreatedFirst(i, peerInstances), peerWaitSeconds: 5,
   });
   const result = (stdout: string) => /opsfleet-redis-cluster: (\S+)\s*$/.exec(stdout)?.[1];
   const addrs = () => allNodeAddrs(lab, cluster);
@@ -87,7 +89,7 @@ describeOnHosts("host replacement gates and pinned host keys on test hosts", () 
     // first creation: nodes up, no cluster yet (the hosts after this one do not even exist on EC2)
     await provisionRedisHosts(lab, { password: PASSWORD, maxmemoryMb: 64 }, [cluster[0]]);
     let t0 = Date.now();
-    const first = await lab.runStep("rep1", gate(0), { timeoutMs: 60_000 });
+    const first = await lab.runStep("rep1", gate(0, []), { timeoutMs: 60_000 });
     expect(result(first.stdout)).toBe("not-formed");
     expect(first.stdout).toContain("no other host's node answers and this is the first host of the creation chain");
     console.log(`health gate, cluster not formed, two hosts absent: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -149,6 +151,47 @@ describeOnHosts("host replacement gates and pinned host keys on test hosts", () 
       const nodes = await clusterNodes(addrs()[0], PASSWORD);
       for (const old of oldIds) expect(nodes.map((n) => n.id)).not.toContain(old);
       expect(nodes.filter((n) => n.flags.includes("master")).map((m) => m.ip).sort()).toEqual(CLUSTER_HOSTS.map((h) => h.ip));
+      expect(await Promise.all(keys.map((k) => c.get(k)))).toEqual(keys.map((k) => `v-${k}`));
+    } finally {
+      c.disconnect();
+    }
+  }, 300_000);
+
+  test("Redis health gate: host 0 back empty while the other hosts hang (a later `up`): fails closed, passes once they answer and its nodes are back", async () => {
+    const c = new Cluster([{ host: HOSTS[1].ip, port: 7000 }], { redisOptions: { password: PASSWORD, connectTimeout: 2000 }, slotsRefreshTimeout: 2000 });
+    c.on("error", () => undefined);
+    try {
+      const keys = Array.from({ length: 100 }, (_, i) => `gate0:${i}`);
+      await Promise.all(keys.map((k) => c.set(k, `v-${k}`)));
+      for (const m of c.nodes("master")) expect(Number(await m.call("WAIT", "1", "5000"))).toBeGreaterThanOrEqual(1);
+      // host 0's old instance stops (its master fails over), the new one comes up with an empty volume
+      for (const port of [7000, 7001]) {
+        expect((await lab.ssh("rep1", `start-stop-daemon --stop --quiet --retry TERM/30/KILL/5 --pidfile /run/redis-${port}/redis-server.pid --exec /usr/bin/redis-server`)).code).toBe(0);
+      }
+      await waitFor("rep1's master to fail over", 30_000, async () => {
+        const live = (await clusterNodes(addrs()[1], PASSWORD)).filter((n) => n.flags.includes("master") && !n.flags.some((f) => f.startsWith("fail")));
+        return live.length === 3 && live.every((n) => n.ip !== HOSTS[0].ip) && (await clusterInfo(addrs()[1], PASSWORD)).cluster_state === "ok";
+      });
+      expect((await lab.ssh("rep1", "rm -rf /var/lib/redis/7000 /var/lib/redis/7001")).code).toBe(0);
+      await lab.runStep("rep1", renderRedisNodesStep({ privateIp: HOSTS[0].ip, password: PASSWORD, maxmemoryMb: 64 }));
+      // the other hosts exist and hold the data, but hang (SIGSTOP): their nodes answer nothing
+      const pids: [string, number][] = [];
+      for (const h of ["rep2", "rep3"]) for (const p of [7000, 7001]) pids.push([h, await redisPid(lab, h, p)]);
+      let out;
+      try {
+        for (const [h, pid] of pids) expect((await lab.exec(h, ["kill", "-STOP", String(pid)])).code).toBe(0);
+        out = await lab.runStep("rep1", gate(0), { timeoutMs: 120_000, allowFailure: true });
+      } finally {
+        for (const [h, pid] of pids) await lab.exec(h, ["kill", "-CONT", String(pid)]);
+      }
+      expect(out.code).not.toBe(0);
+      expect(out.stdout).not.toContain("opsfleet-redis-cluster:");
+      expect(out.stderr).toContain("no other host's node answered within 5 s");
+      // once they answer, the same gate adds host 0's nodes back and passes on a healthy cluster
+      const again = await lab.runStep("rep1", gate(0), { timeoutMs: 240_000 });
+      expect(again.stdout).toContain(`this host's nodes came back empty and the cluster`);
+      expect(result(again.stdout)).toBe("joined");
+      expect(await clusterProblem(addrs(), PASSWORD)).toBeNull();
       expect(await Promise.all(keys.map((k) => c.get(k)))).toEqual(keys.map((k) => `v-${k}`));
     } finally {
       c.disconnect();
