@@ -59,4 +59,17 @@ describe("HostRole", () => {
     expect(ofType("aws:iam/role:Role").map((r) => r.name).sort()).toEqual(["dev-database-role", "dev-redis-role"]);
     expect(ofType("aws:iam/rolePolicy:RolePolicy").map((r) => r.name).sort()).toEqual(["dev-database-role-backup", "dev-database-role-metrics", "dev-redis-role-metrics"]);
   });
+
+  test("HostRoles.forHost: one role per host (<host>-role) with the base concerns; not mixed with a shared group role", async () => {
+    const roles = new HostRoles("dev", { metrics: [hostMetricsStatement("dev")] }, {}, {});
+    expect(roles.forHost("redis", "dev-redis-0")).toBe(roles.forHost("redis", "dev-redis-0"));
+    roles.forHost("redis", "dev-redis-1").allow("backup", [{ Sid: "W", Effect: "Allow", Action: ["s3:PutObject"], Resource: "arn:aws:s3:::b/redis/dev-redis/dev-redis-1/*" }]);
+    await settle(...roles.createdPerHost.values());
+    expect(ofType("aws:iam/role:Role").map((r) => r.name).filter((n) => n.startsWith("dev-redis-")).sort()).toEqual(["dev-redis-0-role", "dev-redis-1-role"]);
+    expect(ofType("aws:iam/rolePolicy:RolePolicy").map((r) => r.name).filter((n) => n.startsWith("dev-redis-")).sort())
+      .toEqual(["dev-redis-0-role-metrics", "dev-redis-1-role-backup", "dev-redis-1-role-metrics"]);
+    expect(() => roles.forHost("redis", "prod-redis-0")).toThrow(/host "prod-redis-0": allowed: a host name starting with "dev-"/);
+    roles.for("database");
+    expect(() => roles.forHost("database", "dev-database-0")).toThrow(/group database already has one role for all its hosts/);
+  });
 });

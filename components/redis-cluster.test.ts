@@ -160,6 +160,7 @@ describe("RedisCluster argument checks", () => {
     [{ maxmemoryPolicy: "lru" as never }, /maxmemoryPolicy: got "lru"; allowed: noeviction, allkeys-lru/],
     [{ nodeTimeoutMs: 10 }, /nodeTimeoutMs: got 10; allowed: a whole number from 1000 to 60000/],
     [{ dataVolumeSizeGb: 0 }, /dataVolumeSizeGb: got 0/],
+    [{ hostInstanceProfiles: ["a", "b"] }, /hostInstanceProfiles: got "2 profiles"; allowed: one per host \(3\)/],
   ])("rejects %p before creating any resource", async (override, message) => {
     await useMocks();
     expect(() => new RedisCluster("bad", { ...base, ...override })).toThrow(message);

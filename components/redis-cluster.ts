@@ -9,7 +9,7 @@ import { clientEgress } from "./sg-rules";
 import type * as command from "@pulumi/command";
 import { Host, type HostFleetArgs, RollingGates } from "./host";
 import { liftFiles } from "./lift-files";
-import { REDIS_BACKUP_PATHS, renderRedisBackupStep } from "../provision/backup/redis";
+import { REDIS_BACKUP_PATHS, redisHostBackupPrefix, renderRedisBackupStep } from "../provision/backup/redis";
 import type { IntervalSchedule } from "../provision/backup/schedule";
 import { BUS_PORT_OFFSET, MAXMEMORY_POLICIES, REDIS_PORTS, type MaxmemoryPolicy } from "../provision/redis/conf";
 import {
@@ -39,12 +39,26 @@ export interface RedisClusterArgs extends HostFleetArgs {
   clientSecurityGroupIds?: pulumi.Input<string>[];
   /** RDB snapshots of every master to the backup bucket, and the restore script on every host. @default none */
   backup?: RedisBackupArgs;
+  /**
+   * One instance profile per host, in host order (host i is `redisHostName(name, i)`): each host's own
+   * role, so it may write only its own backup prefix. Its length must equal hostCount. Overrides
+   * `iamInstanceProfile` (one profile shared by every host). @default none
+   */
+  hostInstanceProfiles?: pulumi.Input<string>[];
+}
+
+/** The name of host `i` of cluster `name` (its resources, metric `Host`, backup prefix level). */
+export function redisHostName(name: string, i: number): string {
+  return `${name}-${i}`;
 }
 
 /** Where and when the Redis hosts back up (see provision/backup/redis.ts). */
 export interface RedisBackupArgs {
   bucket: pulumi.Input<string>;
-  /** The cluster's prefix in the bucket, e.g. "redis/dev-redis" (shared by its hosts: a restore needs every master's snapshot). */
+  /**
+   * The cluster's prefix in the bucket, e.g. "redis/dev-redis": host i writes only under
+   * `redisHostBackupPrefix(prefix, redisHostName(name, i))`; a restore reads every host's.
+   */
   prefix: string;
   region: string;
   /** CloudWatch namespace of the backup metrics: the stack's host namespace (`hostMetricsNamespace`), the only one its host roles may write to. */
@@ -68,6 +82,7 @@ function validate(name: string, a: RedisClusterArgs): void {
   if (!(MAXMEMORY_POLICIES as readonly string[]).includes(policy)) fail("maxmemoryPolicy", policy, MAXMEMORY_POLICIES.join(", "));
   const timeout = a.nodeTimeoutMs ?? DEFAULTS.nodeTimeoutMs;
   if (!Number.isInteger(timeout) || timeout < 1000 || timeout > 60000) fail("nodeTimeoutMs", timeout, "a whole number from 1000 to 60000");
+  if (a.hostInstanceProfiles !== undefined && a.hostInstanceProfiles.length !== count) fail("hostInstanceProfiles", `${a.hostInstanceProfiles.length} profiles`, `one per host (${count})`);
   const size = a.dataVolumeSizeGb ?? DEFAULTS.dataVolumeSizeGb;
   if (!Number.isInteger(size) || size < 1 || size > 16384) fail("dataVolumeSizeGb", size, "a whole number from 1 to 16384");
 }
@@ -136,12 +151,12 @@ export class RedisCluster extends pulumi.ComponentResource {
     for (let i = 0; i < o.hostCount; i++) {
       const install = renderRedisInstallStep();
       const os = renderRedisOsTuningStep();
-      this.hosts.push(new Host(`${name}-${i}`, {
+      this.hosts.push(new Host(redisHostName(name, i), {
         subnetId: args.subnetIds[i % args.subnetIds.length],
         instanceType: o.instanceType,
         securityGroupIds: [sg.id],
         keyName: args.keyName,
-        iamInstanceProfile: args.iamInstanceProfile,
+        iamInstanceProfile: args.hostInstanceProfiles?.[i] ?? args.iamInstanceProfile,
         amiId: args.amiId,
         volumes: [{ name: "data", sizeGb: o.dataVolumeSizeGb, mountPoint: "/var/lib/redis", owner: "redis" }],
         protectVolumes: args.protectVolumes ?? false,
@@ -203,14 +218,17 @@ export class RedisCluster extends pulumi.ComponentResource {
 
     if (args.backup) {
       const b = args.backup;
-      const render = (hostLabel: string, ip: string, bucket: string) =>
-        renderRedisBackupStep({ target: { bucket, prefix: b.prefix, region: b.region, hostLabel, metricNamespace: b.metricNamespace }, privateIp: ip, schedule: b.schedule });
+      const render = (hostLabel: string, ip: string, bucket: string) => renderRedisBackupStep({
+        target: { bucket, prefix: redisHostBackupPrefix(b.prefix, hostLabel), region: b.region, hostLabel, metricNamespace: b.metricNamespace },
+        clusterPrefix: b.prefix, privateIp: ip, schedule: b.schedule,
+      });
       this.hosts.forEach((host, i) => {
-        const shape = render(`${name}-${i}`, SHAPE_IP, "shape-bucket");
-        const actual = pulumi.all([host.privateIp, b.bucket]).apply(([ip, bucket]) => render(`${name}-${i}`, ip, bucket));
+        const hostName = redisHostName(name, i);
+        const shape = render(hostName, SHAPE_IP, "shape-bucket");
+        const actual = pulumi.all([host.privateIp, b.bucket]).apply(([ip, bucket]) => render(hostName, ip, bucket));
         host.addStep({
           name: shape.name,
-          description: `RDB snapshots of this host's masters to the stack's bucket under ${b.prefix}/ every ${b.schedule.intervalHours} h from ${b.schedule.startTime} UTC; restore: ${REDIS_BACKUP_PATHS.restore}`,
+          description: `RDB snapshots of this host's masters to the stack's bucket under ${redisHostBackupPrefix(b.prefix, hostName)}/ (restore reads all of ${b.prefix}/) every ${b.schedule.intervalHours} h from ${b.schedule.startTime} UTC; restore: ${REDIS_BACKUP_PATHS.restore}`,
           files: liftFiles(shape.files, actual.apply((s) => s.files)),
           script: actual.apply((s) => s.script),
           dependsOn: [this.clusterStep],

@@ -40,13 +40,57 @@ describe.each(STACKS)("plan of stack %s", (stack) => {
     expect(p.violations).toEqual([]);
   });
 
+  test("each Redis host has its own role: its backup writes go to its own prefix only, no role may write another host's prefix", () => {
+    const p = plan();
+    const docs = (role: string) => ofType(p, "aws:iam/rolePolicy:RolePolicy").filter((r) => r.inputs.role === `${role}-id`)
+      .flatMap((r) => JSON.parse(unwrap(r.inputs.policy)).Statement as { Action: string | string[]; Resource: string | string[] }[]);
+    const redisHosts = p.hosts.map((h) => h.host).filter((h) => /-redis-\d+$/.test(h));
+    const instances = new Map(ofType(p, "aws:ec2/instance:Instance").map((r) => [r.name, String(r.inputs.iamInstanceProfile)]));
+    if (!p.config.features.redis) return expect(redisHosts).toEqual([]);
+    expect(redisHosts.length).toBe(p.config.redis.hostCount);
+    // host i runs with `<host>-role`, no other host does
+    expect(redisHosts.map((h) => instances.get(h))).toEqual(redisHosts.map((h) => `${h}-role`));
+    expect(ofType(p, "aws:iam/role:Role").some((r) => r.name === `${stack}-redis-role`)).toBe(false);
+    const s3Writes = /^s3:(PutObject|DeleteObject|AbortMultipartUpload|ListMultipartUploadParts|PutObjectAcl|RestoreObject)$/;
+    const writesOf = (role: string) => docs(role).filter((st) => [].concat(st.Action as never).some((a: string) => s3Writes.test(a)))
+      .flatMap((st) => [].concat(st.Resource as never) as string[]);
+    if (!p.config.features.backup) {
+      for (const h of redisHosts) expect([h, writesOf(`${h}-role`)]).toEqual([h, []]);
+      return;
+    }
+    const bucketArn = outputOf(p, "aws:s3/bucket:Bucket", (r) => r.name === `${stack}-backups`, "arn")[0];
+    const step = (h: string) => p.hosts.find((x) => x.host === h)!.files.find((f) => f.path.endsWith("/backup.conf"))!.content;
+    for (const h of redisHosts) {
+      // the prefix its backup script uploads to is the one (and only one) its role may write
+      const prefix = /^PREFIX=(.+)$/m.exec(step(h))![1];
+      const cluster = /^CLUSTER_PREFIX=(.+)$/m.exec(step(h))![1];
+      expect(prefix).toBe(`${cluster}/${h}`);
+      expect([h, writesOf(`${h}-role`)]).toEqual([h, [`${bucketArn}/${prefix}/*`]]);
+      // reads (a restore on any host) span the cluster's prefix, not the bucket
+      const reads = docs(`${h}-role`).filter((st) => [].concat(st.Action as never).includes("s3:GetObject" as never)).flatMap((st) => [].concat(st.Resource as never));
+      expect([h, reads]).toEqual([h, [`${bucketArn}/${cluster}/*`]]);
+    }
+    // no role of the stack (any group) may write under a Redis host's prefix other than its own
+    const allRoles = ofType(p, "aws:iam/role:Role").map((r) => r.name);
+    for (const role of allRoles) {
+      for (const res of writesOf(role)) {
+        for (const h of redisHosts) {
+          if (role === `${h}-role`) continue;
+          const glob = new RegExp(`^${res.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`);
+          expect([role, h, glob.test(`${bucketArn}/${/^PREFIX=(.+)$/m.exec(step(h))![1]}/20261130T0045Z/x.rdb.zst`)]).toEqual([role, h, false]);
+        }
+      }
+    }
+  });
+
   test("README's \"Security model\" says exactly what each host role may do: its concerns and every action of the plan's policies", () => {
     const p = plan();
     const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
-    const roles = ofType(p, "aws:iam/role:Role").filter((r) => /-(redis|database|elasticsearch|logstash|bastion)-role$/.test(r.name));
+    const roles = ofType(p, "aws:iam/role:Role").filter((r) => /-(redis-\d+|database|elasticsearch|logstash|bastion)-role$/.test(r.name));
     expect(roles.length).toBeGreaterThan(1);
     for (const role of roles) {
-      const group = role.name.slice(stack.length + 1, -"-role".length);
+      // one role per Redis host: its row is `<stack>-redis-<i>-role`
+      const group = role.name.slice(stack.length + 1, -"-role".length).replace(/^redis-\d+$/, "redis-<i>");
       const row = readme.split("\n").find((l) => /^\s*\| /.test(l) && l.includes(`\`<stack>-${group}-role\``));
       expect([group, row !== undefined]).toEqual([group, true]);
       const documented = new Set([...row!.matchAll(/`([a-z0-9]+:[A-Za-z*]+)`/g)].map((m) => m[1]).filter((a) => a !== "cloudwatch:namespace"));

@@ -1,7 +1,8 @@
 /** Composes the Redis area from `opsfleet:redis`: one RedisCluster in the private subnets. */
 import { hostMetricsNamespace } from "../provision/monitoring/namespace";
 import type * as pulumi from "@pulumi/pulumi";
-import { RedisCluster, type RedisBackupArgs } from "../components/redis-cluster";
+import { RedisCluster, redisHostName, type RedisBackupArgs } from "../components/redis-cluster";
+import { redisHostBackupPrefix } from "../provision/backup/redis";
 import type { BackupContext } from "./backup";
 import type { RedisConfig } from "./config/redis";
 import { hostAccessArgs, type StackContext } from "./context";
@@ -17,10 +18,30 @@ export interface RedisOutputs {
   securityGroupId: pulumi.Output<string>;
 }
 
-/** The role's "backup" concern (the cluster's prefix) and the schedule. */
+/**
+ * One role per Redis host (metrics, and with backups a "backup" concern that may write only the
+ * host's own prefix and read the cluster's, for a restore on any host); their instance profiles in host order.
+ */
+function redisHostProfiles(ctx: StackContext, cluster: string, hostCount: number): pulumi.Output<string>[] | undefined {
+  const roles = ctx.hostRoles;
+  if (!roles) return undefined;
+  const b = ctx.backup;
+  return Array.from({ length: hostCount }, (_, i) => {
+    const host = redisHostName(cluster, i);
+    const role = roles.forHost("redis", host);
+    if (b) {
+      const clusterPrefix = redisClusterPrefix(b, ctx);
+      role.allow("backup", b.store.hostStatements({ prefix: redisHostBackupPrefix(clusterPrefix, host), readPrefix: clusterPrefix, region: b.region }));
+    }
+    return role.instanceProfileName;
+  });
+}
+
+const redisClusterPrefix = (b: BackupContext, ctx: StackContext) => b.prefix("redis", `${ctx.prefix}-redis`);
+
+/** Where and when the hosts back up (their roles' grants: `redisHostProfiles`). */
 function redisBackup(b: BackupContext, ctx: StackContext): RedisBackupArgs {
-  const prefix = b.prefix("redis", `${ctx.prefix}-redis`);
-  ctx.hostRoles?.for("redis").allow("backup", b.store.hostStatements({ prefix, region: b.region }));
+  const prefix = redisClusterPrefix(b, ctx);
   return { bucket: b.store.bucketName, prefix, region: b.region, metricNamespace: hostMetricsNamespace(ctx.prefix), schedule: { intervalHours: b.config.redis.intervalHours, startTime: b.config.redis.startTime } };
 }
 
@@ -29,8 +50,10 @@ export function composeRedis(cfg: RedisConfig, ctx: StackContext): RedisOutputs 
   if (!password) throw new Error("opsfleet:redisPassword: missing secret (needed by redis)");
   if (ctx.privateSubnetIds.length === 0) throw new Error("opsfleet:redis: no private subnets to place the Redis hosts in");
 
-  const cluster = new RedisCluster(`${ctx.prefix}-redis`, {
-    ...hostAccessArgs(ctx, "redis"),
+  const name = `${ctx.prefix}-redis`;
+  const cluster = new RedisCluster(name, {
+    ...hostAccessArgs(ctx),
+    hostInstanceProfiles: redisHostProfiles(ctx, name, cfg.hostCount),
     subnetIds: ctx.privateSubnetIds,
     hostCount: cfg.hostCount,
     instanceType: cfg.instanceType,

@@ -38,6 +38,14 @@ test("plan with opsfleet:redis.hostCount 6: six Redis hosts and the cluster step
       expect(h.steps.slice(nodesAt).some((s) => cluster.dependsOn.includes(s.resource))).toBe(true);
     }
     for (const h of hosts.slice(1)) expect(h.steps.map((s) => s.name)).not.toContain("redis-cluster");
+    // every host, the added ones too, gets its own role + instance profile, whose backup writes only its own prefix
+    const profileOf = new Map(plan.resources.filter((r) => r.type === "aws:ec2/instance:Instance").map((r) => [r.name, String(r.inputs.iamInstanceProfile)]));
+    expect(hosts.map((h) => profileOf.get(h.host))).toEqual(hosts.map((h) => `${h.host}-role`));
+    for (const h of hosts) {
+      const backup = plan.resources.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name === `${h.host}-role-backup`)!;
+      const write = JSON.parse(String(backup.inputs.policy)).Statement.find((st: { Sid: string }) => st.Sid === "WriteOwnPrefix");
+      expect(write.Resource).toMatch(new RegExp(`/redis/six-redis/${h.host}/\\*$`));
+    }
     // the known-nodes alarm's threshold (12 nodes) changes only after the cluster step has made the cluster match it
     const known = plan.resources.find((r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm" && r.name.endsWith("-redis-known-nodes"))!;
     expect(known.inputs).toMatchObject({ threshold: 12, evaluationPeriods: 2, datapointsToAlarm: 2 });

@@ -9,8 +9,13 @@ import type { PolicyDocument, PolicyStatement } from "../spot-failover/iam";
 
 export interface BackupHostAccess {
   bucketArn: string;
-  /** The host's prefix, e.g. "database/dev-db-host" (no slashes at either end). */
+  /** The host's prefix, e.g. "database/dev-db-host" (no slashes at either end): the only place it may write. */
   prefix: string;
+  /**
+   * A parent of `prefix` the host may list and read but not write (Redis: the cluster's prefix, so a
+   * restore on any host reads every host's snapshots while each host writes only its own). @default prefix
+   */
+  readPrefix?: string;
   /** KMS key of the bucket (SSE-KMS). */
   bucketKmsKeyArn: string;
   region: string;
@@ -25,22 +30,28 @@ export interface BackupHostAccess {
   keyStoreKmsKeyArn?: string;
 }
 
+const PREFIX = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
+
 export function backupHostPolicy(a: BackupHostAccess): PolicyDocument {
-  if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(a.prefix)) throw new Error(`backup host prefix ${JSON.stringify(a.prefix)}: no leading or trailing slash, no wildcards`);
-  const statements: PolicyStatement[] = [
-    {
-      Sid: "ListOwnPrefix",
-      Effect: "Allow",
-      Action: ["s3:ListBucket"],
-      Resource: a.bucketArn,
-      Condition: { StringLike: { "s3:prefix": [`${a.prefix}/*`, `${a.prefix}/`, a.prefix] } },
-    },
-    {
-      Sid: "ReadWriteOwnPrefix",
-      Effect: "Allow",
-      Action: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", ...(a.snapshotRepository ? ["s3:DeleteObject"] : [])],
-      Resource: `${a.bucketArn}/${a.prefix}/*`,
-    },
+  if (!PREFIX.test(a.prefix)) throw new Error(`backup host prefix ${JSON.stringify(a.prefix)}: no leading or trailing slash, no wildcards`);
+  const read = a.readPrefix;
+  if (read !== undefined && (!PREFIX.test(read) || !a.prefix.startsWith(`${read}/`))) {
+    throw new Error(`backup host readPrefix ${JSON.stringify(read)}: allowed: a parent of the host's prefix ${JSON.stringify(a.prefix)}, no leading or trailing slash, no wildcards`);
+  }
+  const list = (p: string) => ({ StringLike: { "s3:prefix": [`${p}/*`, `${p}/`, p] } });
+  const write = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", ...(a.snapshotRepository ? ["s3:DeleteObject"] : [])];
+  const statements: PolicyStatement[] = read === undefined
+    ? [
+      { Sid: "ListOwnPrefix", Effect: "Allow", Action: ["s3:ListBucket"], Resource: a.bucketArn, Condition: list(a.prefix) },
+      { Sid: "ReadWriteOwnPrefix", Effect: "Allow", Action: ["s3:GetObject", ...write], Resource: `${a.bucketArn}/${a.prefix}/*` },
+    ]
+    : [
+      // reads span the parent (a restore needs every host's files), writes only the host's own prefix
+      { Sid: "ListSharedPrefix", Effect: "Allow", Action: ["s3:ListBucket"], Resource: a.bucketArn, Condition: list(read) },
+      { Sid: "ReadSharedPrefix", Effect: "Allow", Action: ["s3:GetObject"], Resource: `${a.bucketArn}/${read}/*` },
+      { Sid: "WriteOwnPrefix", Effect: "Allow", Action: write, Resource: `${a.bucketArn}/${a.prefix}/*` },
+    ];
+  statements.push(
     // these two take no s3:prefix condition (they name no objects' content): bucket-wide, read-only
     ...(a.snapshotRepository
       ? [{ Sid: "SnapshotRepositoryBucket", Effect: "Allow" as const, Action: ["s3:GetBucketLocation", "s3:ListBucketMultipartUploads"], Resource: a.bucketArn }]
@@ -52,7 +63,7 @@ export function backupHostPolicy(a: BackupHostAccess): PolicyDocument {
       Resource: a.bucketKmsKeyArn,
       Condition: { StringEquals: { "kms:ViaService": `s3.${a.region}.amazonaws.com` } },
     },
-  ];
+  );
   if (a.keyParameterArn !== undefined) {
     if (a.keyStoreKmsKeyArn === undefined) throw new Error("backup host access: keyParameterArn needs keyStoreKmsKeyArn");
     statements.push(

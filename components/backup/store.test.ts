@@ -98,6 +98,21 @@ describe("backup documents (pure)", () => {
     expect(() => backupHostPolicy({ bucketArn: "b", prefix: "/redis/", bucketKmsKeyArn: "k", region: "r" })).toThrow(/no leading or trailing slash/);
   });
 
+  test("a Redis host: writes only its own prefix, lists and reads its cluster's (restore); a readPrefix that is not a parent is refused", () => {
+    const host = backupHostPolicy({ bucketArn: "arn:aws:s3:::b", prefix: "redis/dev-redis/dev-redis-1", readPrefix: "redis/dev-redis", bucketKmsKeyArn: "k", region: "eu-west-1" });
+    expect(host.Statement.slice(0, 3)).toEqual([
+      { Sid: "ListSharedPrefix", Effect: "Allow", Action: ["s3:ListBucket"], Resource: "arn:aws:s3:::b", Condition: { StringLike: { "s3:prefix": ["redis/dev-redis/*", "redis/dev-redis/", "redis/dev-redis"] } } },
+      { Sid: "ReadSharedPrefix", Effect: "Allow", Action: ["s3:GetObject"], Resource: "arn:aws:s3:::b/redis/dev-redis/*" },
+      { Sid: "WriteOwnPrefix", Effect: "Allow", Action: ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"], Resource: "arn:aws:s3:::b/redis/dev-redis/dev-redis-1/*" },
+    ]);
+    // nothing else names an object
+    expect(host.Statement.filter((x) => String(x.Resource).startsWith("arn:aws:s3:::b/")).map((x) => x.Sid)).toEqual(["ReadSharedPrefix", "WriteOwnPrefix"]);
+    for (const readPrefix of ["redis/other", "redis/dev-redis/dev-redis-1", "redis/dev-redis/*", "redis/dev-redi"]) {
+      expect(() => backupHostPolicy({ bucketArn: "b", prefix: "redis/dev-redis/dev-redis-1", readPrefix, bucketKmsKeyArn: "k", region: "r" }))
+        .toThrow(`backup host readPrefix ${JSON.stringify(readPrefix)}: allowed: a parent of the host's prefix "redis/dev-redis/dev-redis-1"`);
+    }
+  });
+
   test("lifecycle: every rule aborts unfinished multipart uploads and expires overwritten versions", () => {
     for (const r of backupLifecycleRules(30)) {
       expect(r.abortIncompleteMultipartUpload).toEqual({ daysAfterInitiation: 1 });

@@ -152,13 +152,13 @@ export class BackupStore extends pulumi.ComponentResource {
   }
 
   /**
-   * Statements for a host role's "backup" concern: its own prefix, the bucket key and (database)
-   * its key store entry. Sids and actions are plain; only the ARNs are Outputs.
+   * Statements for a host role's "backup" concern: its own prefix (plus reads of `readPrefix`, a
+   * parent of it), the bucket key and (database) its key store entry. Sids and actions are plain; only the ARNs are Outputs.
    */
-  hostStatements(access: { prefix: string; region: string; snapshotRepository?: boolean; keyParameterArn?: pulumi.Input<string> }): HostPolicyStatement[] {
+  hostStatements(access: { prefix: string; readPrefix?: string; region: string; snapshotRepository?: boolean; keyParameterArn?: pulumi.Input<string> }): HostPolicyStatement[] {
     const withKeys = access.keyParameterArn !== undefined;
     const doc = (bucketArn: string, bucketKmsKeyArn: string, keyStoreKmsKeyArn: string, keyParameterArn?: string) =>
-      backupHostPolicy({ bucketArn, prefix: access.prefix, bucketKmsKeyArn, region: access.region, snapshotRepository: access.snapshotRepository,
+      backupHostPolicy({ bucketArn, prefix: access.prefix, readPrefix: access.readPrefix, bucketKmsKeyArn, region: access.region, snapshotRepository: access.snapshotRepository,
         ...(withKeys ? { keyParameterArn, keyStoreKmsKeyArn } : {}) }).Statement;
     const shape = doc("arn:aws:s3:::shape", "shape", "shape", withKeys ? "shape" : undefined);
     const real = pulumi.all([this.bucketArn, this.kmsKeyArn, this.keyStoreKmsKeyArn, access.keyParameterArn]).apply(([b, k, ks, p]) => doc(b, k, ks, p));

@@ -12,7 +12,7 @@ test("the jobs table is exactly what the rendered scripts publish (the alarms wa
     database: { engine: "mariadb" }, target: { bucket: "b-1a", prefix: "database/dev-db", region: "eu-west-1", hostLabel: "dev-db-host", metricNamespace: "Opsfleet/Hosts/dev" },
     keyParameter: "/opsfleet/dev/database/keys", keyStoreKmsKeyId: "alias/x", schedule: { intervalHours: 24, startTime: "02:15" }, recoveryPointMinutes: 5,
   });
-  const redis = renderRedisBackupStep({ target: { bucket: "b-1a", prefix: "redis/dev-redis", region: "eu-west-1", hostLabel: "dev-redis-0", metricNamespace: "Opsfleet/Hosts/dev" }, privateIp: "10.0.1.5", schedule: { intervalHours: 6, startTime: "00:45" } });
+  const redis = renderRedisBackupStep({ target: { bucket: "b-1a", prefix: "redis/dev-redis/dev-redis-0", region: "eu-west-1", hostLabel: "dev-redis-0", metricNamespace: "Opsfleet/Hosts/dev" }, clusterPrefix: "redis/dev-redis", privateIp: "10.0.1.5", schedule: { intervalHours: 6, startTime: "00:45" } });
   expect(published(db.files)).toEqual(BACKUP_JOBS.database.map((j) => `database/${j}`).sort());
   expect(published(redis.files)).toEqual(BACKUP_JOBS.redis.map((j) => `redis/${j}`).sort());
   const es = renderEsSnapshotStep({ bucket: "b-1a", basePath: "elasticsearch/dev-es", schedule: { intervalHours: 24, startTime: "01:30" }, expireAfterDays: 14, minCount: 5, maxCount: 50,

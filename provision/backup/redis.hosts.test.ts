@@ -2,14 +2,17 @@
  * Redis backup and restore for real, as docs/redis.md tells it: a 3-host cluster with 10,000 keys
  * is snapshotted to the bucket stand-in (s3rver on the lab bridge), every host is wiped, a cluster
  * of ANOTHER host count (4) is built by the normal provisioning steps, and the restore script puts
- * every key back in the master that owns its slot.
+ * every key back in the master that owns its slot. Each host uploads under its own prefix
+ * (`<cluster prefix>/<host>/<set>/`); the restore on one host gathers the set from all of them.
  */
 import { Cluster } from "ioredis";
 import { describeOnHosts } from "../../test/hosts/guard";
 import { startLab, type Lab } from "../../test/hosts/lab";
 import { awsCliFiles, startKeyStoreStandIn, startS3StandIn, type KeyStoreStandIn, type S3StandIn } from "../../test/hosts/aws-stand-ins";
 import { allNodeAddrs, clusterNodes, clusterProblem, provisionRedisHosts, redisCmd, runClusterStep } from "../../test/hosts/redis-lab";
-import { REDIS_BACKUP_PATHS, renderRedisBackupStep } from "./redis";
+import { readdirSync } from "node:fs";
+import * as path from "node:path";
+import { REDIS_BACKUP_PATHS, redisHostBackupPrefix, renderRedisBackupStep } from "./redis";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const keySlot = require("cluster-key-slot") as (key: string) => number;
 
@@ -18,6 +21,15 @@ const BUCKET = "opsfleet-test-backups";
 const KEYS = 10_000;
 const HOSTS = [1, 2, 3, 4].map((i) => ({ name: `r${i}`, ip: `10.78.10.1${i}` }));
 const OLD = HOSTS.slice(0, 3);
+const CLUSTER_PREFIX = "redis/test-redis";
+const hostName = (h: (typeof HOSTS)[number]) => `test-redis-${h.name}`;
+
+/** Keys s3rver holds in `bucket` (its filesystem store: <dir>/<bucket>/<key>._S3rver_object). */
+function storedKeys(dir: string, bucket: string): string[] {
+  const root = path.join(dir, bucket);
+  return (readdirSync(root, { recursive: true }) as string[])
+    .filter((f) => f.endsWith("._S3rver_object")).map((f) => f.slice(0, -"._S3rver_object".length).split(path.sep).join("/")).sort();
+}
 
 describeOnHosts(
   "Redis RDB backup + restore into a cluster of another host count (bucket stand-in)",
@@ -25,9 +37,11 @@ describeOnHosts(
     let lab: Lab;
     let s3: S3StandIn;
     let cw: KeyStoreStandIn;
-    const step = (ip: string) => renderRedisBackupStep({
-      target: { bucket: BUCKET, prefix: "redis/test-redis", region: "eu-west-1", hostLabel: `test-redis-${ip}`, metricNamespace: "Opsfleet/Hosts/test", endpoints: { s3: s3.endpoint, cloudwatch: cw.endpoint } },
-      privateIp: ip,
+    // each host writes under its own prefix (what its role allows); the restore reads the cluster's
+    const step = (h: (typeof HOSTS)[number]) => renderRedisBackupStep({
+      target: { bucket: BUCKET, prefix: redisHostBackupPrefix(CLUSTER_PREFIX, hostName(h)), region: "eu-west-1", hostLabel: hostName(h), metricNamespace: "Opsfleet/Hosts/test", endpoints: { s3: s3.endpoint, cloudwatch: cw.endpoint } },
+      clusterPrefix: CLUSTER_PREFIX,
+      privateIp: h.ip,
       schedule: { intervalHours: 6, startTime: "00:45" },
     });
     const client = (hosts: typeof HOSTS) => {
@@ -43,14 +57,14 @@ describeOnHosts(
       await Promise.all(HOSTS.map((h) => lab.ssh(h.name, "install -d -m 0700 /root/.aws && cat > /root/.aws/credentials", aws.credentials)));
       await provisionRedisHosts(lab, { password: PASSWORD, maxmemoryMb: 64 }, OLD);
       expect((await runClusterStep(lab, 60_000, OLD)).action).toBe("created");
-      await Promise.all(OLD.map((h) => lab.runStep(h.name, step(h.ip))));
+      await Promise.all(OLD.map((h) => lab.runStep(h.name, step(h))));
     }, 90_000);
     afterAll(async () => {
       await Promise.all([s3?.close(), cw?.close()]);
       await lab?.stop();
     }, 60_000);
 
-    test("10,000 keys snapshotted on every host (one master each) into one set", async () => {
+    test("10,000 keys snapshotted on every host (one master each) into one set, each host under its own prefix", async () => {
       const c = client(OLD);
       await Promise.all(Array.from({ length: KEYS }, (_, i) => (i % 10 === 0 ? c.set(`k:${i}`, `v${i}`, "EX", 3600) : c.set(`k:${i}`, `v${i}`))));
       c.disconnect();
@@ -61,6 +75,8 @@ describeOnHosts(
         expect(r.stdout).toContain(`set drill: 1 master snapshot(s) of ${OLD[i].ip} uploaded`);
       }
       expect(cw.metrics.filter((m) => m.name === "BackupSuccess" && m.dimensions.System === "redis" && m.value === 1)).toHaveLength(3);
+      // the set's name is the same on every host; each host's files are under its own prefix only
+      expect(storedKeys(s3.dir, BUCKET)).toEqual(OLD.flatMap((h) => ["meta", "rdb.zst"].map((ext) => `${CLUSTER_PREFIX}/${hostName(h)}/drill/${h.ip}-7000.${ext}`)).sort());
     }, 90_000);
 
     test("every host wiped; provisioning builds a new empty cluster of 4 hosts", async () => {
@@ -70,7 +86,7 @@ describeOnHosts(
       // the normal provisioning builds a new, empty cluster, now of 4 hosts
       await provisionRedisHosts(lab, { password: PASSWORD, maxmemoryMb: 64 }, HOSTS);
       expect((await runClusterStep(lab, 60_000, HOSTS)).action).toBe("created");
-      await lab.runStep("r1", step(HOSTS[0].ip));
+      await lab.runStep("r1", step(HOSTS[0]));
     }, 90_000);
 
     test("restore: every key back in the master that owns its slot, TTLs kept, cluster healthy, placement rules hold", async () => {

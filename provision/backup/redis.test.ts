@@ -1,9 +1,11 @@
 import { spawnSync } from "node:child_process";
-import { renderRedisBackupStep, REDIS_BACKUP_PATHS } from "./redis";
+import { redisHostBackupPrefix, renderRedisBackupStep, REDIS_BACKUP_PATHS } from "./redis";
 import { scheduledRun, scheduledRunBash } from "./schedule";
 
+const target = { bucket: "dev-backups-a1", prefix: "redis/dev-redis/dev-redis-0", region: "eu-west-1", hostLabel: "dev-redis-0", metricNamespace: "Opsfleet/Hosts/dev" };
 const step = renderRedisBackupStep({
-  target: { bucket: "dev-backups-a1", prefix: "redis/dev-redis", region: "eu-west-1", hostLabel: "dev-redis-0", metricNamespace: "Opsfleet/Hosts/dev" },
+  target,
+  clusterPrefix: "redis/dev-redis",
   privateIp: "10.0.1.5",
   schedule: { intervalHours: 6, startTime: "00:45" },
 });
@@ -47,5 +49,38 @@ describe("Redis backup step (rendered)", () => {
     expect(restore).toContain('[ "$held" = 0 ] || die');
     expect(restore).not.toMatch(/-a "\$/);
     expect(restore).not.toMatch(/requirepass/);
+  });
+
+  test("each host uploads under its own prefix; the restore reads the cluster's (every host's sets)", () => {
+    const conf = step.files.find((f) => f.path === REDIS_BACKUP_PATHS.conf)!.content.split("\n");
+    expect(conf).toEqual(expect.arrayContaining(["PREFIX=redis/dev-redis/dev-redis-0", "CLUSTER_PREFIX=redis/dev-redis"]));
+    const backup = step.files.find((f) => f.path === REDIS_BACKUP_PATHS.backup)!.content;
+    expect(backup).toContain('"s3://$BUCKET/$PREFIX/$set_name/"');
+    expect(backup).not.toContain("CLUSTER_PREFIX");
+    const restore = step.files.find((f) => f.path === REDIS_BACKUP_PATHS.restore)!.content;
+    expect(restore).not.toMatch(/\$PREFIX\b/);
+    expect(restore).toContain('s3 ls --recursive "s3://$BUCKET/$CLUSTER_PREFIX/"');
+    expect(redisHostBackupPrefix("redis/dev-redis", "dev-redis-3")).toBe("redis/dev-redis/dev-redis-3");
+    expect(() => redisHostBackupPrefix("redis/dev-redis", "a/b")).toThrow(/host name "a\/b"/);
+    // a host prefix that is not directly under the cluster's is refused before anything is rendered
+    for (const prefix of ["redis/dev-redis", "redis/other/dev-redis-0", "redis/dev-redis/a/b"]) {
+      expect(() => renderRedisBackupStep({ target: { ...target, prefix }, clusterPrefix: "redis/dev-redis", privateIp: "10.0.1.5", schedule: { intervalHours: 6, startTime: "00:45" } }))
+        .toThrow(/target.prefix .*allowed: the host's own prefix directly under clusterPrefix "redis\/dev-redis"/);
+    }
+  });
+
+  test("the restore's listing finds the sets of every host's prefix, and of the cluster prefix from before per-host prefixes", () => {
+    const restore = step.files.find((f) => f.path === REDIS_BACKUP_PATHS.restore)!.content;
+    const awk = /\| awk -v p="\$CLUSTER_PREFIX\/" '([^']+)' \| sort -ru/.exec(restore)![1];
+    const ls = [
+      "2026-11-30 06:46:01       1234 redis/dev-redis/dev-redis-0/20261130T0645Z/10.0.1.5-7000.rdb.zst",
+      "2026-11-30 06:46:01         60 redis/dev-redis/dev-redis-0/20261130T0645Z/10.0.1.5-7000.meta",
+      "2026-11-30 06:46:03         60 redis/dev-redis/dev-redis-1/20261130T0645Z/10.0.1.6-7000.meta",
+      "2026-11-30 00:46:03         60 redis/dev-redis/dev-redis-3/20261130T0045Z/10.0.1.8-7000.meta",
+      "2026-11-29 18:46:03         60 redis/dev-redis/20261129T1845Z/10.0.1.5-7000.meta",
+      "2026-11-29 18:46:03         60 redis/dev-redis-old/20261129T1845Z/x.meta",
+    ].join("\n");
+    const out = spawnSync("bash", ["-c", `awk -v p="redis/dev-redis/" '${awk}' | sort -ru`], { input: ls, encoding: "utf8" });
+    expect(out.stdout.trim().split("\n")).toEqual(["20261130T0645Z", "20261130T0045Z", "20261129T1845Z"]);
   });
 });

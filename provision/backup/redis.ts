@@ -1,12 +1,15 @@
 /**
  * Redis Cluster backups: on a schedule every host snapshots each master it runs (BGSAVE), and
- * uploads the RDB (zstd) with a record of the slots that master served, into one "set" named by
- * the schedule slot, so the hosts' uploads of one run land together:
- *   s3://<bucket>/<prefix>/<set>/<ip>-<port>.rdb.zst + <ip>-<port>.meta
+ * uploads the RDB (zstd) with a record of the slots that master served under ITS OWN prefix (its
+ * role may write nowhere else), into one "set" named by the schedule slot, so the hosts' uploads of
+ * one run share the set's name:
+ *   s3://<bucket>/<cluster prefix>/<host>/<set>/<ip>-<port>.rdb.zst + <ip>-<port>.meta
  * `restore-rdb` rebuilds any healthy, EMPTY cluster — same or another host count — from a set
- * whose slot records cover all 16384 slots: each RDB is loaded into a temporary standalone
- * redis-server on 127.0.0.1 and `redis-cli --cluster import --cluster-copy` MIGRATEs every key
- * (TTL kept) to the master that owns its slot in the new cluster.
+ * (gathered from every host's prefix, including hosts since removed, and from sets written before
+ * per-host prefixes, `<cluster prefix>/<set>/`) whose slot records cover all 16384 slots: each RDB
+ * is loaded into a temporary standalone redis-server on 127.0.0.1 and
+ * `redis-cli --cluster import --cluster-copy` MIGRATEs every key (TTL kept) to the master that owns
+ * its slot in the new cluster.
  */
 import type { RenderedFile, RenderedStep } from "../common/types";
 import { REDIS_AUTH_FILE } from "../redis/steps";
@@ -15,10 +18,19 @@ import { AWS_HELPERS, renderTargetEnv, type BackupTarget } from "./target";
 import { installJobsScript, renderJobFiles, scheduledRunBash, type BackupJob, type IntervalSchedule } from "./schedule";
 
 export interface RedisBackupOptions {
+  /** `target.prefix` is this host's own prefix, `redisHostBackupPrefix(clusterPrefix, host)`. */
   target: BackupTarget;
+  /** The cluster's prefix, e.g. "redis/dev-redis": a restore reads every host's sets under it. */
+  clusterPrefix: string;
   /** The host's private IP (names its files in a set, and is where its nodes listen). */
   privateIp: string;
   schedule: IntervalSchedule;
+}
+
+/** A Redis host's own prefix (the only one its role may write): `<cluster prefix>/<host name>`. */
+export function redisHostBackupPrefix(clusterPrefix: string, hostName: string): string {
+  if (!/^[A-Za-z0-9._-]+$/.test(hostName)) throw new Error(`Redis backup host name ${JSON.stringify(hostName)}: allowed: letters, digits, . _ - (it names a prefix level)`);
+  return `${clusterPrefix}/${hostName}`;
 }
 
 export const REDIS_BACKUP_DIR = "/etc/redis/opsfleet-backup";
@@ -100,27 +112,31 @@ local_cli() { env -u REDISCLI_AUTH redis-cli -p "$port" "$@" | tr -d '\r'; }
 case "$REDISCLI_AUTH" in *%*|*" "*|*'"'*|*"'"*|*\\\\*) die "the Redis password contains %, a space, a quote or a backslash, which redis-cli --cluster import (7.0) mangles; rotate it to one without them (opsfleet:redisPassword allows none but %), then restore" ;; esac
 # the newest set whose slot records cover all 16384 slots (or the one named)
 covered() { awk -F'[=,]' '/^slots=/ { for (i = 2; i <= NF; i++) { n = split($i, r, "-"); a = r[1]; b = (n > 1 ? r[2] : r[1]); for (s = a; s <= b; s++) seen[s] = 1 } } END { c = 0; for (s in seen) c++; print c }' "$@"; }
+# one listing of the cluster's prefix: <host>/<set>/<file> (and <set>/<file> from before per-host prefixes)
+listing=$({ s3 ls --recursive "s3://$BUCKET/$CLUSTER_PREFIX/" || true; } | awk -v p="$CLUSTER_PREFIX/" 'index($4, p) == 1 { k = substr($4, length(p) + 1); n = split(k, a, "/"); if (n == 3) print a[2]; else if (n == 2) print a[1] }' | sort -ru)
 candidates=$set_name
-[ -n "$candidates" ] || candidates=$({ s3 ls "s3://$BUCKET/$PREFIX/" || true; } | awk '$1 == "PRE" { sub("/$", "", $2); print $2 }' | sort -r)
+[ -n "$candidates" ] || candidates=$listing
 chosen=""; newest=""
 for c in $candidates; do
   [ -n "$newest" ] || newest=$c
   rm -rf "$work/set"; mkdir -p "$work/set"
-  s3 cp --recursive "s3://$BUCKET/$PREFIX/$c/" "$work/set/" --only-show-errors || continue
-  ls "$work/set"/*.meta >/dev/null 2>&1 || continue
-  if [ "$(covered "$work/set"/*.meta)" = 16384 ]; then chosen=$c; break; fi
-  log "set $c covers $(covered "$work/set"/*.meta) of 16384 slots: skipped"
+  # every host's files of the set in one call (the AWS CLI starts slowly)
+  s3 cp --recursive "s3://$BUCKET/$CLUSTER_PREFIX/" "$work/set/" --exclude "*" --include "$c/*" --include "*/$c/*" --only-show-errors || continue
+  metas=$(find "$work/set" -name '*.meta' | sort)
+  [ -n "$metas" ] || continue
+  if [ "$(covered $metas)" = 16384 ]; then chosen=$c; break; fi
+  log "set $c covers $(covered $metas) of 16384 slots: skipped"
 done
-[ -n "$chosen" ] || die "no complete RDB set in s3://$BUCKET/$PREFIX/\${set_name:+ named $set_name}"
+[ -n "$chosen" ] || die "no complete RDB set in s3://$BUCKET/$CLUSTER_PREFIX/\${set_name:+ named $set_name}"
 if [ "$chosen" != "$newest" ]; then
   log "WARNING: the newest set $newest is INCOMPLETE (a host's snapshot is missing): restoring the older set $chosen; writes after it are not in this restore" >&2
 fi
 # local ports away from the nodes' (7000-7001) and their cluster bus (17000-17001)
 expected=0; port=26400
-for meta in "$work/set"/*.meta; do
+for meta in $metas; do
   name=$(basename "$meta" .meta)
-  d="$work/$name"; mkdir -p "$d"; chown redis:redis "$d"
-  zstd -q -d < "$work/set/$name.rdb.zst" > "$d/dump.rdb"; chown redis:redis "$d/dump.rdb"
+  d="$work/n$port"; mkdir -p "$d"; chown redis:redis "$d"
+  zstd -q -d < "\${meta%.meta}.rdb.zst" > "$d/dump.rdb"; chown redis:redis "$d/dump.rdb"
   # a standalone instance on 127.0.0.1 without a password that just loads the snapshot
   runuser -u redis -- redis-server --port "$port" --bind 127.0.0.1 --dir "$d" --dbfilename dump.rdb --appendonly no --save "" \
     --daemonize yes --pidfile "$d/redis.pid" --logfile "$d/redis.log" --cluster-enabled no
@@ -150,13 +166,16 @@ export function redisBackupJob(o: RedisBackupOptions): BackupJob {
 
 /** The `redis-backup` step of one host: config, scripts, schedule. */
 export function renderRedisBackupStep(o: RedisBackupOptions): RenderedStep {
+  if (!o.target.prefix.startsWith(`${o.clusterPrefix}/`) || o.target.prefix.slice(o.clusterPrefix.length + 1).includes("/")) {
+    throw new Error(`Redis backup target.prefix ${JSON.stringify(o.target.prefix)}: allowed: the host's own prefix directly under clusterPrefix ${JSON.stringify(o.clusterPrefix)} (redisHostBackupPrefix)`);
+  }
   const job = redisBackupJob(o);
   const script = (path: string, body: string): RenderedFile => ({ path, content: `${body}\n`, mode: "0700" });
   return {
     name: "redis-backup",
     description: `RDB snapshot of every master on this host to s3://${o.target.bucket}/${o.target.prefix}/ every ${o.schedule.intervalHours} h from ${o.schedule.startTime} UTC; restore: ${REDIS_BACKUP_PATHS.restore}`,
     files: [
-      { path: REDIS_BACKUP_PATHS.conf, mode: "0600", content: renderTargetEnv(o.target, { BIND_IP: o.privateIp }) },
+      { path: REDIS_BACKUP_PATHS.conf, mode: "0600", content: renderTargetEnv(o.target, { BIND_IP: o.privateIp, CLUSTER_PREFIX: o.clusterPrefix }) },
       script(REDIS_BACKUP_PATHS.backup, renderRedisBackupScript(o)),
       script(REDIS_BACKUP_PATHS.restore, renderRedisRestoreScript()),
       ...renderJobFiles(REDIS_BACKUP_PATHS.scheduleDir, job),
