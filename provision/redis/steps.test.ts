@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from "nod
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { renderStepScript } from "../common/step-script";
-import { PICK_MASTER_AWK, PLACEMENT_AWK } from "./cluster-script";
+import { PICK_MASTER_AWK, PLACEMENT_AWK, SURPLUS_AWK } from "./cluster-script";
 import {
   REDIS_AUTH_FILE, redisClusterNodeOrder, redisCreatedFirst, renderRedisClusterStep, renderRedisHealthStep, renderRedisHostSteps, renderRedisInstallStep, renderRedisNodesStep,
 } from "./steps";
@@ -183,6 +183,23 @@ describe.each(AWKS)("placement analysis (%s run on CLUSTER NODES)", (awkBin) => 
     const second = awk(PICK_MASTER_AWK, hostLost, ["ip=10.0.0.3", `taken=${first}`])[0];
     expect(new Set([first, second]).size).toBe(2);
     expect(["b0", "a1"]).toEqual(expect.arrayContaining([first, second]));
+  });
+
+  test("a host removed while down left its slots on a staying host: that host's master with the fewest slots is surplus", () => {
+    const keep = "keep= 10.0.0.1:7000 10.0.0.2:7000 10.0.0.3:7000 10.0.0.1:7001 10.0.0.2:7001 10.0.0.3:7001 ";
+    // c1 took over the forgotten host's master (4096 slots); c0 holds 4097
+    const wedged = [
+      node("a0", "10.0.0.1:7000", "myself,master", "-", "0-4095"), node("b0", "10.0.0.2:7000", "master", "-", "4096-8191"),
+      node("c0", "10.0.0.3:7000", "master", "-", "8192-12288"), node("c1", "10.0.0.3:7001", "master", "-", "12289-16383"),
+      node("a1", "10.0.0.1:7001", "slave", "b0"), node("b1", "10.0.0.2:7001", "slave", "c0"),
+    ];
+    expect(awk(SURPLUS_AWK, wedged, [keep, "want=3"])).toEqual(["c1"]);
+    expect(awk(SURPLUS_AWK, healthy, [keep, "want=3"])).toEqual([]);
+    // two masters on one host, none on another, as many masters as hosts: a failover fixes that, nothing is surplus
+    expect(awk(SURPLUS_AWK, wedged.filter((l) => !l.startsWith("a0 ")), [keep, "want=3"])).toEqual([]);
+    // a surplus master is never picked as the master of a replica
+    expect(awk(PICK_MASTER_AWK, wedged, ["ip=10.0.0.1", keep])).toEqual(["c1"]);
+    expect(awk(PICK_MASTER_AWK, wedged, ["ip=10.0.0.1", keep, "skip= c1 "])).toEqual(["b0"]);
   });
 
   test("scale-in: a replica is never given to a master (or counted for one) on a host that leaves", () => {

@@ -9,7 +9,7 @@
 import type { RenderedStep } from "../common/types";
 import { REDIS_PORTS, redisPaths, renderRedisConf, validateRedisNodeConfig, type MaxmemoryPolicy } from "./conf";
 import { INSTALL_SCRIPT, NODES_SCRIPT, OS_TUNING_SCRIPT } from "./scripts";
-import { CLUSTER_SCRIPT, PICK_MASTER_AWK, PLACEMENT_AWK, STAY_MASTERS_AWK } from "./cluster-script";
+import { CLUSTER_SCRIPT, PICK_MASTER_AWK, PLACEMENT_AWK, STAY_MASTERS_AWK, SURPLUS_AWK } from "./cluster-script";
 
 /** Root-only copy of the password for the steps' own redis-cli calls (read into REDISCLI_AUTH). */
 export const REDIS_AUTH_FILE = "/etc/redis/opsfleet-auth";
@@ -118,6 +118,7 @@ function clusterScriptBody(replicas: number): string[] {
     `PLACEMENT_AWK=${q(PLACEMENT_AWK.trim())}`,
     `PICK_MASTER_AWK=${q(PICK_MASTER_AWK.trim())}`,
     `STAY_MASTERS_AWK=${q(STAY_MASTERS_AWK.trim())}`,
+    `SURPLUS_AWK=${q(SURPLUS_AWK.trim())}`,
     CLUSTER_SCRIPT.trim(),
   ];
 }
@@ -153,8 +154,8 @@ export interface RedisHealthParams {
  * - they know no cluster: the other hosts' nodes decide. One of them is in a cluster that knows this
  *   host's address: the host came back empty (a lost volume), so its nodes are added back as the
  *   cluster step would, then the same wait. In a cluster that does not know it: a new host, passed
- *   when that cluster has all slots covered, no failed node and one master per host (the cluster step
- *   adds it). Every one that answers is in no cluster: the first creation (the cluster step forms it
+ *   when that cluster has all slots covered and no failed node (placement drift, e.g. two masters on
+ *   one host after a failover, is left to the cluster step, which adds the host and fixes it). Every one that answers is in no cluster: the first creation (the cluster step forms it
  *   after the last host). None answers: a failure, except for the first host of the creation chain.
  * Last line: `opsfleet-redis-cluster: not-formed|new-host|unchanged|joined|placement-fixed`.
  */

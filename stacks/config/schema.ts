@@ -13,7 +13,7 @@ import { databaseConfigSchema } from "./database";
 import { architecturesInUse } from "./architecture";
 import { albSubnetProblem, AUTHORIZED_KEY_TYPES, EC2_KEY_TYPES, sshPublicKeyProblem } from "./aws-limits";
 import { ARCHITECTURES } from "../../components/instance-architecture";
-import { alertsConfigSchema } from "./alerts";
+import { alertsConfigSchema, onDemandMaxMinutesProblem } from "./alerts";
 import { backupConfigSchema } from "./backup";
 
 export const featuresConfigSchema = z
@@ -179,6 +179,13 @@ export const configSchema = z
           });
         }
       }
+    }
+    // the on-demand-in-use alarm must outlast a normal failover's hand-back
+    const stabilization = (c.spot as { stabilizationSeconds?: unknown } | undefined)?.stabilizationSeconds;
+    const onDemandMax = (c.alerts as { thresholds?: { onDemandMaxMinutes?: unknown } } | undefined)?.thresholds?.onDemandMaxMinutes;
+    if (features.spotWeb === true && typeof stabilization === "number" && typeof onDemandMax === "number" && Number.isInteger(onDemandMax) && onDemandMax % 5 === 0 && onDemandMax >= 5) {
+      const problem = onDemandMaxMinutesProblem(stabilization, onDemandMax);
+      if (problem) ctx.addIssue({ code: "custom", path: ["alerts", "thresholds", "onDemandMaxMinutes"], input: onDemandMax, message: problem });
     }
     adminCidrs.forEach((a, i) => {
       if (a === "0.0.0.0/0") ctx.addIssue({ code: "custom", path: ["adminCidrs", i], input: a, message: "must not open SSH to the whole internet; list your office/VPN/CI ranges" });

@@ -2,7 +2,9 @@
  * Redis scale-in edge cases on real Redis (lab "rscaleb", independent of redis-scale.test.ts so
  * jest runs the two files in parallel): the per-master memory check, a scale-in after a failover
  * at run time moved a staying host's master onto the leaving host, the reset guard's decisions,
- * and a host removed while down that comes back with its stale cluster config.
+ * a host removed while down that comes back with its stale cluster config, a new host's gate and
+ * scale-out after a runtime failover, a failed node removal's message and re-run, and a scale-in
+ * whose leaving host is dead (its slots on a staying host's second master).
  * The hosts' /var/lib/redis is a tmpfs (see redis-scale.test.ts).
  */
 import { Cluster, Redis } from "ioredis";
@@ -12,7 +14,7 @@ import {
   allNodeAddrs, clusterInfo, clusterNodes, info, mountRedisTmpfs, provisionRedisHosts, rawReplies, redisCmd, runClusterStep, slotShares, stageProblem,
   stopRedisNodes, waitFor,
 } from "./redis-lab";
-import { renderRedisClusterStep, renderRedisNodesStep } from "../../provision/redis/steps";
+import { renderRedisClusterStep, renderRedisHealthStep, renderRedisNodesStep } from "../../provision/redis/steps";
 import { RESET_GUARD } from "../../provision/redis/cluster-script";
 import { HELPERS } from "../../provision/redis/scripts";
 
@@ -197,4 +199,73 @@ if not_member ${candidate}; then if reset_node ${candidate} "test: foreign"; the
     const ids = (await clusterNodes(addrs[0], PASSWORD)).map((x) => x.id);
     for (const old of oldIds) expect(ids).not.toContain(old);
   }, 240_000);
+
+  /** Fails over `replica`'s master to it and waits until the cluster agrees. */
+  async function failOverTo(replica: { id: string; addr: string; masterId: string }): Promise<void> {
+    const seed = `${HOSTS[0].ip}:7000`;
+    expect(await redisCmd(replica.addr, PASSWORD, "CLUSTER", "FAILOVER")).toBe("OK");
+    await waitFor("the failover", 60_000, async () => {
+      const nodes = await clusterNodes(seed, PASSWORD);
+      return nodes.find((x) => x.id === replica.id)!.flags.includes("master") && nodes.find((x) => x.id === replica.masterId)!.flags.includes("slave")
+        && (await clusterInfo(seed, PASSWORD)).cluster_state === "ok";
+    });
+  }
+  const mastersPerHost = async () => {
+    const nodes = await clusterNodes(`${HOSTS[0].ip}:7000`, PASSWORD);
+    return HOSTS.map((h) => nodes.filter((x) => x.ip === h.ip && x.flags.includes("master") && !x.flags.some((f) => f.startsWith("fail"))).length);
+  };
+
+  test("3 -> 4 after a failover at run time (a host with two masters, one with none): the new host's gate passes, the step scales out and fixes placement", async () => {
+    const nodes = await clusterNodes(`${HOSTS[0].ip}:7000`, PASSWORD);
+    const m2 = nodes.find((x) => x.ip === HOSTS[1].ip && x.flags.includes("master"))!;
+    await failOverTo(nodes.find((x) => x.masterId === m2.id)!);
+    expect((await mastersPerHost()).slice(0, 3).sort()).toEqual([0, 1, 2]);
+    const t0 = Date.now();
+    const gate = await lab.runStep(HOSTS[3], renderRedisHealthStep({ hostIp: HOSTS[3].ip, peerIps: stage(3).map((h) => h.ip) }), { timeoutMs: 60_000 });
+    log(`new host's gate after the failover: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    expect(gate.stdout).toMatch(/opsfleet-redis-cluster: new-host\s*$/);
+    const { action, result } = await runClusterStep(lab, 240_000, stage(4));
+    log(`3 -> 4 after the failover in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${action}`);
+    expect(action).toBe("scaled-out");
+    expect(result.stdout).toMatch(new RegExp(`placement: ${HOSTS[1].ip.replace(/\./g, "\\.")}:700[01] takes over as master`));
+    await expectStage(4);
+  }, 300_000);
+
+  test("4 -> 3 whose node removal fails: the message says what failed (no stale reason); a re-run with 4 hosts takes the half-removed host back", async () => {
+    const leaving = allNodeAddrs(lab, [HOSTS[3]]);
+    // CLUSTER RESET is the last command of redis-cli --cluster del-node: refused, del-node exits 1
+    for (const a of leaving) expect(await redisCmd(a, PASSWORD, "ACL", "SETUSER", "default", "-cluster|reset")).toBe("OK");
+    try {
+      const r = await lab.runStep(HOSTS[0], renderRedisClusterStep({ hostIps: stage(3).map((h) => h.ip) }), { allowFailure: true, timeoutMs: 180_000 });
+      expect(r.code).not.toBe(0);
+      expect(r.stdout).toContain(`removing ${HOSTS[3].ip}:`);
+      const line = r.stderr.split("\n").find((l) => l.includes("--cluster del-node"));
+      log(`failed removal: ${line}`);
+      expect(line).toMatch(/^redis-cli --cluster del-node [0-9a-f]{40} failed$/);
+    } finally {
+      for (const a of leaving) await redisCmd(a, PASSWORD, "ACL", "SETUSER", "default", "+@all");
+    }
+    const { action } = await runClusterStep(lab, 240_000, stage(4));
+    log(`re-run with 4 hosts after the failed removal: ${action}`);
+    await expectStage(4);
+  }, 480_000);
+
+  test("4 -> 3 while the leaving host is dead (its slots on a staying host's second master): the surplus master is emptied and replicates, no key lost", async () => {
+    const addrs = allNodeAddrs(lab, stage(3));
+    await stopRedisNodes(lab, HOSTS[3]);
+    await waitFor("the dead host's master to be replaced", 60_000, async () => {
+      const nodes = await clusterNodes(addrs[0], PASSWORD);
+      return nodes.filter((x) => x.ip === HOSTS[3].ip).every((x) => x.flags.includes("fail"))
+        && (await clusterInfo(addrs[0], PASSWORD)).cluster_state === "ok";
+    });
+    expect((await mastersPerHost()).slice(0, 3).sort()).toEqual([1, 1, 2]);
+    const t0 = Date.now();
+    const { action, result } = await runClusterStep(lab, 240_000, stage(3));
+    log(`4 -> 3 with the leaving host dead in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${action}`);
+    expect(result.stdout).toMatch(/surplus master, now empty\) replicates/);
+    expect(action.split(",")).toEqual(expect.arrayContaining(["rebalanced", "placement-fixed"]));
+    await expectStage(3);
+    // a re-run has nothing to do
+    expect((await runClusterStep(lab, 120_000, stage(3))).action).toBe("unchanged");
+  }, 300_000);
 }, { requires: ["redis-server", "redis-cli"] });

@@ -64,6 +64,8 @@ describeSafetyRows("prod", {
     const masterChanges = c.after.changes.filter((x) => x.name.startsWith("prod-es-master") && x.op !== "same").map((x) => x.name);
     const clusterWide = (name: string) => masters.some((m) => m.steps.some((s) => s.resource === name && !nodeLevel.includes(s.name)));
     expect(masterChanges.filter((n) => !clusterWide(n))).toEqual([]);
+    // Logstash's output lists the data nodes: its config step re-runs and restarts Logstash (Kibana is off in prod)
+    expect(c.rerunsOnKeptHosts().filter((r) => !r.startsWith("prod-es-"))).toEqual(["prod-logstash/logstash-config"]);
   },
   "bastion-type": (c) => {
     expect(c.change("prod-bastion", INSTANCE)).toMatchObject({ op: "update", changedInputs: ["instanceType"] });

@@ -102,8 +102,8 @@ export const SAFETY_ROWS: SafetyRow[] = [
   },
   {
     id: "es-data-scale-out", stack: "prod", change: "`elk.data.count` 2 → 3", edit: set("elk", "data", "count")(3),
-    effect: "One new data host; the master hosts are untouched (only cluster-wide steps, run from the first master, re-run to take in the new node; Logstash's output list re-runs).",
-    operator: "Shards rebalance onto the new node; expect extra disk and network traffic for a while. No master restarts.",
+    effect: "One new data host; the master hosts are untouched (only cluster-wide steps, run from the first master, re-run to take in the new node); the Logstash host's `logstash-config` re-runs (its output lists the data nodes), and `kibana-config` when Kibana is on.",
+    operator: "Shards rebalance onto the new node; expect extra disk and network traffic for a while. No Elasticsearch node restarts, but Logstash restarts (a brief ingest pause: Beats retry, events wait in Filebeat and in Logstash's persisted queue), and Kibana too when on (its UI is down while it starts).",
   },
   {
     id: "bastion-type", stack: "prod", change: "`bastion.instanceType` changed", edit: set("bastion", "instanceType")("t3.medium"),
