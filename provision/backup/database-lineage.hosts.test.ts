@@ -101,9 +101,19 @@ describeOnHosts(
       const before = await keys();
       await ssh("db2", "/etc/init.d/mariadb stop >/dev/null 2>&1; find /var/lib/mysql -mindepth 1 -delete");
       const { before: pre, after } = renderDatabaseSteps(DATABASE);
-      for (const step of [...pre, renderUsersStep(DATABASE, PASSWORDS), ...after]) await t.lab.runStep("db2", step);
+      const outputs: string[] = [];
+      for (const step of [...pre, renderUsersStep(DATABASE, PASSWORDS), ...after]) outputs.push((await t.lab.runStep("db2", step)).stdout);
       expect(await keys()).toBe(before);
       expect((await ssh("db2", "/etc/mysql/opsfleet/verify-encryption")).stdout).toMatch(/^verify: \d+ tablespaces, 0 problems$/m);
+      // the empty server is not the kept lineage's data: nothing of it is backed up or shipped until a restore
+      expect(outputs.join("\n")).toMatch(/the keys belong to backed-up data \(lineage [0-9a-f]{32}\): no backups until it is restored/);
+      const objects = objectFiles(t.s3.dir).length;
+      for (const job of [DB_BACKUP_PATHS.shipBinlogs, DB_BACKUP_PATHS.fullBackup]) {
+        const r = await ssh("db2", job);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain("data directory was re-initialised under the keys of backed-up data");
+      }
+      expect(objectFiles(t.s3.dir).length).toBe(objects);
     }, 180_000);
   },
   { requires: ["mariadbd", "mariadb-backup", "mbstream", "aws", "zstd"] },

@@ -9,7 +9,7 @@
  * Pages in the backup stream and the binlogs stay encrypted: the key is needed to prepare them.
  */
 import type { RenderedFile, RenderedStep } from "../common/types";
-import { PATHS, resolveDatabaseOptions, type DatabaseEngine, type DatabaseProvisionOptions } from "../database/options";
+import { LINEAGE_FILE, PATHS, resolveDatabaseOptions, type DatabaseEngine, type DatabaseProvisionOptions } from "../database/options";
 import { MARIADB_CONF_DIR } from "../database/mariadb";
 import { MYSQL_KEYRING_CONFIG } from "../database/mysql";
 import { shellPrelude } from "../database/shell";
@@ -89,8 +89,7 @@ fi`,
   };
 }
 
-/** Names the data the keys belong to (random, made with the first key backup; a restore adopts the stored one). */
-export const LINEAGE_FILE = "opsfleet-lineage";
+export { LINEAGE_FILE };
 /** What one SSM parameter value holds (Advanced tier; Intelligent-Tiering moves a value above 4096 bytes there). */
 export const KEY_BUNDLE_MAX_BYTES = 8192;
 /** Exit code of backup-key when the key store holds another lineage's key (a new host before its restore). */
@@ -190,6 +189,7 @@ ok=0
 last_good=$(cat "$STATE/full.good" 2>/dev/null || true)
 work=$(mktemp -d /tmp/opsfleet-backup.XXXXXX)
 trap 'rm -rf "$work"; [ "$ok" = 1 ] || metric database full 0 "$last_good"' EXIT
+[ ! -e ${PATHS.needsRestoreMarker} ] || die "this host's data directory was re-initialised under the keys of backed-up data (${PATHS.needsRestoreMarker}): no backup or binlog shipment until it is restored (${DB_BACKUP_PATHS.restore} --keep-host-key --yes)"
 db_running || die "$DB_SERVICE is not running"
 ${DB_BACKUP_PATHS.backupKey}
 started=$(date +%s); ts=$(date -u -d "@$started" +%Y%m%dT%H%M%SZ)
@@ -228,6 +228,7 @@ flock -n 9 || exit 0
 ok=0
 last_good=$(cat "$STATE/binlog.good" 2>/dev/null || true)
 trap '[ "$ok" = 1 ] || metric database binlog 0 "$last_good"' EXIT
+[ ! -e ${PATHS.needsRestoreMarker} ] || die "this host's data directory was re-initialised under the keys of backed-up data (${PATHS.needsRestoreMarker}): no backup or binlog shipment until it is restored (${DB_BACKUP_PATHS.restore} --keep-host-key --yes)"
 db_running || die "$DB_SERVICE is not running"
 # a rotated key must reach the key store before binlogs encrypted with it are needed
 ${DB_BACKUP_PATHS.backupKey}
@@ -343,19 +344,19 @@ fi
 # (the AWS CLI exits 1 with nothing on stderr when there is nothing to list)
 listing=$(s3 ls --recursive "s3://$BUCKET/$PREFIX/full/" 2>"$keys/err") || [ ! -s "$keys/err" ] \\
   || die "cannot list s3://$BUCKET/$PREFIX/full/: $(tr '\\n' ' ' < "$keys/err")"
-done_ts=$(printf '%s\n' "$listing" | awk '$4 ~ /\/full\/[^\/]+\/backup\.done$/ { n = split($4, p, "/"); print p[n - 1] }' | sort -r)
+done_ts=$(printf '%s\\n' "$listing" | awk '$4 ~ "/full/[^/]+/backup[.]done$" { n = split($4, p, "/"); print p[n - 1] }' | sort -r)
 backup=""; info=""
 while [ -z "$backup" ]; do
   for ts in $done_ts; do
     # a finished backup whose record cannot be read is an error, never a reason to take an older one
     i=$(s3 cp "s3://$BUCKET/$PREFIX/full/$ts/backup.done" -) || die "cannot read s3://$BUCKET/$PREFIX/full/$ts/backup.done"
-    [ "$(printf '%s\n' "$i" | sed -n 's/^lineage=//p')" = "$cur" ] || continue
-    fin=$(printf '%s\n' "$i" | sed -n 's/^finished=//p')
+    [ "$(printf '%s\\n' "$i" | sed -n 's/^lineage=//p')" = "$cur" ] || continue
+    fin=$(printf '%s\\n' "$i" | sed -n 's/^finished=//p')
     if [ -z "$target" ] || [ "$fin" -le "$target" ]; then backup=$ts; info=$i; break; fi
   done
   [ -z "$backup" ] || break
   rec=$(s3 cp "s3://$BUCKET/$PREFIX/lineage/$cur" - 2>/dev/null || true)
-  parent=$(printf '%s\n' "$rec" | sed -n 's/^parent=//p'); fork=$(printf '%s\n' "$rec" | sed -n 's/^fork=//p')
+  parent=$(printf '%s\\n' "$rec" | sed -n 's/^parent=//p'); fork=$(printf '%s\\n' "$rec" | sed -n 's/^fork=//p')
   if [ -n "$target" ] && [ -n "$parent" ] && [ -n "$fork" ] && [ "$target" -le "$fork" ]; then
     log "--to $to UTC is before lineage $cur forked from lineage $parent: restoring from $parent"
     cur=$parent; continue
@@ -449,7 +450,7 @@ rm -f "$STATE/binlog.shipped" "$STATE/binlog.position" "$STATE/key.sha256"
 ${DB_BACKUP_PATHS.backupKey} --replace \\
   || log "WARNING: the key bundle could not be stored: nothing of this host is backed up until ${DB_BACKUP_PATHS.backupKey} --replace succeeds" >&2
 # the new lineage's parent and fork time: a later restore to a time before the fork follows it back
-printf 'parent=%s\nfork=%s\n' "$line" "\${target:-$started}" | s3 cp - "s3://$BUCKET/$PREFIX/lineage/$(lineage)" --only-show-errors \
+printf 'parent=%s\\nfork=%s\\n' "$line" "\${target:-$started}" | s3 cp - "s3://$BUCKET/$PREFIX/lineage/$(lineage)" --only-show-errors \
   || log "WARNING: could not record lineage $(lineage)'s parent: a restore to a time before this one needs a full backup of $line" >&2
 log "restore done: backup $backup\${binlogs:+ + binary logs}\${to:+ up to $to UTC}, new lineage $(lineage); the previous data and keys are kept in $pre (remove it when satisfied)"
 # a new base for this host's point-in-time recovery
@@ -501,7 +502,9 @@ chmod 0700 ${PATHS.opsDir} ${BACKUP_DIR}
 ${installJobsScript(DB_BACKUP_PATHS.scheduleDir, jobs)}
 # the key leaves the host at once: losing the key volume must never lose the data
 rc=0; ${DB_BACKUP_PATHS.backupKey} || rc=$?
-if [ "$rc" = ${KEY_STORE_MISMATCH} ]; then
+if [ -e ${PATHS.needsRestoreMarker} ]; then
+  echo "WARNING: this host waits for its restore (its data directory was re-initialised under kept keys); backups start once it is done"
+elif [ "$rc" = ${KEY_STORE_MISMATCH} ]; then
   echo "WARNING: this host waits for its restore (see above); backups start once it is done"
 elif [ "$rc" != 0 ]; then exit "$rc"
 else ${DB_BACKUP_PATHS.shipBinlogs}
