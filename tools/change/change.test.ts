@@ -281,12 +281,15 @@ describe("plan diff (tools/change/diff.ts)", () => {
       return [
         comp(hu, H, n, parent),
         { ...r(n, INSTANCE, { ami }, { parent: hu }), urn: `${hu.replace(`::${n}`, "")}$${INSTANCE}::${n}` },
-        { ...r(`${n}-install`, "command:remote:Command", { stdin }, { parent: hu, dependsOn }), urn: `${hu.replace(`::${n}`, "")}$command:remote:Command::${n}-install` },
+        { ...r(`${n}-install`, "command:remote:Command", { stdin, connection: { host: `${n}-ip`, ...(n === "b0" ? {} : { proxy: { host: "198.51.100.10" } }) } }, { parent: hu, dependsOn }), urn: `${hu.replace(`::${n}`, "")}$command:remote:Command::${n}-install` },
       ];
     };
+    // the steps' proxy is the Elastic IP on b0's instance: that makes b0 the bastion, whatever its type
+    const eip = (instance: string) => ({ ...r("b-eip", "aws:ec2/eip:Eip", { instance }, { parent: bastionC.urn }), outputs: { publicIp: "198.51.100.10" } });
+    const withIds = (rs: PlanLike["resources"], bId: string) => [...rs.map((x) => (x.type === INSTANCE ? { ...x, id: x.name === "b0" ? bId : `${x.name}-id` } : x)), eip(bId)];
     const hosts = ["b0", "es0", "es1"].map((h) => ({ host: h, steps: [{ name: "install", resource: `${h}-install` }] })) as PlanLike["hosts"];
-    const before = plan([bastionC, ...host("b0", bastionC.urn, "1", "x"), cluster, ...host("es0", cluster.urn, "1", "x"), ...host("es1", cluster.urn, "1", "x")], hosts);
-    const after = plan([bastionC, ...host("b0", bastionC.urn, "2", "x"), cluster, ...host("es0", cluster.urn, "1", "y"), ...host("es1", cluster.urn, "1", "y")], hosts);
+    const before = plan(withIds([bastionC, ...host("b0", bastionC.urn, "1", "x"), cluster, ...host("es0", cluster.urn, "1", "x"), ...host("es1", cluster.urn, "1", "x")], "b0-id"), hosts);
+    const after = plan(withIds([bastionC, ...host("b0", bastionC.urn, "2", "x"), cluster, ...host("es0", cluster.urn, "1", "y"), ...host("es1", cluster.urn, "1", "y")], "b0-id2"), hosts);
     const notes = diffPlans(before, after).notes;
     expect(notes).toEqual(expect.arrayContaining([
       expect.stringMatching(/^bastion b0 is replaced in the same up as steps on 2 other host\(s\) \(es0, es1\) .*roll the bastion on its own first/),
@@ -296,6 +299,10 @@ describe("plan diff (tools/change/diff.ts)", () => {
     const es0 = after.resources.find((x) => x.name === "es0")!.urn;
     const gated = plan(after.resources.map((x) => (x.name === "es1-install" ? { ...x, options: { ...x.options, dependsOn: [es0] } } : x)), hosts);
     expect(diffPlans(before, gated).notes.filter((n) => n.includes("at once"))).toEqual([]);
+    // the bastion under another component type (no "Bastion" in its URN) is still the proxy
+    const jump = comp("urn:pulumi:s::p::opsfleet:index:Jump::b", "opsfleet:index:Jump", "b");
+    const jb = (ami: string, y: string, id: string) => plan(withIds([jump, ...host("b0", jump.urn, ami, "x"), cluster, ...host("es0", cluster.urn, "1", y), ...host("es1", cluster.urn, "1", y)], id), hosts);
+    expect(diffPlans(jb("1", "x", "b0-id"), jb("2", "y", "b0-id2")).notes).toEqual(expect.arrayContaining([expect.stringMatching(/^bastion b0 is replaced in the same up as steps on 2 other host/)]));
   });
 
   test("step runs per host and replacement waves from dependsOn", () => {

@@ -5,7 +5,7 @@
  * as Pulumi does: a rename without an alias is a delete plus a create.
  */
 import type { HostManifest } from "../../components/host";
-import { dependentReplaceKeys, diffResource } from "./rules";
+import { dependentReplaceKeys, diffResource, isObject, unwrap } from "./rules";
 import type { StateResource } from "./state";
 
 export type ChangeOp = "create" | "update" | "replace" | "delete" | "same";
@@ -110,7 +110,7 @@ export function diffPlans(before: PlanLike, after: PlanLike): ChangeSet {
   const changeSummary = Object.fromEntries(OPS.map((op) => [op, changes.filter((c) => c.op === op).length])) as Record<ChangeOp, number>;
   const runs = stepRuns(before, after, changes);
   const waves = replacementWaves(after, byUrn);
-  notes.push(...bastionWithOthers(after, byUrn, runs), ...clusterWideReruns(after, runs));
+  notes.push(...bastionWithOthers(before, after, byUrn, runs), ...clusterWideReruns(after, runs));
   return { changes, changeSummary, stepRuns: runs, replacementWaves: waves, notes };
 }
 
@@ -128,16 +128,44 @@ function dataLoss(before: PlanLike, changes: ResourceChange[]): string[] {
     });
 }
 
-const isBastion = (urn: string) => urn.includes("opsfleet:index:Bastion$");
+/**
+ * The instances other hosts' steps connect through (`connection.proxy.host`): the proxy's address is its
+ * own, or an Elastic IP's whose `instance` it is. Keyed on what the steps use, not on names or types, so a
+ * renamed bastion is still one.
+ */
+function proxyInstances(plans: PlanLike[]): Set<string> {
+  const hosts = new Set<string>();
+  for (const p of plans) for (const r of p.resources) {
+    const proxy = (unwrapObj(r.inputs.connection) ?? {}).proxy;
+    const h = unwrapObj(proxy)?.host;
+    if (r.type === "command:remote:Command" && typeof h === "string") hosts.add(h);
+  }
+  const out = new Set<string>();
+  for (const p of plans) {
+    const eipInstances = new Set(p.resources.filter((r) => r.type === "aws:ec2/eip:Eip" && hosts.has(String(r.outputs?.publicIp))).map((r) => String(r.inputs.instance)));
+    for (const r of p.resources) {
+      if (r.type !== "aws:ec2/instance:Instance") continue;
+      if ((r.id && eipInstances.has(r.id)) || hosts.has(String(r.outputs?.publicIp)) || hosts.has(String(r.outputs?.privateIp))) out.add(r.urn);
+    }
+  }
+  return out;
+}
+
+function unwrapObj(v: unknown): Record<string, unknown> | undefined {
+  const u = unwrap(v);
+  return isObject(u) ? u : undefined;
+}
 
 /**
  * The bastion replaced in the same `up` as steps on other hosts: those steps connect through it, and the
  * README says to roll the bastion on its own (`pulumi up --target` its URN first).
  */
-function bastionWithOthers(after: PlanLike, byUrn: Map<string, ResourceChange>, runs: HostRuns[]): string[] {
-  const bastions = after.resources.filter((r) => r.type === "aws:ec2/instance:Instance" && isBastion(r.urn) && byUrn.get(r.urn)?.op === "replace");
+function bastionWithOthers(before: PlanLike, after: PlanLike, byUrn: Map<string, ResourceChange>, runs: HostRuns[]): string[] {
+  const proxies = proxyInstances([before, after]);
+  const bastions = after.resources.filter((r) => proxies.has(r.urn) && byUrn.get(r.urn)?.op === "replace");
   if (!bastions.length) return [];
-  const names = new Set(after.resources.filter((r) => isBastion(r.urn)).map((r) => r.name));
+  const parentName = new Map(after.resources.map((r) => [r.urn, r.name]));
+  const names = new Set(bastions.map((b) => (b.parent && parentName.get(b.parent)) || b.name));
   const others = runs.filter((h) => !names.has(h.host)).map((h) => h.host);
   if (!others.length) return [];
   return bastions.map((b) => `bastion ${b.name} is replaced in the same up as steps on ${others.length} other host(s) (${others.slice(0, 5).join(", ")}${others.length > 5 ? ", ..." : ""}) that connect through it: roll the bastion on its own first (pulumi up --target ${b.urn}), then the rest`);
