@@ -52,13 +52,14 @@ describe("opsfleet:alerts config", () => {
 
   test("onDemandMaxMinutes must outlast a normal failover: spot.stabilizationSeconds plus the hand-back margin", () => {
     expect(problems({ thresholds: { onDemandMaxMinutes: 60 } }, { stabilizationSeconds: 7200 })).toEqual([
-      "opsfleet:alerts.thresholds.onDemandMaxMinutes: must exceed opsfleet:spot.stabilizationSeconds (7200 s) plus 15 minutes for Spot to come back and the reconciler to hand back, else web-on-demand-in-use fires on every normal failover; allowed: at least 140 (a multiple of 5), or a lower opsfleet:spot.stabilizationSeconds (got 60)",
+      "opsfleet:alerts.thresholds.onDemandMaxMinutes: must exceed opsfleet:spot.stabilizationSeconds (7200 s) plus 10 minutes for Spot to come back and the reconciler to hand back, else web-on-demand-in-use fires on every normal failover; allowed: at least 135 (a multiple of 5), or a lower opsfleet:spot.stabilizationSeconds (got 60)",
     ]);
     // the default alone (60) against a long stabilization: still named
     expect(problems({}, { stabilizationSeconds: 7200 })).toHaveLength(1);
-    expect(problems({ thresholds: { onDemandMaxMinutes: 140 } }, { stabilizationSeconds: 7200 })).toEqual([]);
+    expect(problems({ thresholds: { onDemandMaxMinutes: 135 } }, { stabilizationSeconds: 7200 })).toEqual([]);
     expect(problems({}, { stabilizationSeconds: 600 })).toEqual([]);
-    expect(problems({ thresholds: { onDemandMaxMinutes: 1440 } }, { stabilizationSeconds: 86400 })[0]).toContain("lower opsfleet:spot.stabilizationSeconds to at most 85440 s");
+    expect(problems({ thresholds: { onDemandMaxMinutes: 30 } }, { stabilizationSeconds: 900 })).toEqual([]); // Pulumi.prod.yaml
+    expect(problems({ thresholds: { onDemandMaxMinutes: 1440 } }, { stabilizationSeconds: 86400 })[0]).toContain("lower opsfleet:spot.stabilizationSeconds to at most 85740 s");
   });
 
   test("public https endpoints and ordinary addresses pass", () => {

@@ -51,7 +51,7 @@ export const thresholdsConfigSchema = z
     onDemandMaxMinutes: intBetween(5, 1440)
       .refine((m) => !Number.isInteger(m) || m < 5 || m > 1440 || m % 5 === 0, { message: "must be a multiple of 5 (the alarm counts 5-minute periods); allowed: 5, 10, ..., 1440" })
       .default(60)
-      .describe("On-demand web capacity in use longer than this many minutes (a failover that never handed back); a multiple of 5, and more than spot.stabilizationSeconds plus 15 minutes. Default 60."),
+      .describe("On-demand web capacity in use longer than this many minutes (a failover that never handed back); a multiple of 5, and more than spot.stabilizationSeconds plus 10 minutes. Default 60."),
     alb5xxPercent: z.number({ message: "must be a number from 0.1 to 100" }).min(0.1, { message: "must be a number from 0.1 to 100" }).max(100, { message: "must be a number from 0.1 to 100" })
       .default(5).describe("ALB 5xx responses (its own and the targets') above this share of requests for 5 minutes (percent, 0.1-100). Default 5."),
     backupLateMinutes: intBetween(5, 1440).default(60)
@@ -86,7 +86,7 @@ export type ThresholdsConfig = z.infer<typeof thresholdsConfigSchema>;
  * Time a normal failover keeps on-demand capacity beyond `spot.stabilizationSeconds`: Spot
  * replacing what it lost (launch, boot, ALB health checks) and the reconciler's 1-minute period.
  */
-export const ON_DEMAND_HANDBACK_MARGIN_SECONDS = 15 * 60;
+export const ON_DEMAND_HANDBACK_MARGIN_SECONDS = 10 * 60;
 
 /**
  * Why `alerts.thresholds.onDemandMaxMinutes` would fire on every normal failover with this
