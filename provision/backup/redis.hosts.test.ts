@@ -10,7 +10,7 @@ import { describeOnHosts } from "../../test/hosts/guard";
 import { startLab, type Lab } from "../../test/hosts/lab";
 import { awsCliFiles, startKeyStoreStandIn, startS3StandIn, type KeyStoreStandIn, type S3StandIn } from "../../test/hosts/aws-stand-ins";
 import { allNodeAddrs, clusterNodes, clusterProblem, provisionRedisHosts, redisCmd, runClusterStep } from "../../test/hosts/redis-lab";
-import { readdirSync } from "node:fs";
+import { readdirSync, renameSync } from "node:fs";
 import * as path from "node:path";
 import { REDIS_BACKUP_PATHS, redisHostBackupPrefix, renderRedisBackupStep } from "./redis";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -91,6 +91,10 @@ describeOnHosts(
 
     test("restore: every key back in the master that owns its slot, TTLs kept, cluster healthy, placement rules hold", async () => {
 
+      // r3's part of the set moved to where backups made before per-host prefixes put it
+      // (<cluster prefix>/<set>/): the restore gathers one set from both layouts
+      renameSync(path.join(s3.dir, BUCKET, CLUSTER_PREFIX, hostName(OLD[2]), "drill"), path.join(s3.dir, BUCKET, CLUSTER_PREFIX, "drill"));
+      expect(storedKeys(s3.dir, BUCKET).filter((k) => k.startsWith(`${CLUSTER_PREFIX}/drill/`))).toHaveLength(2);
       const r = await lab.ssh("r1", `${REDIS_BACKUP_PATHS.restore} --yes`, undefined, { timeoutMs: 90_000 });
       expect(r.stderr).toBe("");
       expect(r.stdout).toMatch(new RegExp(`restore done: set drill, ${KEYS} keys, every key in the master that owns its slot`));

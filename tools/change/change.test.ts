@@ -134,6 +134,25 @@ describe("mock provider state across a change (tools/change/state.ts)", () => {
     expect(answer(reg(inst("ami-2")), fresh, prior, "eu-west-1")).toEqual(r);
   });
 
+  test("a resource the deployed state lacks (a rename without alias: delete + create) gets identity distinct from every deployed value", () => {
+    // the bastion's component type renamed: same name, new URN, so the mock derives the same id and addresses
+    const eip: StateResource = { urn: "urn:pulumi:s::p::opsfleet:index:Bastion$aws:ec2/eip:Eip::b", type: "aws:ec2/eip:Eip", name: "b", custom: true, id: "b-id", inputs: { instance: "h-id" }, outputs: { publicIp: "198.51.100.10", allocationId: "eipalloc-b" }, options: { ignoreChanges: [], replaceOnChanges: [] } };
+    const p = priorStateOf({ region: "eu-west-1", resources: [inst("ami-1"), eip] });
+    const moved = { ...reg(inst("ami-1")), urn: "urn:pulumi:s::p::opsfleet:index:Jump$aws:ec2/instance:Instance::h" };
+    const r = answer(moved, { id: "h-id", outputs: { privateIp: "10.0.0.12", publicIp: "203.0.113.12", availabilityZone: "eu-west-1a", zoneId: "Z1" } }, p, "eu-west-1");
+    expect(r.id).not.toBe("h-id");
+    expect(r.outputs.privateIp).toMatch(/^10\.0\.0\.\d+$/);
+    expect([r.outputs.privateIp, r.outputs.publicIp].filter((v) => p.values.has(v as string))).toEqual([]);
+    // not identity: the zone stays, and so does the AZ (no deployed value has it)
+    expect(r.outputs).toMatchObject({ availabilityZone: "eu-west-1a", zoneId: "Z1" });
+    const e = answer({ ...reg(eip), urn: "urn:pulumi:s::p::opsfleet:index:Jump$aws:ec2/eip:Eip::b", inputs: { instance: r.id } }, { id: "b-id", outputs: { publicIp: "198.51.100.10", allocationId: "eipalloc-b" } }, p, "eu-west-1");
+    expect(e.id).not.toBe("b-id");
+    expect(e.outputs.publicIp).not.toBe("198.51.100.10");
+    expect(e.outputs.allocationId).not.toBe("eipalloc-b");
+    // a plain create whose mock values collide nowhere keeps them
+    expect(answer({ ...reg(inst("ami-1")), urn: "urn:new", name: "n" }, { id: "n-id", outputs: { privateIp: "10.0.0.40" } }, p, "eu-west-1")).toEqual({ id: "n-id", outputs: { privateIp: "10.0.0.40" } });
+  });
+
   test("a stop/start (instance type change) keeps the private address and loses the auto-assigned public one", () => {
     const r = answer(reg(inst("ami-1", { instanceType: "t3.medium" })), fresh, prior, "eu-west-1");
     expect(r.id).toBe("h-id");

@@ -32,10 +32,50 @@ export interface PriorState {
    * (rules.ts `dependentReplaceKeys`): registrations come in dependency order, so this grows as the engine's does.
    */
   replaceSet: Set<string>;
+  /** Every id and computed string output of the deployed state: a created resource's identity differs from all. */
+  values: Set<string>;
 }
 
 export function priorStateOf(plan: { region: string; resources: StateResource[] }): PriorState {
-  return { region: plan.region, byUrn: new Map(plan.resources.map((r) => [r.urn, r])), replaceSet: new Set() };
+  const values = new Set<string>();
+  for (const r of plan.resources) {
+    if (r.id) values.add(r.id);
+    for (const v of Object.values(r.outputs ?? {})) if (typeof v === "string" && v !== "") values.add(v);
+  }
+  return { region: plan.region, byUrn: new Map(plan.resources.map((r) => [r.urn, r])), replaceSet: new Set(), values };
+}
+
+/** Outputs that are not identity: the same for every resource of a kind (an ALB's hosted zone in a region). */
+const SHARED_OUTPUTS = new Set(["zoneId"]);
+
+/** `v` changed until it is none of `taken`: an address keeps its shape, a name-bearing value gets a tagged name. */
+function distinct(v: string, name: string, tag: string, taken: Set<string>): string {
+  for (let i = 0; ; i++) {
+    const t = i ? `${tag}${i}` : tag;
+    const ip = /^(\d+\.\d+\.\d+\.)(\d+)$/.exec(v);
+    const next = ip
+      ? `${ip[1]}${((Number(ip[2]) + 100 + parseInt(createHash("sha256").update(t).digest("hex").slice(0, 2), 16)) % 250) + 2}`
+      : name.length >= 3 && v.includes(name) ? v.split(name).join(`${name}-${t}`) : v.replace(/(\S)(\s*)$/, `$1${t}$2`);
+    if (!taken.has(next)) return next;
+  }
+}
+
+/**
+ * A resource the deployed state does not have (a create, or a rename without an alias: delete + create)
+ * is a new physical resource: its id and identity outputs (ARNs, addresses, host keys) differ from every
+ * deployed value, even where the mock would derive the same ones from the same name.
+ */
+function createdIdentity(r: Registration, fresh: ProviderAnswer, prior: PriorState): ProviderAnswer {
+  const tag = hash([r.urn, r.inputs]).slice(0, 6);
+  const id = prior.values.has(fresh.id) ? distinct(replacementId(fresh.id, r), r.name, tag, prior.values) : fresh.id;
+  const onOwnInterface = r.type === "aws:ec2/instance:Instance" && isObject(r.inputs.primaryNetworkInterface) && r.inputs.primaryNetworkInterface.networkInterfaceId !== undefined;
+  const outputs = { ...fresh.outputs };
+  for (const [k, v] of Object.entries(fresh.outputs)) {
+    if (typeof v !== "string" || !prior.values.has(v) || SHARED_OUTPUTS.has(k) || deepEqual(r.inputs[k], v)) continue;
+    if (k === "privateIp" && onOwnInterface) continue; // the kept interface's address
+    outputs[k] = distinct(v, r.name, tag, prior.values);
+  }
+  return { id, outputs };
 }
 
 /** The prior resource this registration continues: same URN, or one of its aliases (as Pulumi matches). */
@@ -111,7 +151,8 @@ const IDENTITY_WITHOUT_NAME = new Set(["tls:index/privateKey:PrivateKey.publicKe
  */
 export function answer(r: Registration, fresh: ProviderAnswer, prior: PriorState | undefined, region: string): ProviderAnswer {
   const old = prior && priorFor(prior, r.urn, r.aliases);
-  if (!old) return fresh;
+  if (!prior) return fresh;
+  if (!old) return createdIdentity(r, fresh, prior);
   const d = diffResource(r.type, old.inputs, r.inputs, { ignoreChanges: r.ignoreChanges, replaceOnChanges: r.replaceOnChanges }, prior.region !== region);
   const oldOutputs = old.outputs ?? {};
   // A dependent of a delete-before-replace is recreated too (a new id for its own dependents), even unchanged.
