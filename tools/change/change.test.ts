@@ -4,7 +4,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { changedLeaves, diffResource, normalizePath } from "./rules";
+import { changedLeaves, dependentReplaceKeys, diffResource, normalizePath } from "./rules";
 import { answer, priorStateOf, withIgnoredFromPrior, withPulumiUrns, type StateResource } from "./state";
 import { diffPlans, type PlanLike } from "./diff";
 import { renderChanges } from "./render";
@@ -48,6 +48,32 @@ describe("replace judgement (tools/change/replace-forcing.json)", () => {
     const cs = diffPlans({ region: "r", resources: [res(1)], hosts: [] }, { region: "r", resources: [res(2)], hosts: [] });
     expect(cs.notes).toEqual([expect.stringMatching(/^x: UNKNOWN: /)]);
     expect(renderChanges(cs, { stack: "s", against: "a" }).split("\n")[2]).toMatch(/^  ! 1 changed resource\(s\) of a type without replace data/);
+  });
+
+  test("TLS: a changed CA cert, CSR or key PEM replaces the signed cert / CSR (requireReplaceIfStateContainsPEMString)", () => {
+    const LSC = "tls:index/locallySignedCert:LocallySignedCert";
+    const cert = (ca: string, csr: string) => ({ caCertPem: ca, caPrivateKeyPem: { $secret: "<k>" }, certRequestPem: csr, validityPeriodHours: 8760, allowedUses: ["server_auth"] });
+    expect(diffResource(LSC, cert("<ca1>", "<csr>"), cert("<ca2>", "<csr>")).replaceReasons).toEqual(["caCertPem"]);
+    expect(diffResource(LSC, cert("<ca>", "<csr1>"), cert("<ca>", "<csr2>")).replaceReasons).toEqual(["certRequestPem"]);
+    expect(diffResource(LSC, cert("<ca>", "<csr>"), cert("<ca>", "<csr>")).changedInputs).toEqual([]);
+    // a legacy state that stored the PEM's hash is exempt
+    expect(diffResource(LSC, cert("a".repeat(40), "<csr>"), cert("<ca2>", "<csr>")).replaceReasons).toEqual([]);
+    const CSR = "tls:index/certRequest:CertRequest";
+    expect(diffResource(CSR, { privateKeyPem: { $secret: "<k1>" }, subject: { commonName: "x" } }, { privateKeyPem: { $secret: "<k2>" }, subject: { commonName: "x" } }).replaceReasons).toEqual(["privateKeyPem"]);
+    // a replaced CA with deleteBeforeReplace makes the cert a dependent replacement (the PEM becomes unknown)
+    expect(dependentReplaceKeys(LSC, cert("<ca>", "<csr>"), { caCertPem: ["urn:ca"] }, (u) => u === "urn:ca")).toEqual(["caCertPem"]);
+  });
+
+  test("shrinking an EBS volume is an update AWS refuses: a REFUSED note, counted at the top", () => {
+    const V = "aws:ebs/volume:Volume";
+    const d = diffResource(V, { availabilityZone: "a", size: 20 }, { availabilityZone: "a", size: 10 });
+    expect(d).toEqual({ changedInputs: ["size"], replaceReasons: [], notes: [expect.stringMatching(/^REFUSED: AWS refuses: volumes only grow \(size 20 -> 10 GiB/)] });
+    expect(diffResource(V, { size: 10 }, { size: 20 }).notes).toEqual([]);
+    const opts = { ignoreChanges: [], replaceOnChanges: [], dependsOn: [], protect: false, deleteBeforeReplace: false, aliases: [] };
+    const res = (size: number): PlanLike["resources"][number] => ({ urn: "urn:pulumi:s::p::aws:ebs/volume:Volume::data", type: V, name: "data", custom: true, parent: null, inputs: { size }, options: opts });
+    const cs = diffPlans({ region: "r", resources: [res(20)], hosts: [] }, { region: "r", resources: [res(10)], hosts: [] });
+    expect(cs.notes).toEqual([expect.stringMatching(/^data: REFUSED: AWS refuses: volumes only grow/)]);
+    expect(renderChanges(cs, { stack: "s", against: "a" })).toContain("  ! 1 change(s) AWS refuses: pulumi up fails there");
   });
 
   test("a fleet that pins the launch template version is replaced by every new version (issue 9 item 5)", () => {
