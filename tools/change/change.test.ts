@@ -338,6 +338,19 @@ describe("plan diff (tools/change/diff.ts)", () => {
     expect(diffPlans(jb("1", "x", "b0-id"), jb("2", "y", "b0-id2")).notes).toEqual(expect.arrayContaining([expect.stringMatching(/^bastion b0 is replaced in the same up as steps on 2 other host/)]));
   });
 
+  test("stack outputs that change are reported (a secret's value masked), in the JSON and the text", () => {
+    const before = { ...plan([]), outputs: { database: { endpoint: "10.0.1.10:3306", password: { $secret: "a" } }, web: { url: "http://x" } } };
+    const after = { ...plan([]), outputs: { database: { endpoint: "10.1.1.10:3306", password: { $secret: "b" } }, web: { url: "http://x" } } };
+    const cs = diffPlans(before, after);
+    expect(cs.outputChanges).toEqual([
+      { name: "database.endpoint", before: "10.0.1.10:3306", after: "10.1.1.10:3306" },
+      { name: "database.password", before: "[secret]", after: "[secret]" },
+    ]);
+    expect(renderChanges(cs, { stack: "s", against: "a" })).toContain('Stack outputs that change:\n  ~ database.endpoint: "10.0.1.10:3306" -> "10.1.1.10:3306"');
+    expect(JSON.stringify(cs)).not.toMatch(/"(a|b)"/);
+    expect(diffPlans(before, before).outputChanges).toEqual([]);
+  });
+
   test("step runs per host and replacement waves from dependsOn", () => {
     const host = (n: string) => r(n, "opsfleet:index:Host", {});
     const i = (n: string, ami: string, dependsOn: string[] = []) => r(n, INSTANCE, { ami }, { parent: `urn:pulumi:s::p::opsfleet:index:Host::${n}`, dependsOn });

@@ -5,7 +5,8 @@
  * as Pulumi does: a rename without an alias is a delete plus a create.
  */
 import type { HostManifest } from "../../components/host";
-import { dependentReplaceKeys, diffResource, isObject, unwrap } from "./rules";
+import { createHash } from "node:crypto";
+import { changedLeaves, dependentReplaceKeys, diffResource, isObject, unwrap } from "./rules";
 import type { StateResource } from "./state";
 
 export type ChangeOp = "create" | "update" | "replace" | "delete" | "same";
@@ -61,12 +62,22 @@ export interface ChangeSet {
   replacementWaves: string[][];
   /** What the operator must know: protected resources, VolumeInUse risks, stop/start, unevaluated rules. */
   notes: string[];
+  /** Stack outputs whose value changes (leaf paths, `database.endpoint`); a secret's value shows as `[secret]`. */
+  outputChanges: OutputChange[];
+}
+
+export interface OutputChange {
+  name: string;
+  before: unknown;
+  after: unknown;
 }
 
 export interface PlanLike {
   region: string;
   resources: (StateResource & { parent: string | null; options: StateResource["options"] & { dependsOn: string[]; protect: boolean; deleteBeforeReplace: boolean; retainOnDelete?: boolean } })[];
   hosts: Pick<HostManifest, "host" | "steps">[];
+  /** The stack's outputs (plans carry them; absent: none compared). */
+  outputs?: unknown;
 }
 
 type Res = PlanLike["resources"][number];
@@ -111,7 +122,23 @@ export function diffPlans(before: PlanLike, after: PlanLike): ChangeSet {
   const runs = stepRuns(before, after, changes);
   const waves = replacementWaves(after, byUrn);
   notes.push(...bastionWithOthers(before, after, byUrn, runs), ...clusterWideReruns(after, runs));
-  return { changes, changeSummary, stepRuns: runs, replacementWaves: waves, notes };
+  return { changes, changeSummary, stepRuns: runs, replacementWaves: waves, notes, outputChanges: outputChanges(before.outputs, after.outputs) };
+}
+
+const SECRET_MARK = "\u0000secret:";
+
+/** Secrets replaced by a digest of their value: a rotation still shows as a change, never the value. */
+function masked(v: unknown): unknown {
+  if (isObject(v) && "$secret" in v && Object.keys(v).length === 1) return SECRET_MARK + createHash("sha256").update(JSON.stringify(v.$secret)).digest("hex");
+  if (Array.isArray(v)) return v.map(masked);
+  if (isObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, masked(x)]));
+  return v;
+}
+
+function outputChanges(before: unknown, after: unknown): OutputChange[] {
+  if (before === undefined || after === undefined) return [];
+  const show = (v: unknown) => (typeof v === "string" && v.startsWith(SECRET_MARK) ? "[secret]" : v === undefined ? null : v);
+  return changedLeaves(masked(before), masked(after)).map((c) => ({ name: c.path, before: show(c.before), after: show(c.after) }));
 }
 
 const OPTION_FLAGS = ["protect", "retainOnDelete"] as const;

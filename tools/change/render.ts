@@ -47,6 +47,10 @@ export function renderChanges(cs: ChangeSet, o: { stack: string; against: string
       }
     }
   }
+  if (cs.outputChanges.length) {
+    out.push("", "Stack outputs that change:");
+    for (const c of cs.outputChanges) out.push(`  ~ ${c.name}: ${JSON.stringify(c.before)} -> ${JSON.stringify(c.after)}`);
+  }
   if (cs.notes.length) {
     out.push("", "Know before you run it:");
     for (const n of cs.notes) out.push(`  ! ${n}`);
