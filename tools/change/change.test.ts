@@ -319,12 +319,19 @@ describe("plan diff (tools/change/diff.ts)", () => {
     const notes = diffPlans(before, after).notes;
     expect(notes).toEqual(expect.arrayContaining([
       expect.stringMatching(/^bastion b0 is replaced in the same up as steps on 2 other host\(s\) \(es0, es1\) .*roll the bastion on its own first/),
-      "install re-runs on 2 hosts of elk at once (es0, es1): no dependsOn orders them (no rolling gate), so a restart in it restarts them together",
+      "install re-runs on 2 hosts of elk at once (es0, es1): no dependsOn or data dependency orders them (no rolling gate), so a restart in it restarts them together",
     ]));
     // a rolling gate (es1's step waits for es0's host) silences the second warning
     const es0 = after.resources.find((x) => x.name === "es0")!.urn;
     const gated = plan(after.resources.map((x) => (x.name === "es1-install" ? { ...x, options: { ...x.options, dependsOn: [es0] } } : x)), hosts);
     expect(diffPlans(before, gated).notes.filter((n) => n.includes("at once"))).toEqual([]);
+    // so does a chain of data dependencies (the ES rolling chain): es1's step triggers on es1's instance id,
+    // and es1's instance takes an input from es0's step (its health gate)
+    const es0cmd = after.resources.find((x) => x.name === "es0-install")!.urn;
+    const es1i = after.resources.find((x) => x.name === "es1" && x.type === INSTANCE)!.urn;
+    const chain = (gate: boolean) => plan(after.resources.map((x) => (x.name === "es1-install" ? { ...x, propertyDependencies: { triggers: [es1i] } } : x.urn === es1i && gate ? { ...x, propertyDependencies: { userData: [es0cmd] } } : x)), hosts);
+    expect(diffPlans(before, chain(true)).notes.filter((n) => n.includes("at once"))).toEqual([]);
+    expect(diffPlans(before, chain(false)).notes.filter((n) => n.includes("at once"))).toHaveLength(1);
     // the bastion under another component type (no "Bastion" in its URN) is still the proxy
     const jump = comp("urn:pulumi:s::p::opsfleet:index:Jump::b", "opsfleet:index:Jump", "b");
     const jb = (ami: string, y: string, id: string) => plan(withIds([jump, ...host("b0", jump.urn, ami, "x"), cluster, ...host("es0", cluster.urn, "1", y), ...host("es1", cluster.urn, "1", y)], id), hosts);

@@ -186,7 +186,9 @@ function clusterWideReruns(after: PlanLike, runs: HostRuns[]): string[] {
   const reach = (urn: string): Set<string> => {
     const acc = new Set<string>();
     const stack = [urn];
-    while (stack.length) for (const d of (res.get(stack.pop()!)?.options.dependsOn ?? []).flatMap(subtree)) if (!acc.has(d)) {
+    // dependsOn and data dependencies (an input, e.g. a trigger, that carries another host's instance id)
+    const deps = (u: string) => { const r = res.get(u); return [...(r?.options.dependsOn ?? []), ...Object.values(r?.propertyDependencies ?? {}).flat()]; };
+    while (stack.length) for (const d of deps(stack.pop()!).flatMap(subtree)) if (!acc.has(d)) {
       acc.add(d);
       stack.push(d);
     }
@@ -216,7 +218,7 @@ function clusterWideReruns(after: PlanLike, runs: HostRuns[]): string[] {
     const together = g.cmds.filter((c) => !g.cmds.some((o) => o !== c && reaches.get(c)!.has(o)));
     if (together.length < 2) continue;
     const clusterName = res.get(g.cluster)?.name ?? g.cluster;
-    out.push(`${g.step} re-runs on ${together.length} hosts of ${clusterName} at once (${g.hosts.join(", ")}): no dependsOn orders them (no rolling gate), so a restart in it restarts them together`);
+    out.push(`${g.step} re-runs on ${together.length} hosts of ${clusterName} at once (${g.hosts.join(", ")}): no dependsOn or data dependency orders them (no rolling gate), so a restart in it restarts them together`);
   }
   return out;
 }
