@@ -418,3 +418,29 @@ describe.each(STACKS)("alarm ordering in the plan of stack %s", (stack) => {
     expect(topic.propertyDependencies?.kmsMasterKeyId).toContain(key.urn);
   });
 });
+
+describe("stack variations", () => {
+  const devText = readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8");
+
+  test("every feature off: the stack still gets its topic, key and dashboard, with valid policies (no CloudWatch statement, no empty SourceArn) and a clean plan", async () => {
+    const text = devText.replace(/^config:\n/m, "config:\n  opsfleet:features: { spotWeb: false, redis: false, elk: false, database: false, backup: false }\n");
+    const p = await buildPlan({ stack: "dev", root: ROOT, stackFileText: text });
+    expect(p.config.features).toMatchObject({ spotWeb: false, redis: false, elk: false, database: false });
+    expect(ofType(p, "aws:cloudwatch/metricAlarm:MetricAlarm")).toEqual([]);
+    expect(ofType(p, "aws:sns/topic:Topic")).toHaveLength(1);
+    expect(ofType(p, "aws:cloudwatch/dashboard:Dashboard")).toHaveLength(1);
+    const key = ofType(p, "aws:kms/key:Key").find((k) => k.name.endsWith("-monitoring-alerts"))!;
+    const [policy] = ofType(p, "aws:sns/topicPolicy:TopicPolicy");
+    for (const doc of [String(key.inputs.policy), String(policy.inputs.policy)]) {
+      expect(doc).not.toContain("aws:SourceArn");
+      expect(JSON.parse(doc).Statement.map((st: any) => st.Sid)).not.toContain("CloudWatchAlarmsPublish");
+    }
+    expect(p.violations).toEqual([]);
+  }, 120_000);
+
+  test.each(["qa.eu", "QA", "qa_eu", "-qa", "qa-"])("stack name %s: a config error naming it and what is allowed, before anything is created", async (stack) => {
+    await expect(buildPlan({ stack, root: ROOT, stackFileText: devText })).rejects.toThrow(
+      `stack name "${stack}": allowed: 1-24 lowercase letters, digits and '-', starting with a letter and not ending with '-'`,
+    );
+  }, 60_000);
+});

@@ -7,7 +7,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { Network } from "../components/network";
 import { Bastion } from "../components/bastion";
-import type { LoadedConfig } from "./config/load";
+import { ConfigError, type LoadedConfig } from "./config/load";
+import { stackNameProblem } from "./config/stack-name";
 import type { StackContext } from "./context";
 import { composeSpot } from "./spot";
 import { composeRedis } from "./redis";
@@ -42,6 +43,8 @@ function hostOnly<T>(what: string): T {
 }
 
 export function buildOpsfleet(loaded: LoadedConfig, stack: string, opts: pulumi.ComponentResourceOptions = {}): OpsfleetOutputs {
+  const nameProblem = stackNameProblem(stack);
+  if (nameProblem) throw new ConfigError([nameProblem]);
   const { config: c, secrets } = loaded;
   const prefix = stack;
   const tags: Record<string, string> = { "opsfleet:stack": stack, ...c.tags };

@@ -65,11 +65,12 @@ export function alertsKeyPolicy(account: string, region: string, alarmNames: rea
     Version: "2012-10-17",
     Statement: [
       { Sid: "AccountAdministers", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: "kms:*", Resource: "*" },
-      {
+      // no alarms (every feature off): no CloudWatch statement (an empty aws:SourceArn list admits nothing and is refused)
+      ...(arns.length ? [{
         Sid: "CloudWatchAlarmsPublish", Effect: "Allow", Principal: { Service: "cloudwatch.amazonaws.com" },
         Action: ["kms:Decrypt", "kms:GenerateDataKey*"], Resource: "*",
         Condition: fromAlarms(account, arns),
-      },
+      }] : []),
     ],
   }), arns.length);
 }
@@ -85,10 +86,10 @@ export function alertsTopicPolicy(topicArn: string, account: string, region: str
         Action: ["sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:Subscribe", "sns:ListSubscriptionsByTopic", "sns:Publish", "sns:Receive"],
         Resource: topicArn,
       },
-      {
+      ...(arns.length ? [{
         Sid: "CloudWatchAlarmsPublish", Effect: "Allow", Principal: { Service: "cloudwatch.amazonaws.com" }, Action: "sns:Publish", Resource: topicArn,
         Condition: fromAlarms(account, arns),
-      },
+      }] : []),
       { Sid: "TlsOnly", Effect: "Deny", Principal: "*", Action: "sns:Publish", Resource: topicArn, Condition: { Bool: { "aws:SecureTransport": "false" } } },
     ],
   }), arns.length);

@@ -466,7 +466,7 @@ export function databaseBackupJobs(o: DatabaseBackupOptions): BackupJob[] {
   const after = `${resolveDatabaseOptions(o.database).engine === "mariadb" ? "mariadb" : "mysql"}.service`;
   return [
     { unit: "opsfleet-db-backup", description: "full database backup to S3", command: DB_BACKUP_PATHS.fullBackup, log: DB_BACKUP_PATHS.log, after,
-      when: { schedule: o.schedule, key: "backup.database" } },
+      when: { schedule: o.schedule, key: "backup.database" }, firstRun: true },
     { unit: "opsfleet-db-binlog-ship", description: "ship database binary logs to S3", command: DB_BACKUP_PATHS.shipBinlogs, log: DB_BACKUP_PATHS.log, after,
       when: { everyMinutes: o.recoveryPointMinutes } },
   ];

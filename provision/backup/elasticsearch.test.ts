@@ -138,6 +138,39 @@ describe("Elasticsearch snapshots: the REST calls, through the official client a
     }
   });
 
+  test("no snapshot yet: the overdue clock runs from the policy's creation (age only, no run reported), and one first snapshot starts now", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "opsfleet-es-slm0-"));
+    try {
+      slmAnswer = slm();
+      const step = renderEsSnapshotStep({ ...opts, status: { region: "eu-west-1", hostLabel: "dev-es-master-0", metricNamespace: "Opsfleet/Hosts/dev" } }, base);
+      const relocate = (s: string) => s.split("/etc/elasticsearch").join(dir);
+      for (const f of step.files) {
+        fs.mkdirSync(path.dirname(relocate(f.path)), { recursive: true });
+        fs.writeFileSync(relocate(f.path), relocate(f.content), { mode: 0o700 });
+      }
+      fs.mkdirSync(path.dirname(relocate(ES_BACKUP_PATHS.scheduleDir + "/x")), { recursive: true });
+      fs.writeFileSync(path.join(dir, "opsfleet/elastic.curlrc"), 'user = "elastic:pw"\n', { mode: 0o600 });
+      fs.mkdirSync(path.join(dir, "bin"));
+      fs.writeFileSync(path.join(dir, "bin/aws"), `#!/bin/sh\nprintf '%s\\n' "$@" > ${dir}/aws.args\n`, { mode: 0o755 });
+      const run = async () => {
+        const child = spawn("bash", [relocate(ES_BACKUP_PATHS.slmStatus)], { env: { ...process.env, PATH: `${dir}/bin:${process.env.PATH}` } });
+        let stderr = "";
+        child.stderr.on("data", (d) => (stderr += d));
+        return { status: await new Promise<number | null>((r) => child.on("close", r)), stderr };
+      };
+      expect(await run()).toEqual({ status: 0, stderr: "" });
+      expect(seen.map((x) => `${x.method} ${x.url}`)).toEqual([`GET /_slm/policy/${ES_SLM_POLICY}`, `POST /_slm/policy/${ES_SLM_POLICY}/_execute`]);
+      const data = JSON.parse(fs.readFileSync(path.join(dir, "aws.args"), "utf8").split("\n")[5]) as { MetricName: string; Value: number }[];
+      expect(data.map((m) => m.MetricName)).toEqual(["LastGoodBackupAgeSeconds"]);
+      expect(Math.abs(data[0].Value - (Date.now() / 1000 - 1764460000))).toBeLessThanOrEqual(5);
+      seen = [];
+      expect(await run()).toEqual({ status: 0, stderr: "" });
+      expect(seen.map((x) => `${x.method} ${x.url}`)).toEqual([`GET /_slm/policy/${ES_SLM_POLICY}`]); // started once only
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test.each([
     [{ minCount: 10, maxCount: 3 }, /backup\.elasticsearch\.minCount: 10 must be a whole number from 1 to maxCount \(3\); SLM rejects it/],
     [{ basePath: "/elasticsearch/" }, /basePath: invalid value/],

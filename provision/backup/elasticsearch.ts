@@ -115,7 +115,18 @@ body=$(curl -sS --fail -K ${ES_OPS}/elastic.curlrc "${esUrl}/_slm/policy/${ES_SL
 when() { printf '%s' "$body" | tr -d '\\n ' | grep -o "\\"$1\\":{[^}]*}" | grep -o '"time":[0-9]*' | head -n 1 | cut -d: -f2 || true; }
 ok_ms=$(when last_success); fail_ms=$(when last_failure)
 last_good=""; [ -z "$ok_ms" ] || last_good=$((ok_ms / 1000))
-if [ -z "$ok_ms" ] && [ -z "$fail_ms" ]; then log "no snapshot yet"; exit 0; fi
+if [ -z "$ok_ms" ] && [ -z "$fail_ms" ]; then
+  # no snapshot yet: the overdue clock runs from the policy's creation (no run to report), and the
+  # first snapshot is taken now rather than at the first scheduled slot
+  mod_ms=$(printf '%s' "$body" | tr -d '\n ' | grep -o '"modified_date_millis":[0-9]*' | head -n 1 | cut -d: -f2 || true)
+  [ -z "$mod_ms" ] || metric elasticsearch slm "" "$((mod_ms / 1000))"
+  if [ ! -e ${ES_BACKUP_PATHS.scheduleDir}/first-snapshot ]; then
+    curl -sS --fail -K ${ES_OPS}/elastic.curlrc -X POST "${esUrl}/_slm/policy/${ES_SLM_POLICY}/_execute" >/dev/null && date +%s > ${ES_BACKUP_PATHS.scheduleDir}/first-snapshot && log "no snapshot yet: first snapshot started"
+  else
+    log "no snapshot yet (first one started $(date -u -d "@$(cat ${ES_BACKUP_PATHS.scheduleDir}/first-snapshot)" +%FT%TZ))"
+  fi
+  exit 0
+fi
 if [ -n "$ok_ms" ] && { [ -z "$fail_ms" ] || [ "$fail_ms" -lt "$ok_ms" ]; }; then
   metric elasticsearch slm 1 "$last_good"
   log "last snapshot good ($(date -u -d "@$last_good" +%FT%TZ))"

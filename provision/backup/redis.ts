@@ -161,7 +161,7 @@ log "restore done: set $chosen, $total keys, every key in the master that owns i
 
 export function redisBackupJob(o: RedisBackupOptions): BackupJob {
   return { unit: "opsfleet-redis-backup", description: "Redis RDB snapshots to S3", command: REDIS_BACKUP_PATHS.backup, log: REDIS_BACKUP_PATHS.log,
-    after: "redis-server@7000.service", when: { schedule: o.schedule, key: "backup.redis" } };
+    after: "redis-server@7000.service", when: { schedule: o.schedule, key: "backup.redis" }, firstRun: true };
 }
 
 /** The `redis-backup` step of one host: config, scripts, schedule. */

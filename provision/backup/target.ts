@@ -81,14 +81,15 @@ s3api() { aws ${"$"}{S3_ENDPOINT:+--endpoint-url "$S3_ENDPOINT"} s3api "$@"; }
 ssm() { aws ${"$"}{SSM_ENDPOINT:+--endpoint-url "$SSM_ENDPOINT"} ssm "$@"; }
 log() { echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $*"; }
 die() { log "ERROR: $*" >&2; exit 1; }
-# metric SYSTEM JOB SUCCESS(1|0) LAST_GOOD_EPOCH(or empty): never fails the run that calls it
+# metric SYSTEM JOB SUCCESS(1|0, or empty: no run to report) LAST_GOOD_EPOCH(or empty): never fails the run that calls it
 metric() {
-  local now age dims
+  local now age dims data=""
   now=$(date +%s)
   dims="[{\"Name\":\"System\",\"Value\":\"$1\"},{\"Name\":\"Job\",\"Value\":\"$2\"},{\"Name\":\"Host\",\"Value\":\"$HOST_LABEL\"}]"
-  local data="[{\"MetricName\":\"BackupSuccess\",\"Dimensions\":$dims,\"Value\":$3,\"Unit\":\"Count\"}"
-  if [ -n "${"$"}{4:-}" ]; then age=$((now - $4)); data="$data,{\"MetricName\":\"LastGoodBackupAgeSeconds\",\"Dimensions\":$dims,\"Value\":$age,\"Unit\":\"Seconds\"}"; fi
-  data="$data]"
+  [ -z "$3" ] || data="{\"MetricName\":\"BackupSuccess\",\"Dimensions\":$dims,\"Value\":$3,\"Unit\":\"Count\"}"
+  if [ -n "${"$"}{4:-}" ]; then age=$((now - $4)); data="${"$"}{data:+$data,}{\"MetricName\":\"LastGoodBackupAgeSeconds\",\"Dimensions\":$dims,\"Value\":$age,\"Unit\":\"Seconds\"}"; fi
+  [ -n "$data" ] || return 0
+  data="[$data]"
   aws ${"$"}{CLOUDWATCH_ENDPOINT:+--endpoint-url "$CLOUDWATCH_ENDPOINT"} cloudwatch put-metric-data --namespace "$METRIC_NAMESPACE" --metric-data "$data" >/dev/null 2>&1 \
     || log "WARNING: could not publish the backup metrics to CloudWatch"
 }`;

@@ -31,3 +31,14 @@ test("a job that runs every minute can leave its output to the journal under sys
   expect(service.content).toContain("ExecStart=/opt/x --now\n");
   expect(cron.content).toContain("root /opt/x --now >>/var/log/x.log 2>&1");
 });
+
+test("a job with firstRun starts once after its first install on a host (not on a test host), so its alarm has data from the start", () => {
+  const install = installTimerJobsScript("/d", [{ ...job, firstRun: true }]);
+  expect(install).toContain("if [ ! -e /d/opsfleet-x.first-run ]; then");
+  expect(install).toContain("systemctl start --no-block opsfleet-x.service");
+  expect(install).toContain("setsid bash -c '/opt/x --now >>/var/log/x.log 2>&1' </dev/null >/dev/null 2>&1 &");
+  expect(install).toMatch(/opsfleet-test-host \]; then\n    echo "opsfleet-x: test host, first run not started"/);
+  expect(install).toContain("date +%s > /d/opsfleet-x.first-run");
+  expect(installTimerJobsScript("/d", [job])).not.toContain("first-run");
+  expect(spawnSync("bash", ["-n"], { input: install }).status).toBe(0);
+});

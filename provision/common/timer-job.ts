@@ -27,6 +27,12 @@ export interface TimerJob {
   cron: string;
   /** Extra `[Service]` lines, e.g. a start timeout. */
   service?: string[];
+  /**
+   * Start one run right after the first install on a host (in the background), so a job on a long
+   * schedule reports from the start instead of leaving its alarm without data until its first slot.
+   * @default false
+   */
+  firstRun?: boolean;
 }
 
 /** The command line both forms run: the job's command with its output appended to the log. */
@@ -52,8 +58,28 @@ export function renderTimerJobFiles(dir: string, job: TimerJob): RenderedFile[] 
 }
 
 /** Installs the jobs rendered into `dir`: systemd timers on EC2, /etc/cron.d otherwise. */
-export function installTimerJobsScript(dir: string, jobs: Pick<TimerJob, "unit">[]): string {
-  return jobs.map((j) => `if [ -d /run/systemd/system ]; then
+export function installTimerJobsScript(dir: string, jobs: (Pick<TimerJob, "unit"> & Partial<TimerJob>)[]): string {
+  return jobs.map((j) => `${installOne(dir, j)}${j.firstRun && j.command && j.log ? `\n${firstRunScript(dir, j as TimerJob)}` : ""}`).join("\n");
+}
+
+/** Once per host (a marker in `dir`): one background run now; a test host runs its jobs explicitly. */
+function firstRunScript(dir: string, j: TimerJob): string {
+  return `if [ ! -e ${dir}/${j.unit}.first-run ]; then
+  if [ -d /run/systemd/system ]; then
+    systemctl start --no-block ${j.unit}.service
+    echo "${j.unit}: first run started"
+  elif [ -e /run/opsfleet-test-host ]; then
+    echo "${j.unit}: test host, first run not started"
+  else
+    setsid bash -c '${jobCommandLine(j)}' </dev/null >/dev/null 2>&1 &
+    echo "${j.unit}: first run started"
+  fi
+  date +%s > ${dir}/${j.unit}.first-run
+fi`;
+}
+
+function installOne(dir: string, j: Pick<TimerJob, "unit">): string {
+  return `if [ -d /run/systemd/system ]; then
   install -m 0644 ${dir}/${j.unit}.service ${dir}/${j.unit}.timer /etc/systemd/system/
   systemctl daemon-reload
   systemctl enable --now ${j.unit}.timer
@@ -64,7 +90,7 @@ elif [ -e /run/opsfleet-test-host ]; then
 else
   install -m 0644 ${dir}/${j.unit}.cron /etc/cron.d/${j.unit}
   echo "${j.unit}: /etc/cron.d/${j.unit} installed"
-fi`).join("\n");
+fi`;
 }
 
 /** Stops and removes a job installed by {@link installTimerJobsScript} (either form). */

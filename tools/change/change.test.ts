@@ -4,7 +4,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { changedLeaves, diffResource, normalizePath } from "./rules";
+import { changedLeaves, dependentReplaceKeys, diffResource, normalizePath } from "./rules";
 import { answer, priorStateOf, withIgnoredFromPrior, withPulumiUrns, type StateResource } from "./state";
 import { diffPlans, type PlanLike } from "./diff";
 import { renderChanges } from "./render";
@@ -48,6 +48,32 @@ describe("replace judgement (tools/change/replace-forcing.json)", () => {
     const cs = diffPlans({ region: "r", resources: [res(1)], hosts: [] }, { region: "r", resources: [res(2)], hosts: [] });
     expect(cs.notes).toEqual([expect.stringMatching(/^x: UNKNOWN: /)]);
     expect(renderChanges(cs, { stack: "s", against: "a" }).split("\n")[2]).toMatch(/^  ! 1 changed resource\(s\) of a type without replace data/);
+  });
+
+  test("TLS: a changed CA cert, CSR or key PEM replaces the signed cert / CSR (requireReplaceIfStateContainsPEMString)", () => {
+    const LSC = "tls:index/locallySignedCert:LocallySignedCert";
+    const cert = (ca: string, csr: string) => ({ caCertPem: ca, caPrivateKeyPem: { $secret: "<k>" }, certRequestPem: csr, validityPeriodHours: 8760, allowedUses: ["server_auth"] });
+    expect(diffResource(LSC, cert("<ca1>", "<csr>"), cert("<ca2>", "<csr>")).replaceReasons).toEqual(["caCertPem"]);
+    expect(diffResource(LSC, cert("<ca>", "<csr1>"), cert("<ca>", "<csr2>")).replaceReasons).toEqual(["certRequestPem"]);
+    expect(diffResource(LSC, cert("<ca>", "<csr>"), cert("<ca>", "<csr>")).changedInputs).toEqual([]);
+    // a legacy state that stored the PEM's hash is exempt
+    expect(diffResource(LSC, cert("a".repeat(40), "<csr>"), cert("<ca2>", "<csr>")).replaceReasons).toEqual([]);
+    const CSR = "tls:index/certRequest:CertRequest";
+    expect(diffResource(CSR, { privateKeyPem: { $secret: "<k1>" }, subject: { commonName: "x" } }, { privateKeyPem: { $secret: "<k2>" }, subject: { commonName: "x" } }).replaceReasons).toEqual(["privateKeyPem"]);
+    // a replaced CA with deleteBeforeReplace makes the cert a dependent replacement (the PEM becomes unknown)
+    expect(dependentReplaceKeys(LSC, cert("<ca>", "<csr>"), { caCertPem: ["urn:ca"] }, (u) => u === "urn:ca")).toEqual(["caCertPem"]);
+  });
+
+  test("shrinking an EBS volume is an update AWS refuses: a REFUSED note, counted at the top", () => {
+    const V = "aws:ebs/volume:Volume";
+    const d = diffResource(V, { availabilityZone: "a", size: 20 }, { availabilityZone: "a", size: 10 });
+    expect(d).toEqual({ changedInputs: ["size"], replaceReasons: [], notes: [expect.stringMatching(/^REFUSED: AWS refuses: volumes only grow \(size 20 -> 10 GiB/)] });
+    expect(diffResource(V, { size: 10 }, { size: 20 }).notes).toEqual([]);
+    const opts = { ignoreChanges: [], replaceOnChanges: [], dependsOn: [], protect: false, deleteBeforeReplace: false, aliases: [] };
+    const res = (size: number): PlanLike["resources"][number] => ({ urn: "urn:pulumi:s::p::aws:ebs/volume:Volume::data", type: V, name: "data", custom: true, parent: null, inputs: { size }, options: opts });
+    const cs = diffPlans({ region: "r", resources: [res(20)], hosts: [] }, { region: "r", resources: [res(10)], hosts: [] });
+    expect(cs.notes).toEqual([expect.stringMatching(/^data: REFUSED: AWS refuses: volumes only grow/)]);
+    expect(renderChanges(cs, { stack: "s", against: "a" })).toContain("  ! 1 change(s) AWS refuses: pulumi up fails there");
   });
 
   test("a fleet that pins the launch template version is replaced by every new version (issue 9 item 5)", () => {
@@ -281,21 +307,48 @@ describe("plan diff (tools/change/diff.ts)", () => {
       return [
         comp(hu, H, n, parent),
         { ...r(n, INSTANCE, { ami }, { parent: hu }), urn: `${hu.replace(`::${n}`, "")}$${INSTANCE}::${n}` },
-        { ...r(`${n}-install`, "command:remote:Command", { stdin }, { parent: hu, dependsOn }), urn: `${hu.replace(`::${n}`, "")}$command:remote:Command::${n}-install` },
+        { ...r(`${n}-install`, "command:remote:Command", { stdin, connection: { host: `${n}-ip`, ...(n === "b0" ? {} : { proxy: { host: "198.51.100.10" } }) } }, { parent: hu, dependsOn }), urn: `${hu.replace(`::${n}`, "")}$command:remote:Command::${n}-install` },
       ];
     };
+    // the steps' proxy is the Elastic IP on b0's instance: that makes b0 the bastion, whatever its type
+    const eip = (instance: string) => ({ ...r("b-eip", "aws:ec2/eip:Eip", { instance }, { parent: bastionC.urn }), outputs: { publicIp: "198.51.100.10" } });
+    const withIds = (rs: PlanLike["resources"], bId: string) => [...rs.map((x) => (x.type === INSTANCE ? { ...x, id: x.name === "b0" ? bId : `${x.name}-id` } : x)), eip(bId)];
     const hosts = ["b0", "es0", "es1"].map((h) => ({ host: h, steps: [{ name: "install", resource: `${h}-install` }] })) as PlanLike["hosts"];
-    const before = plan([bastionC, ...host("b0", bastionC.urn, "1", "x"), cluster, ...host("es0", cluster.urn, "1", "x"), ...host("es1", cluster.urn, "1", "x")], hosts);
-    const after = plan([bastionC, ...host("b0", bastionC.urn, "2", "x"), cluster, ...host("es0", cluster.urn, "1", "y"), ...host("es1", cluster.urn, "1", "y")], hosts);
+    const before = plan(withIds([bastionC, ...host("b0", bastionC.urn, "1", "x"), cluster, ...host("es0", cluster.urn, "1", "x"), ...host("es1", cluster.urn, "1", "x")], "b0-id"), hosts);
+    const after = plan(withIds([bastionC, ...host("b0", bastionC.urn, "2", "x"), cluster, ...host("es0", cluster.urn, "1", "y"), ...host("es1", cluster.urn, "1", "y")], "b0-id2"), hosts);
     const notes = diffPlans(before, after).notes;
     expect(notes).toEqual(expect.arrayContaining([
       expect.stringMatching(/^bastion b0 is replaced in the same up as steps on 2 other host\(s\) \(es0, es1\) .*roll the bastion on its own first/),
-      "install re-runs on 2 hosts of elk at once (es0, es1): no dependsOn orders them (no rolling gate), so a restart in it restarts them together",
+      "install re-runs on 2 hosts of elk at once (es0, es1): no dependsOn or data dependency orders them (no rolling gate), so a restart in it restarts them together",
     ]));
     // a rolling gate (es1's step waits for es0's host) silences the second warning
     const es0 = after.resources.find((x) => x.name === "es0")!.urn;
     const gated = plan(after.resources.map((x) => (x.name === "es1-install" ? { ...x, options: { ...x.options, dependsOn: [es0] } } : x)), hosts);
     expect(diffPlans(before, gated).notes.filter((n) => n.includes("at once"))).toEqual([]);
+    // so does a chain of data dependencies (the ES rolling chain): es1's step triggers on es1's instance id,
+    // and es1's instance takes an input from es0's step (its health gate)
+    const es0cmd = after.resources.find((x) => x.name === "es0-install")!.urn;
+    const es1i = after.resources.find((x) => x.name === "es1" && x.type === INSTANCE)!.urn;
+    const chain = (gate: boolean) => plan(after.resources.map((x) => (x.name === "es1-install" ? { ...x, propertyDependencies: { triggers: [es1i] } } : x.urn === es1i && gate ? { ...x, propertyDependencies: { userData: [es0cmd] } } : x)), hosts);
+    expect(diffPlans(before, chain(true)).notes.filter((n) => n.includes("at once"))).toEqual([]);
+    expect(diffPlans(before, chain(false)).notes.filter((n) => n.includes("at once"))).toHaveLength(1);
+    // the bastion under another component type (no "Bastion" in its URN) is still the proxy
+    const jump = comp("urn:pulumi:s::p::opsfleet:index:Jump::b", "opsfleet:index:Jump", "b");
+    const jb = (ami: string, y: string, id: string) => plan(withIds([jump, ...host("b0", jump.urn, ami, "x"), cluster, ...host("es0", cluster.urn, "1", y), ...host("es1", cluster.urn, "1", y)], id), hosts);
+    expect(diffPlans(jb("1", "x", "b0-id"), jb("2", "y", "b0-id2")).notes).toEqual(expect.arrayContaining([expect.stringMatching(/^bastion b0 is replaced in the same up as steps on 2 other host/)]));
+  });
+
+  test("stack outputs that change are reported (a secret's value masked), in the JSON and the text", () => {
+    const before = { ...plan([]), outputs: { database: { endpoint: "10.0.1.10:3306", password: { $secret: "a" } }, web: { url: "http://x" } } };
+    const after = { ...plan([]), outputs: { database: { endpoint: "10.1.1.10:3306", password: { $secret: "b" } }, web: { url: "http://x" } } };
+    const cs = diffPlans(before, after);
+    expect(cs.outputChanges).toEqual([
+      { name: "database.endpoint", before: "10.0.1.10:3306", after: "10.1.1.10:3306" },
+      { name: "database.password", before: "[secret]", after: "[secret]" },
+    ]);
+    expect(renderChanges(cs, { stack: "s", against: "a" })).toContain('Stack outputs that change:\n  ~ database.endpoint: "10.0.1.10:3306" -> "10.1.1.10:3306"');
+    expect(JSON.stringify(cs)).not.toMatch(/"(a|b)"/);
+    expect(diffPlans(before, before).outputChanges).toEqual([]);
   });
 
   test("step runs per host and replacement waves from dependsOn", () => {

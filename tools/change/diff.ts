@@ -5,7 +5,8 @@
  * as Pulumi does: a rename without an alias is a delete plus a create.
  */
 import type { HostManifest } from "../../components/host";
-import { dependentReplaceKeys, diffResource } from "./rules";
+import { createHash } from "node:crypto";
+import { changedLeaves, dependentReplaceKeys, diffResource, isObject, unwrap } from "./rules";
 import type { StateResource } from "./state";
 
 export type ChangeOp = "create" | "update" | "replace" | "delete" | "same";
@@ -61,12 +62,22 @@ export interface ChangeSet {
   replacementWaves: string[][];
   /** What the operator must know: protected resources, VolumeInUse risks, stop/start, unevaluated rules. */
   notes: string[];
+  /** Stack outputs whose value changes (leaf paths, `database.endpoint`); a secret's value shows as `[secret]`. */
+  outputChanges: OutputChange[];
+}
+
+export interface OutputChange {
+  name: string;
+  before: unknown;
+  after: unknown;
 }
 
 export interface PlanLike {
   region: string;
   resources: (StateResource & { parent: string | null; options: StateResource["options"] & { dependsOn: string[]; protect: boolean; deleteBeforeReplace: boolean; retainOnDelete?: boolean } })[];
   hosts: Pick<HostManifest, "host" | "steps">[];
+  /** The stack's outputs (plans carry them; absent: none compared). */
+  outputs?: unknown;
 }
 
 type Res = PlanLike["resources"][number];
@@ -110,8 +121,24 @@ export function diffPlans(before: PlanLike, after: PlanLike): ChangeSet {
   const changeSummary = Object.fromEntries(OPS.map((op) => [op, changes.filter((c) => c.op === op).length])) as Record<ChangeOp, number>;
   const runs = stepRuns(before, after, changes);
   const waves = replacementWaves(after, byUrn);
-  notes.push(...bastionWithOthers(after, byUrn, runs), ...clusterWideReruns(after, runs));
-  return { changes, changeSummary, stepRuns: runs, replacementWaves: waves, notes };
+  notes.push(...bastionWithOthers(before, after, byUrn, runs), ...clusterWideReruns(after, runs));
+  return { changes, changeSummary, stepRuns: runs, replacementWaves: waves, notes, outputChanges: outputChanges(before.outputs, after.outputs) };
+}
+
+const SECRET_MARK = "\u0000secret:";
+
+/** Secrets replaced by a digest of their value: a rotation still shows as a change, never the value. */
+function masked(v: unknown): unknown {
+  if (isObject(v) && "$secret" in v && Object.keys(v).length === 1) return SECRET_MARK + createHash("sha256").update(JSON.stringify(v.$secret)).digest("hex");
+  if (Array.isArray(v)) return v.map(masked);
+  if (isObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, masked(x)]));
+  return v;
+}
+
+function outputChanges(before: unknown, after: unknown): OutputChange[] {
+  if (before === undefined || after === undefined) return [];
+  const show = (v: unknown) => (typeof v === "string" && v.startsWith(SECRET_MARK) ? "[secret]" : v === undefined ? null : v);
+  return changedLeaves(masked(before), masked(after)).map((c) => ({ name: c.path, before: show(c.before), after: show(c.after) }));
 }
 
 const OPTION_FLAGS = ["protect", "retainOnDelete"] as const;
@@ -128,16 +155,44 @@ function dataLoss(before: PlanLike, changes: ResourceChange[]): string[] {
     });
 }
 
-const isBastion = (urn: string) => urn.includes("opsfleet:index:Bastion$");
+/**
+ * The instances other hosts' steps connect through (`connection.proxy.host`): the proxy's address is its
+ * own, or an Elastic IP's whose `instance` it is. Keyed on what the steps use, not on names or types, so a
+ * renamed bastion is still one.
+ */
+function proxyInstances(plans: PlanLike[]): Set<string> {
+  const hosts = new Set<string>();
+  for (const p of plans) for (const r of p.resources) {
+    const proxy = (unwrapObj(r.inputs.connection) ?? {}).proxy;
+    const h = unwrapObj(proxy)?.host;
+    if (r.type === "command:remote:Command" && typeof h === "string") hosts.add(h);
+  }
+  const out = new Set<string>();
+  for (const p of plans) {
+    const eipInstances = new Set(p.resources.filter((r) => r.type === "aws:ec2/eip:Eip" && hosts.has(String(r.outputs?.publicIp))).map((r) => String(r.inputs.instance)));
+    for (const r of p.resources) {
+      if (r.type !== "aws:ec2/instance:Instance") continue;
+      if ((r.id && eipInstances.has(r.id)) || hosts.has(String(r.outputs?.publicIp)) || hosts.has(String(r.outputs?.privateIp))) out.add(r.urn);
+    }
+  }
+  return out;
+}
+
+function unwrapObj(v: unknown): Record<string, unknown> | undefined {
+  const u = unwrap(v);
+  return isObject(u) ? u : undefined;
+}
 
 /**
  * The bastion replaced in the same `up` as steps on other hosts: those steps connect through it, and the
  * README says to roll the bastion on its own (`pulumi up --target` its URN first).
  */
-function bastionWithOthers(after: PlanLike, byUrn: Map<string, ResourceChange>, runs: HostRuns[]): string[] {
-  const bastions = after.resources.filter((r) => r.type === "aws:ec2/instance:Instance" && isBastion(r.urn) && byUrn.get(r.urn)?.op === "replace");
+function bastionWithOthers(before: PlanLike, after: PlanLike, byUrn: Map<string, ResourceChange>, runs: HostRuns[]): string[] {
+  const proxies = proxyInstances([before, after]);
+  const bastions = after.resources.filter((r) => proxies.has(r.urn) && byUrn.get(r.urn)?.op === "replace");
   if (!bastions.length) return [];
-  const names = new Set(after.resources.filter((r) => isBastion(r.urn)).map((r) => r.name));
+  const parentName = new Map(after.resources.map((r) => [r.urn, r.name]));
+  const names = new Set(bastions.map((b) => (b.parent && parentName.get(b.parent)) || b.name));
   const others = runs.filter((h) => !names.has(h.host)).map((h) => h.host);
   if (!others.length) return [];
   return bastions.map((b) => `bastion ${b.name} is replaced in the same up as steps on ${others.length} other host(s) (${others.slice(0, 5).join(", ")}${others.length > 5 ? ", ..." : ""}) that connect through it: roll the bastion on its own first (pulumi up --target ${b.urn}), then the rest`);
@@ -158,7 +213,9 @@ function clusterWideReruns(after: PlanLike, runs: HostRuns[]): string[] {
   const reach = (urn: string): Set<string> => {
     const acc = new Set<string>();
     const stack = [urn];
-    while (stack.length) for (const d of (res.get(stack.pop()!)?.options.dependsOn ?? []).flatMap(subtree)) if (!acc.has(d)) {
+    // dependsOn and data dependencies (an input, e.g. a trigger, that carries another host's instance id)
+    const deps = (u: string) => { const r = res.get(u); return [...(r?.options.dependsOn ?? []), ...Object.values(r?.propertyDependencies ?? {}).flat()]; };
+    while (stack.length) for (const d of deps(stack.pop()!).flatMap(subtree)) if (!acc.has(d)) {
       acc.add(d);
       stack.push(d);
     }
@@ -188,7 +245,7 @@ function clusterWideReruns(after: PlanLike, runs: HostRuns[]): string[] {
     const together = g.cmds.filter((c) => !g.cmds.some((o) => o !== c && reaches.get(c)!.has(o)));
     if (together.length < 2) continue;
     const clusterName = res.get(g.cluster)?.name ?? g.cluster;
-    out.push(`${g.step} re-runs on ${together.length} hosts of ${clusterName} at once (${g.hosts.join(", ")}): no dependsOn orders them (no rolling gate), so a restart in it restarts them together`);
+    out.push(`${g.step} re-runs on ${together.length} hosts of ${clusterName} at once (${g.hosts.join(", ")}): no dependsOn or data dependency orders them (no rolling gate), so a restart in it restarts them together`);
   }
   return out;
 }

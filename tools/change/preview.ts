@@ -14,11 +14,12 @@ export interface ChangePlan extends Plan {
   stepRuns: ChangeSet["stepRuns"];
   replacementWaves: ChangeSet["replacementWaves"];
   changeNotes: ChangeSet["notes"];
+  outputChanges: ChangeSet["outputChanges"];
 }
 
 export function withChanges(before: Plan, after: Plan, against: string): ChangePlan {
   const cs = diffPlans(withPulumiUrns(before), after);
-  return { ...after, against, changes: cs.changes, changeSummary: cs.changeSummary, stepRuns: cs.stepRuns, replacementWaves: cs.replacementWaves, changeNotes: cs.notes };
+  return { ...after, against, changes: cs.changes, changeSummary: cs.changeSummary, stepRuns: cs.stepRuns, replacementWaves: cs.replacementWaves, changeNotes: cs.notes, outputChanges: cs.outputChanges };
 }
 
 export async function changePreview(before: Plan, o: Omit<BuildPlanOptions, "prior">, against = "before plan"): Promise<ChangePlan> {
@@ -29,5 +30,5 @@ export async function changePreview(before: Plan, o: Omit<BuildPlanOptions, "pri
 }
 
 export function changeSetOf(p: ChangePlan): ChangeSet {
-  return { changes: p.changes, changeSummary: p.changeSummary, stepRuns: p.stepRuns, replacementWaves: p.replacementWaves, notes: p.changeNotes };
+  return { changes: p.changes, changeSummary: p.changeSummary, stepRuns: p.stepRuns, replacementWaves: p.replacementWaves, notes: p.changeNotes, outputChanges: p.outputChanges ?? [] };
 }

@@ -1,6 +1,6 @@
 /** Pure: the human-readable change preview (replacements and step re-runs first). */
 import { OPS, summarizePaths, type ChangeSet, type ResourceChange } from "./diff";
-import { UNKNOWN_TYPE } from "./rules";
+import { REFUSED, UNKNOWN_TYPE } from "./rules";
 
 const SIGN: Record<string, string> = { create: "+", update: "~", replace: "+-", delete: "-", same: " " };
 
@@ -15,6 +15,8 @@ export function renderChanges(cs: ChangeSet, o: { stack: string; against: string
   out.push(`  ${s.replace} to replace, ${s.delete} to delete, ${s.create} to create, ${s.update} to update, ${s.same} unchanged`);
   const unknown = cs.notes.filter((n) => n.includes(UNKNOWN_TYPE)).length;
   if (unknown) out.push(`  ! ${unknown} changed resource(s) of a type without replace data: their "update" may be a replacement (see below)`);
+  const refused = cs.notes.filter((n) => n.includes(REFUSED)).length;
+  if (refused) out.push(`  ! ${refused} change(s) AWS refuses: pulumi up fails there (see below)`);
   const of = (op: string) => cs.changes.filter((c) => c.op === op);
 
   if (s.replace) {
@@ -44,6 +46,10 @@ export function renderChanges(cs: ChangeSet, o: { stack: string; against: string
         out.push(`    ${verb} ${st.step}  (${st.why})`);
       }
     }
+  }
+  if (cs.outputChanges.length) {
+    out.push("", "Stack outputs that change:");
+    for (const c of cs.outputChanges) out.push(`  ~ ${c.name}: ${JSON.stringify(c.before)} -> ${JSON.stringify(c.after)}`);
   }
   if (cs.notes.length) {
     out.push("", "Know before you run it:");

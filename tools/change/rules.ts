@@ -22,6 +22,9 @@ const RULES = data as unknown as Record<string, ReplaceRule>;
 /** Marks a note about a changed resource whose type has no replace data (render shows a count up front). */
 export const UNKNOWN_TYPE = "UNKNOWN:";
 
+/** Marks a change AWS will refuse: `pulumi up` fails at that resource (render shows a count up front). */
+export const REFUSED = "REFUSED:";
+
 /** Rules for a type token; undefined when the data does not know the type (see `unknownTypes`). */
 export function ruleFor(type: string): ReplaceRule | undefined {
   return RULES[type];
@@ -144,6 +147,9 @@ function isBlockValue(v: unknown): boolean {
   return isObject(v) || (Array.isArray(v) && v.some((x) => isObject(unwrap(x))));
 }
 
+/** What tls provider states before v4 stored instead of a PEM: its SHA-1 hex digest. */
+const LEGACY_PEM_HASH = /^[0-9a-f]{40}$/;
+
 const SOURCE_TYPE_KEYS = ["cidrIpv4", "cidrIpv6", "prefixListId", "referencedSecurityGroupId"];
 
 /** Provider CustomizeDiff rules the data lists as `conditional`, evaluated where the plan has what they need. */
@@ -165,6 +171,13 @@ function conditionalReplace(cond: Conditional, before: Record<string, unknown>, 
       const kind = (x: Record<string, unknown>) => SOURCE_TYPE_KEYS.filter((k) => x[k] !== undefined && x[k] !== null).join(",");
       return kind(before) !== kind(after);
     }
+    case "caCertPem":
+    case "caPrivateKeyPem":
+    case "certRequestPem":
+    case "privateKeyPem":
+      // requireReplaceIfStateContainsPEMString: the state holds the PEM itself (only legacy states held a hash)
+      if (!changedAt(cond.prop)) return false;
+      return typeof unwrap(before[cond.prop]) === "string" && !LEGACY_PEM_HASH.test(String(unwrap(before[cond.prop])));
     case "region":
       return false; // a plan-wide fact: see `regionChanged`
     default:
@@ -214,6 +227,10 @@ export function diffResource(type: string, before: Record<string, unknown>, afte
   if (regionChanged && (rule?.conditional ?? []).some((c) => c.prop === "region")) reasons.add("region");
   // Unknown is not "update": without the provider's data any change may replace. Loud, never silent.
   if (!rule && changedInputs.length && !type.startsWith("opsfleet:")) notes.push(`${UNKNOWN_TYPE} no replace data for ${type}: shown as an update, but it may be a replacement (check with \`pulumi preview\`; add the type to tools/change/replace-forcing.json)`);
+  // replace-forcing.json notes for aws_ebs_volume: size is an in-place ModifyVolume that only grows.
+  if (type === "aws:ebs/volume:Volume" && norm.has("size") && Number(unwrap(after.size)) < Number(unwrap(before.size))) {
+    notes.push(`${REFUSED} AWS refuses: volumes only grow (size ${String(unwrap(before.size))} -> ${String(unwrap(after.size))} GiB fails in ModifyVolume; shrinking needs a new volume and a data copy)`);
+  }
   if (type === "aws:ec2/instance:Instance" && !reasons.size && [...norm].some((n) => n === "userData" || n === "userDataBase64" || n === "instanceType")) {
     notes.push("stop/start: a userData or instanceType change stops and starts the instance in place");
   }
