@@ -95,7 +95,7 @@ describeOnHosts(
       // (<cluster prefix>/<set>/): the restore gathers one set from both layouts
       renameSync(path.join(s3.dir, BUCKET, CLUSTER_PREFIX, hostName(OLD[2]), "drill"), path.join(s3.dir, BUCKET, CLUSTER_PREFIX, "drill"));
       expect(storedKeys(s3.dir, BUCKET).filter((k) => k.startsWith(`${CLUSTER_PREFIX}/drill/`))).toHaveLength(2);
-      const r = await lab.ssh("r1", `${REDIS_BACKUP_PATHS.restore} --yes`, undefined, { timeoutMs: 90_000 });
+      const r = await lab.ssh("r1", `${REDIS_BACKUP_PATHS.restore} --set drill --yes`, undefined, { timeoutMs: 90_000 });
       expect(r.stderr).toBe("");
       expect(r.stdout).toMatch(new RegExp(`restore done: set drill, ${KEYS} keys, every key in the master that owns its slot`));
 
@@ -127,7 +127,7 @@ describeOnHosts(
       c2.disconnect();
 
       // a second restore into the now-populated cluster is refused: never mixed into live keys
-      const again = await lab.ssh("r1", `${REDIS_BACKUP_PATHS.restore} --yes`);
+      const again = await lab.ssh("r1", `${REDIS_BACKUP_PATHS.restore} --set drill --yes`);
       expect(again.code).not.toBe(0);
       expect(again.stderr).toContain(`the cluster holds ${KEYS} keys: a restore goes into an empty cluster only`);
     }, 90_000);

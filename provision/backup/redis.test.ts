@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { redisHostBackupPrefix, renderRedisBackupStep, REDIS_BACKUP_PATHS } from "./redis";
+import { redisHostBackupPrefix, SCHEDULED_SET_ERE, renderRedisBackupStep, REDIS_BACKUP_PATHS } from "./redis";
 import { scheduledRun, scheduledRunBash } from "./schedule";
 
 const target = { bucket: "dev-backups-a1", prefix: "redis/dev-redis/dev-redis-0", region: "eu-west-1", hostLabel: "dev-redis-0", metricNamespace: "Opsfleet/Hosts/dev" };
@@ -82,5 +82,13 @@ describe("Redis backup step (rendered)", () => {
     ].join("\n");
     const out = spawnSync("bash", ["-c", `awk -v p="redis/dev-redis/" '${awk}' | sort -ru`], { input: ls, encoding: "utf8" });
     expect(out.stdout.trim().split("\n")).toEqual(["20261130T0645Z", "20261130T0045Z", "20261129T1845Z"]);
+  });
+
+  test("without --set a restore chooses among scheduled sets only: a hand-named set never shadows newer scheduled ones", () => {
+    const restore = step.files.find((f) => f.path === REDIS_BACKUP_PATHS.restore)!.content;
+    expect(restore).toContain(`grep -E '${SCHEDULED_SET_ERE}'`);
+    const listing = ["pre-upgrade", "drill", "20261130T0645Z", "20261130T0045Z"].join("\n");
+    const out = spawnSync("bash", ["-c", `grep -E '${SCHEDULED_SET_ERE}'`], { input: listing, encoding: "utf8" });
+    expect(out.stdout.trim().split("\n")).toEqual(["20261130T0645Z", "20261130T0045Z"]);
   });
 });

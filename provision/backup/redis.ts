@@ -93,6 +93,9 @@ metric redis rdb 1 "$now"
 log "set $set_name: $saved master snapshot(s) of $BIND_IP uploaded"`;
 }
 
+/** Names of scheduled sets (the run's time, UTC): what a restore without --set chooses from, newest first. */
+export const SCHEDULED_SET_ERE = "^[0-9]{8}T[0-9]{4}Z$";
+
 export function renderRedisRestoreScript(): string {
   return `${header("rebuild an empty Redis Cluster from an RDB set in the backup bucket")}
 usage() { echo "usage: $0 [--set NAME] --yes   (run on one host of a healthy, empty cluster)" >&2; exit 2; }
@@ -115,7 +118,13 @@ covered() { awk -F'[=,]' '/^slots=/ { for (i = 2; i <= NF; i++) { n = split($i, 
 # one listing of the cluster's prefix: <host>/<set>/<file> (and <set>/<file> from before per-host prefixes)
 listing=$({ s3 ls --recursive "s3://$BUCKET/$CLUSTER_PREFIX/" || true; } | awk -v p="$CLUSTER_PREFIX/" 'index($4, p) == 1 { k = substr($4, length(p) + 1); n = split(k, a, "/"); if (n == 3) print a[2]; else if (n == 2) print a[1] }' | sort -ru)
 candidates=$set_name
-[ -n "$candidates" ] || candidates=$listing
+# without --set, only the scheduled sets (named by their run's time): a set named by hand
+# (backup-rdb --set pre-upgrade) must never shadow newer scheduled ones; restore it with --set
+if [ -z "$candidates" ]; then
+  candidates=$(printf '%s\n' $listing | grep -E '${SCHEDULED_SET_ERE}' || true)
+  hand=$(printf '%s\n' $listing | grep -vE '${SCHEDULED_SET_ERE}' | paste -sd' ' - || true)
+  [ -z "$hand" ] || log "sets named by hand, restored only with --set NAME: $hand"
+fi
 chosen=""; newest=""
 for c in $candidates; do
   [ -n "$newest" ] || newest=$c
