@@ -252,7 +252,7 @@ describe("mock provider state across a change (tools/change/state.ts)", () => {
 });
 
 describe("plan diff (tools/change/diff.ts)", () => {
-  const opts = { ignoreChanges: [], replaceOnChanges: [], dependsOn: [] as string[], protect: false, deleteBeforeReplace: false, aliases: [] as string[] };
+  const opts = { ignoreChanges: [] as string[], replaceOnChanges: [], dependsOn: [] as string[], protect: false, deleteBeforeReplace: false, aliases: [] as string[] };
   const r = (name: string, type: string, inputs: Record<string, unknown>, more: Partial<typeof opts> & { parent?: string } = {}): PlanLike["resources"][number] => {
     const { parent, ...o } = more;
     return { urn: `urn:pulumi:s::p::${type}::${name}`, type, name, custom: true, parent: parent ?? null, inputs, options: { ...opts, ...o } };
@@ -351,6 +351,17 @@ describe("plan diff (tools/change/diff.ts)", () => {
     expect(diffPlans(before, before).outputChanges).toEqual([]);
   });
 
+  test("a replaced instance keeps its ignored ami (pulumi/pulumi#2657): an architecture change is REFUSED, another difference a note", () => {
+    const inst = (instanceType: string, ami: string) => r("dev-redis-0", INSTANCE, { instanceType, ami }, { ignoreChanges: ["ami"], deleteBeforeReplace: true });
+    const cs = diffPlans(plan([inst("t3.small", "ami-x86")]), plan([inst("t4g.small", "ami-arm")]));
+    expect(cs.changes[0]).toMatchObject({ op: "replace", replaceReasons: ["instanceType"] });
+    expect(cs.notes).toEqual([expect.stringMatching(/^REFUSED: dev-redis-0: replaced with its deployed ami "ami-x86" .*x86_64 image, but t4g.small is arm64: AWS refuses .*drop ami from ignoreChanges/)]);
+    const same = diffPlans(plan([inst("t3.small", "ami-x86")]), plan([{ ...inst("t3.small", "ami-x86b"), inputs: { instanceType: "t3.small", ami: "ami-x86b", keyName: "k2" } }]));
+    expect(same.notes).toEqual([expect.stringMatching(/^dev-redis-0: replaced with the deployed value of ignored ami .*"ami-x86b"/)]);
+    // not replaced: nothing to say (the ignore does its job)
+    expect(diffPlans(plan([inst("t3.small", "ami-1")]), plan([inst("t3.small", "ami-2")])).notes).toEqual([]);
+  });
+
   test("step runs per host and replacement waves from dependsOn", () => {
     const host = (n: string) => r(n, "opsfleet:index:Host", {});
     const i = (n: string, ami: string, dependsOn: string[] = []) => r(n, INSTANCE, { ami }, { parent: `urn:pulumi:s::p::opsfleet:index:Host::${n}`, dependsOn });
@@ -402,7 +413,7 @@ describe("plans saved with the mock monitor's URNs (parent's own type only)", ()
 });
 
 describe("delete-before-replace dependents (issue 10)", () => {
-  const opts = { ignoreChanges: [], replaceOnChanges: [], dependsOn: [] as string[], protect: false, deleteBeforeReplace: false, aliases: [] as string[] };
+  const opts = { ignoreChanges: [] as string[], replaceOnChanges: [], dependsOn: [] as string[], protect: false, deleteBeforeReplace: false, aliases: [] as string[] };
   type R = PlanLike["resources"][number];
   const u = (type: string, name: string) => `urn:pulumi:s::p::opsfleet:index:Host$${type}::${name}`;
   const r = (name: string, type: string, inputs: Record<string, unknown>, deps: Record<string, string[]> = {}, more: Partial<typeof opts> = {}): R =>
