@@ -65,9 +65,18 @@ describeOnHosts(
       for (const [k, v] of shipped) expect({ k, v: now.get(k) }).toEqual({ k, v }); // the old history, untouched
       expect([...now.keys()].filter((k) => k.includes(lineage)).length).toBeGreaterThanOrEqual(2);
 
-      // another host, back to T: F1 + the old lineage's binlogs up to T
+      // the key store is on db2's lineage, which has binlogs but no full backup yet (--no-backup): a
+      // "latest" restore must fail loudly, never bring back the old lineage's a, b, c without d, e
+      const stale = await ssh("db1", `${DB_BACKUP_PATHS.restore} --no-backup --yes`);
+      expect(stale.code).not.toBe(0);
+      expect(stale.stderr).toContain(`lineage ${lineage} (the key store's) has no complete full backup`);
+      expect(stale.stderr).toContain(`forked from lineage ${oldLineage}`);
+      expect((await ssh("db1", "ls -A /var/lib/mysql")).stdout.trim()).toBe(""); // nothing touched
+
+      // another host, back to T (before db2's fork): F1 + the old lineage's binlogs up to T
       const pitr = await ssh("db1", `${DB_BACKUP_PATHS.restore} --to '${target}' --no-backup --yes`);
       expect(pitr).toMatchObject(ok);
+      expect(pitr.stdout).toContain(`is before lineage ${lineage} forked from lineage ${oldLineage}: restoring from ${oldLineage}`);
       expect(pitr.stdout).toMatch(/replaying \d+ binary logs from mysql-bin\.\d{6}:\d+ up to .* UTC/);
       const rows = (await t.sql("db1", "SELECT note FROM orders ORDER BY id")).split("\n");
       expect(rows).toEqual(["a", "b"].flatMap((l) => [1, 2, 3].map((i) => `${MARKER} ${l} ${i}`)));
@@ -92,9 +101,19 @@ describeOnHosts(
       const before = await keys();
       await ssh("db2", "/etc/init.d/mariadb stop >/dev/null 2>&1; find /var/lib/mysql -mindepth 1 -delete");
       const { before: pre, after } = renderDatabaseSteps(DATABASE);
-      for (const step of [...pre, renderUsersStep(DATABASE, PASSWORDS), ...after]) await t.lab.runStep("db2", step);
+      const outputs: string[] = [];
+      for (const step of [...pre, renderUsersStep(DATABASE, PASSWORDS), ...after]) outputs.push((await t.lab.runStep("db2", step)).stdout);
       expect(await keys()).toBe(before);
       expect((await ssh("db2", "/etc/mysql/opsfleet/verify-encryption")).stdout).toMatch(/^verify: \d+ tablespaces, 0 problems$/m);
+      // the empty server is not the kept lineage's data: nothing of it is backed up or shipped until a restore
+      expect(outputs.join("\n")).toMatch(/the keys belong to backed-up data \(lineage [0-9a-f]{32}\): no backups until it is restored/);
+      const objects = objectFiles(t.s3.dir).length;
+      for (const job of [DB_BACKUP_PATHS.shipBinlogs, DB_BACKUP_PATHS.fullBackup]) {
+        const r = await ssh("db2", job);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain("data directory was re-initialised under the keys of backed-up data");
+      }
+      expect(objectFiles(t.s3.dir).length).toBe(objects);
     }, 180_000);
   },
   { requires: ["mariadbd", "mariadb-backup", "mbstream", "aws", "zstd"] },

@@ -108,6 +108,16 @@ describeOnHosts(
       expect((await lab().ssh("db2", `ls -A /var/lib/mysql | grep -cE '^(${RESTORE_DIRS.previous}|${RESTORE_DIRS.stage})$' || true`)).stdout.trim()).toBe("0");
     }, 180_000);
 
+    test("a restore killed by SIGTERM after the data was swapped puts the host back as it was", async () => {
+      // a mariadb-binlog stand-in that sends the restore a TERM (as systemd or an operator's kill would)
+      const killer = "install -d /run/killer && printf '#!/bin/sh\\nkill -TERM $PPID\\nsleep 2\\n' > /run/killer/mariadb-binlog && chmod 0755 /run/killer/mariadb-binlog && PATH=/run/killer:$PATH";
+      const killed = await lab().ssh("db2", `${killer} ${DB_BACKUP_PATHS.restore} --to '${target}' --no-backup --yes`, undefined, { timeoutMs: 150_000 });
+      expect(killed.code).toBe(143);
+      expect(killed.stdout).toContain("putting the previous data and keys back");
+      expect(await sql("db2", "SHOW TABLES")).toBe("");
+      expect((await lab().ssh("db2", `ls -A /var/lib/mysql | grep -cE '^(${RESTORE_DIRS.previous}|${RESTORE_DIRS.stage})$' || true`)).stdout.trim()).toBe("0");
+    }, 180_000);
+
     test("the retry, to the noted time as ISO 8601 with Z: exactly the rows written before it, encrypted on disk, backed up again", async () => {
       const iso = `${target.replace(" ", "T")}Z`;
       const r = await lab().ssh("db2", `${DB_BACKUP_PATHS.restore} --to '${iso}' --yes`, undefined, { timeoutMs: 150_000 });

@@ -9,7 +9,7 @@
  * Pages in the backup stream and the binlogs stay encrypted: the key is needed to prepare them.
  */
 import type { RenderedFile, RenderedStep } from "../common/types";
-import { PATHS, resolveDatabaseOptions, type DatabaseEngine, type DatabaseProvisionOptions } from "../database/options";
+import { LINEAGE_FILE, PATHS, resolveDatabaseOptions, type DatabaseEngine, type DatabaseProvisionOptions } from "../database/options";
 import { MARIADB_CONF_DIR } from "../database/mariadb";
 import { MYSQL_KEYRING_CONFIG } from "../database/mysql";
 import { shellPrelude } from "../database/shell";
@@ -89,8 +89,7 @@ fi`,
   };
 }
 
-/** Names the data the keys belong to (random, made with the first key backup; a restore adopts the stored one). */
-export const LINEAGE_FILE = "opsfleet-lineage";
+export { LINEAGE_FILE };
 /** What one SSM parameter value holds (Advanced tier; Intelligent-Tiering moves a value above 4096 bytes there). */
 export const KEY_BUNDLE_MAX_BYTES = 8192;
 /** Exit code of backup-key when the key store holds another lineage's key (a new host before its restore). */
@@ -126,7 +125,10 @@ install -d -m 0700 "$STATE"
 # "<name> <base64>" per key file: the whole key material, for the key store only
 key_bundle() { local f; printf 'opsfleet-key-bundle v1\\n'; for f in ${bundleFiles(db.engine).join(" ")}; do printf '%s %s\\n' "$f" "$(base64 -w0 "$KEY_DIR/$f")"; done; }
 # the lineage names the data these keys encrypt: backups and binlogs of one lineage go together
-lineage() { cat "$KEY_DIR/${LINEAGE_FILE}" 2>/dev/null || true; }`;
+lineage() { cat "$KEY_DIR/${LINEAGE_FILE}" 2>/dev/null || true; }
+# the lineage of the key bundle in the key store (empty when it cannot be read)
+stored_lineage() { ssm get-parameter --name "$KEY_PARAMETER" --with-decryption --query Parameter.Value --output text 2>/dev/null \\
+  | awk '$1 == "${LINEAGE_FILE}" { print $2 }' | base64 -d 2>/dev/null || true; }`;
 }
 
 /** `backup-key [--force|--replace]`: puts the key bundle into the key store when it changed (after a
@@ -134,8 +136,6 @@ lineage() { cat "$KEY_DIR/${LINEAGE_FILE}" 2>/dev/null || true; }`;
 export function renderBackupKeyScript(o: DatabaseBackupOptions): string {
   return `${header("copy the database key material to the key store (SSM SecureString), never to S3")}
 ${prelude(o)}
-stored_lineage() { ssm get-parameter --name "$KEY_PARAMETER" --with-decryption --query Parameter.Value --output text 2>/dev/null \\
-  | awk '$1 == "${LINEAGE_FILE}" { print $2 }' | base64 -d 2>/dev/null || true; }
 mode=\${1:-}; replace=0
 [ "$mode" != --replace ] || replace=1
 if [ -z "$(lineage)" ] || [ "$replace" = 1 ]; then
@@ -189,6 +189,7 @@ ok=0
 last_good=$(cat "$STATE/full.good" 2>/dev/null || true)
 work=$(mktemp -d /tmp/opsfleet-backup.XXXXXX)
 trap 'rm -rf "$work"; [ "$ok" = 1 ] || metric database full 0 "$last_good"' EXIT
+[ ! -e ${PATHS.needsRestoreMarker} ] || die "this host's data directory was re-initialised under the keys of backed-up data (${PATHS.needsRestoreMarker}): no backup or binlog shipment until it is restored (${DB_BACKUP_PATHS.restore} --keep-host-key --yes)"
 db_running || die "$DB_SERVICE is not running"
 ${DB_BACKUP_PATHS.backupKey}
 started=$(date +%s); ts=$(date -u -d "@$started" +%Y%m%dT%H%M%SZ)
@@ -227,6 +228,7 @@ flock -n 9 || exit 0
 ok=0
 last_good=$(cat "$STATE/binlog.good" 2>/dev/null || true)
 trap '[ "$ok" = 1 ] || metric database binlog 0 "$last_good"' EXIT
+[ ! -e ${PATHS.needsRestoreMarker} ] || die "this host's data directory was re-initialised under the keys of backed-up data (${PATHS.needsRestoreMarker}): no backup or binlog shipment until it is restored (${DB_BACKUP_PATHS.restore} --keep-host-key --yes)"
 db_running || die "$DB_SERVICE is not running"
 # a rotated key must reach the key store before binlogs encrypted with it are needed
 ${DB_BACKUP_PATHS.backupKey}
@@ -310,6 +312,7 @@ if [ -n "$to" ]; then
   [ "$target" -le "$(date +%s)" ] || die "--to: $to UTC is in the future"
   [ "$to" = "$given" ] || log "--to '$given' is $to UTC"
 fi
+started=$(date +%s)
 pre="$DATA_DIR/${RESTORE_DIRS.previous}"; stage="$DATA_DIR/${RESTORE_DIRS.stage}"
 [ ! -e "$pre" ] || die "$pre exists (data kept aside by an earlier restore): move or remove it first"
 rm -rf "$stage"
@@ -329,14 +332,38 @@ else
   for f in ${keyFiles}; do [ -s "$KEY_DIR/$f" ] || die "--keep-host-key: $KEY_DIR/$f is missing"; done
 fi
 
-# 2. the newest complete full backup that finished before the target
+# 2. the lineage the key store is on (the data these keys encrypt now), and the newest complete full
+#    backup of that lineage that finished before the target. A lineage made by a restore records its
+#    parent and fork time (lineage/<id>); a target before the fork is in the parent's history.
+if [ "$keep_key" = 0 ]; then cur=$(cat "$keys/${LINEAGE_FILE}")
+else
+  # the host's key material, the key store's lineage (the host's own when the store cannot be read)
+  cur=$(stored_lineage); [ -n "$cur" ] || cur=$(lineage)
+fi
+[ -n "$cur" ] || die "the key bundle names no lineage: cannot tell which backups belong to these keys"
+# (the AWS CLI exits 1 with nothing on stderr when there is nothing to list)
+listing=$(s3 ls --recursive "s3://$BUCKET/$PREFIX/full/" 2>"$keys/err") || [ ! -s "$keys/err" ] \\
+  || die "cannot list s3://$BUCKET/$PREFIX/full/: $(tr '\\n' ' ' < "$keys/err")"
+done_ts=$(printf '%s\\n' "$listing" | awk '$4 ~ "/full/[^/]+/backup[.]done$" { n = split($4, p, "/"); print p[n - 1] }' | sort -r)
 backup=""; info=""
-for ts in $({ s3 ls "s3://$BUCKET/$PREFIX/full/" || true; } | awk '$1 == "PRE" { sub("/$", "", $2); print $2 }' | sort -r); do
-  i=$(s3 cp "s3://$BUCKET/$PREFIX/full/$ts/backup.done" - 2>/dev/null) || continue
-  fin=$(printf '%s\\n' "$i" | sed -n 's/^finished=//p')
-  if [ -z "$target" ] || [ "$fin" -le "$target" ]; then backup=$ts; info=$i; break; fi
+while [ -z "$backup" ]; do
+  for ts in $done_ts; do
+    # a finished backup whose record cannot be read is an error, never a reason to take an older one
+    i=$(s3 cp "s3://$BUCKET/$PREFIX/full/$ts/backup.done" -) || die "cannot read s3://$BUCKET/$PREFIX/full/$ts/backup.done"
+    [ "$(printf '%s\\n' "$i" | sed -n 's/^lineage=//p')" = "$cur" ] || continue
+    fin=$(printf '%s\\n' "$i" | sed -n 's/^finished=//p')
+    if [ -z "$target" ] || [ "$fin" -le "$target" ]; then backup=$ts; info=$i; break; fi
+  done
+  [ -z "$backup" ] || break
+  rec=$(s3 cp "s3://$BUCKET/$PREFIX/lineage/$cur" - 2>/dev/null || true)
+  parent=$(printf '%s\\n' "$rec" | sed -n 's/^parent=//p'); fork=$(printf '%s\\n' "$rec" | sed -n 's/^fork=//p')
+  if [ -n "$target" ] && [ -n "$parent" ] && [ -n "$fork" ] && [ "$target" -le "$fork" ]; then
+    log "--to $to UTC is before lineage $cur forked from lineage $parent: restoring from $parent"
+    cur=$parent; continue
+  fi
+  # never an older lineage's data in place of this one's: what was written since its fork would be lost
+  die "lineage $cur (the key store's) has no complete full backup\${to:+ that finished before $to}\${parent:+ (it forked from lineage $parent)}: restoring an older lineage would silently lose what was written since. Take a full backup on the host that runs lineage $cur (${DB_BACKUP_PATHS.fullBackup}), or restore with --to a time before the fork"
 done
-[ -n "$backup" ] || die "no complete full backup in s3://$BUCKET/$PREFIX/full/\${to:+ that finished before $to}"
 val() { printf '%s\\n' "$info" | sed -n "s/^$1=//p"; }
 start_file=$(val binlog_file); start_pos=$(val binlog_pos); line=$(val lineage)
 # 3. the binlogs of the backup's lineage (downloaded once the server is stopped, below)
@@ -351,7 +378,10 @@ mkdir -m 0700 "$pre" "$pre/keys"
 find "$DATA_DIR" -mindepth 1 -maxdepth 1 ! -name ${RESTORE_DIRS.previous} ! -name lost+found -exec mv -t "$pre" {} +
 for f in ${allKeyFiles}; do [ ! -e "$KEY_DIR/$f" ] || cp -p "$KEY_DIR/$f" "$pre/keys/"; done
 rollback() {
-  log "restore failed: putting the previous data and keys back"
+  # the caller's terminal may be gone (SIGHUP, a closed pipe): rollback must not die writing to it
+  trap '' PIPE HUP
+  log "restore failed: putting the previous data and keys back" 2>/dev/null || true
+  log "restore failed: putting the previous data and keys back" >>${DB_BACKUP_PATHS.log} 2>/dev/null || true
   ! db_running || db_stop
   rm -rf "$stage"
   find "$DATA_DIR" -mindepth 1 -maxdepth 1 ! -name ${RESTORE_DIRS.previous} ! -name lost+found -exec rm -rf {} +
@@ -361,6 +391,8 @@ rollback() {
   db_restart >/dev/null 2>&1 8>&- || true
 }
 trap 'rc=$?; rm -rf "$keys"; if [ "$rc" != 0 ] && [ "\${restored:-0}" = 0 ]; then rollback; fi' EXIT
+# bash runs no EXIT trap on an untrapped signal: a killed restore must roll back too
+trap 'exit 143' TERM; trap 'exit 129' HUP; trap 'exit 130' INT
 restored=0
 
 # 5. download and unpack (still encrypted pages), put the key in place, prepare (decrypts what it must)
@@ -417,6 +449,9 @@ restored=1
 rm -f "$STATE/binlog.shipped" "$STATE/binlog.position" "$STATE/key.sha256"
 ${DB_BACKUP_PATHS.backupKey} --replace \\
   || log "WARNING: the key bundle could not be stored: nothing of this host is backed up until ${DB_BACKUP_PATHS.backupKey} --replace succeeds" >&2
+# the new lineage's parent and fork time: a later restore to a time before the fork follows it back
+printf 'parent=%s\\nfork=%s\\n' "$line" "\${target:-$started}" | s3 cp - "s3://$BUCKET/$PREFIX/lineage/$(lineage)" --only-show-errors \
+  || log "WARNING: could not record lineage $(lineage)'s parent: a restore to a time before this one needs a full backup of $line" >&2
 log "restore done: backup $backup\${binlogs:+ + binary logs}\${to:+ up to $to UTC}, new lineage $(lineage); the previous data and keys are kept in $pre (remove it when satisfied)"
 # a new base for this host's point-in-time recovery
 exec 8>&-
@@ -467,7 +502,9 @@ chmod 0700 ${PATHS.opsDir} ${BACKUP_DIR}
 ${installJobsScript(DB_BACKUP_PATHS.scheduleDir, jobs)}
 # the key leaves the host at once: losing the key volume must never lose the data
 rc=0; ${DB_BACKUP_PATHS.backupKey} || rc=$?
-if [ "$rc" = ${KEY_STORE_MISMATCH} ]; then
+if [ -e ${PATHS.needsRestoreMarker} ]; then
+  echo "WARNING: this host waits for its restore (its data directory was re-initialised under kept keys); backups start once it is done"
+elif [ "$rc" = ${KEY_STORE_MISMATCH} ]; then
   echo "WARNING: this host waits for its restore (see above); backups start once it is done"
 elif [ "$rc" != 0 ]; then exit "$rc"
 else ${DB_BACKUP_PATHS.shipBinlogs}

@@ -104,7 +104,13 @@ export const PATHS = {
   errorLog: "/var/log/mysql/error.log",
   /** Written into the data directory once the server has run encrypted: keys must exist from then on. */
   encryptedMarker: "/var/lib/mysql/.opsfleet-encrypted",
+  /** Written by db-install when it initialises an empty data directory under keys of a backed-up
+   * lineage (data volume lost, key volume kept): no backup or binlog shipment until a restore. */
+  needsRestoreMarker: "/var/lib/mysql/.opsfleet-needs-restore",
 } as const;
+
+/** Names the data the keys belong to (random, made with the first key backup; a restore adopts the stored one). */
+export const LINEAGE_FILE = "opsfleet-lineage";
 
 export const SCRIPT_PATHS = {
   rotate: `${PATHS.opsDir}/rotate-keys`,

@@ -5,7 +5,7 @@
  * block, and the host tests pipe the very same bytes over ssh to local test hosts.
  */
 import type { RenderedFile, RenderedStep } from "../common/types";
-import { PATHS, SCRIPT_PATHS, resolveDatabaseOptions, type DatabaseProvisionOptions, type ResolvedDatabaseOptions } from "./options";
+import { LINEAGE_FILE, PATHS, SCRIPT_PATHS, resolveDatabaseOptions, type DatabaseProvisionOptions, type ResolvedDatabaseOptions } from "./options";
 import { shellPrelude, SQL_QUOTE_FN } from "./shell";
 import {
   mariadbConfigFiles, mariadbKeySetupScript, mariadbPostStartScript, mariadbRotateScript, mariadbVerifyScript,
@@ -43,7 +43,13 @@ command -v openssl >/dev/null 2>&1 || apt-get install -y -q openssl
 if [ ! -d ${PATHS.dataDir}/mysql ]; then
   echo "empty data directory ${PATHS.dataDir}: initialising it (mariadb-install-db)"
   ! "$(command -v mariadb-admin)" ping >/dev/null 2>&1 || /etc/init.d/mariadb stop </dev/null >/dev/null 2>&1 || systemctl stop mariadb || true
-  mariadb-install-db --user=mysql --datadir=${PATHS.dataDir} --skip-test-db >/dev/null
+  out=$(mariadb-install-db --user=mysql --datadir=${PATHS.dataDir} --skip-test-db 2>&1) \\
+    || { printf '%s\\n' "$out" >&2; echo "ERROR: mariadb-install-db failed (its output above)" >&2; exit 1; }
+  # keys of a backed-up lineage, no data: this empty server is not that lineage's data
+  if [ -s ${o.keyDir}/${LINEAGE_FILE} ]; then
+    echo "the keys belong to backed-up data (lineage $(cat ${o.keyDir}/${LINEAGE_FILE})): no backups until it is restored"
+    touch ${PATHS.needsRestoreMarker}
+  fi
 fi`
       : mysqlInstallScript();
   // The data volume is mounted before the install: its fresh filesystem's empty lost+found would
