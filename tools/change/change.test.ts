@@ -362,6 +362,17 @@ describe("plan diff (tools/change/diff.ts)", () => {
     expect(diffPlans(plan([inst("t3.small", "ami-1")]), plan([inst("t3.small", "ami-2")])).notes).toEqual([]);
   });
 
+  test("an ALB moved to subnets of another VPC is REFUSED; an internet gateway moved to another VPC warns of the detach", () => {
+    const sub = (n: string, vpcId: string) => ({ ...r(n, "aws:ec2/subnet:Subnet", { vpcId, cidrBlock: "10.0.0.0/24" }), id: `${n}-id` });
+    const alb = (subnets: string[]) => r("web", "aws:lb/loadBalancer:LoadBalancer", { subnets });
+    const igw = (vpcId: string) => r("igw", "aws:ec2/internetGateway:InternetGateway", { vpcId });
+    const before = plan([sub("a", "vpc-1"), sub("b", "vpc-2"), alb(["a-id"]), igw("vpc-1")]);
+    const notes = diffPlans(before, plan([sub("a", "vpc-1"), sub("b", "vpc-2"), alb(["b-id"]), igw("vpc-2")])).notes;
+    expect(notes.filter((n) => !n.startsWith("web: subnets changed: the provider replaces when loadBalancerType=network"))).toEqual([expect.stringMatching(/^REFUSED: web: AWS refuses: a load balancer's subnets must stay in its VPC \(vpc-1 -> vpc-2\)/), expect.stringMatching(/^igw: the internet gateway is detached from vpc-1 before it attaches to vpc-2/)]);
+    // another subnet of the same VPC is a plain update
+    expect(diffPlans(plan([sub("a", "vpc-1"), { ...sub("c", "vpc-1") }, alb(["a-id"])]), plan([sub("a", "vpc-1"), sub("c", "vpc-1"), alb(["c-id"])])).notes.filter((n) => n.includes("REFUSED"))).toEqual([]);
+  });
+
   test("step runs per host and replacement waves from dependsOn", () => {
     const host = (n: string) => r(n, "opsfleet:index:Host", {});
     const i = (n: string, ami: string, dependsOn: string[] = []) => r(n, INSTANCE, { ami }, { parent: `urn:pulumi:s::p::opsfleet:index:Host::${n}`, dependsOn });

@@ -118,7 +118,7 @@ export function diffPlans(before: PlanLike, after: PlanLike): ChangeSet {
 
   notes.push(...dependentReplacements(before, after, changes, priorOf));
   const byUrn = new Map(changes.map((c) => [c.urn, c]));
-  notes.push(...volumeInUse(after, byUrn, priorOf));
+  notes.push(...volumeInUse(after, byUrn, priorOf), ...vpcMoves(before, after, byUrn, priorOf));
   notes.push(...dataLoss(before, changes));
   const changeSummary = Object.fromEntries(OPS.map((op) => [op, changes.filter((c) => c.op === op).length])) as Record<ChangeOp, number>;
   const runs = stepRuns(before, after, changes);
@@ -336,6 +336,32 @@ function volumeInUse(after: PlanLike, byUrn: Map<string, ResourceChange>, priorO
   }
   return out;
 }
+
+/**
+ * Updates AWS refuses or must stage: a load balancer's subnets in another VPC (its VPC is fixed at
+ * creation), an internet gateway moved to another VPC (detached first; DependencyViolation while the old
+ * VPC still has public addresses).
+ */
+function vpcMoves(before: PlanLike, after: PlanLike, byUrn: Map<string, ResourceChange>, priorOf: Map<string, Res>): string[] {
+  const vpcOfSubnet = (plan: PlanLike) => new Map(plan.resources.filter((r) => r.type === "aws:ec2/subnet:Subnet" && r.id).map((r) => [r.id!, unwrap(r.inputs.vpcId)]));
+  const [vb, va] = [vpcOfSubnet(before), vpcOfSubnet(after)];
+  const vpcs = (ids: unknown, m: Map<string, unknown>) => new Set((Array.isArray(ids) ? ids : []).map((i) => m.get(String(unwrap(i)))).filter((v) => v !== undefined));
+  const out: string[] = [];
+  for (const r of after.resources) {
+    const p = priorOf.get(r.urn);
+    if (!p || byUrn.get(r.urn)?.op !== "update") continue;
+    if (r.type === "aws:lb/loadBalancer:LoadBalancer") {
+      const [a, b] = [vpcs(p.inputs.subnets, vb), vpcs(r.inputs.subnets, va)];
+      if (a.size && b.size && ![...b].every((v) => a.has(v))) out.push(`${REFUSED} ${r.name}: AWS refuses: a load balancer's subnets must stay in its VPC (${[...a].join(", ")} -> ${[...b].join(", ")}); it needs a new load balancer`);
+    }
+    if (r.type === "aws:ec2/internetGateway:InternetGateway" && !deepEqualish(p.inputs.vpcId, r.inputs.vpcId)) {
+      out.push(`${r.name}: the internet gateway is detached from ${String(unwrap(p.inputs.vpcId))} before it attaches to ${String(unwrap(r.inputs.vpcId))}; the detach fails (DependencyViolation) while that VPC still has public addresses mapped`);
+    }
+  }
+  return out;
+}
+
+const deepEqualish = (a: unknown, b: unknown) => JSON.stringify(unwrap(a)) === JSON.stringify(unwrap(b));
 
 function stepRuns(before: PlanLike, after: PlanLike, changes: ResourceChange[]): HostRuns[] {
   const hostOfStep = new Map<string, { host: string; step: string }>();
