@@ -252,7 +252,7 @@ describe("mock provider state across a change (tools/change/state.ts)", () => {
 });
 
 describe("plan diff (tools/change/diff.ts)", () => {
-  const opts = { ignoreChanges: [], replaceOnChanges: [], dependsOn: [] as string[], protect: false, deleteBeforeReplace: false, aliases: [] as string[] };
+  const opts = { ignoreChanges: [] as string[], replaceOnChanges: [], dependsOn: [] as string[], protect: false, deleteBeforeReplace: false, aliases: [] as string[] };
   const r = (name: string, type: string, inputs: Record<string, unknown>, more: Partial<typeof opts> & { parent?: string } = {}): PlanLike["resources"][number] => {
     const { parent, ...o } = more;
     return { urn: `urn:pulumi:s::p::${type}::${name}`, type, name, custom: true, parent: parent ?? null, inputs, options: { ...opts, ...o } };
@@ -351,6 +351,28 @@ describe("plan diff (tools/change/diff.ts)", () => {
     expect(diffPlans(before, before).outputChanges).toEqual([]);
   });
 
+  test("a replaced instance keeps its ignored ami (pulumi/pulumi#2657): an architecture change is REFUSED, another difference a note", () => {
+    const inst = (instanceType: string, ami: string) => r("dev-redis-0", INSTANCE, { instanceType, ami }, { ignoreChanges: ["ami"], deleteBeforeReplace: true });
+    const cs = diffPlans(plan([inst("t3.small", "ami-x86")]), plan([inst("t4g.small", "ami-arm")]));
+    expect(cs.changes[0]).toMatchObject({ op: "replace", replaceReasons: ["instanceType"] });
+    expect(cs.notes).toEqual([expect.stringMatching(/^REFUSED: dev-redis-0: replaced with its deployed ami "ami-x86" .*x86_64 image, but t4g.small is arm64: AWS refuses .*drop ami from ignoreChanges/)]);
+    const same = diffPlans(plan([inst("t3.small", "ami-x86")]), plan([{ ...inst("t3.small", "ami-x86b"), inputs: { instanceType: "t3.small", ami: "ami-x86b", keyName: "k2" } }]));
+    expect(same.notes).toEqual([expect.stringMatching(/^dev-redis-0: replaced with the deployed value of ignored ami .*"ami-x86b"/)]);
+    // not replaced: nothing to say (the ignore does its job)
+    expect(diffPlans(plan([inst("t3.small", "ami-1")]), plan([inst("t3.small", "ami-2")])).notes).toEqual([]);
+  });
+
+  test("an ALB moved to subnets of another VPC is REFUSED; an internet gateway moved to another VPC warns of the detach", () => {
+    const sub = (n: string, vpcId: string) => ({ ...r(n, "aws:ec2/subnet:Subnet", { vpcId, cidrBlock: "10.0.0.0/24" }), id: `${n}-id` });
+    const alb = (subnets: string[]) => r("web", "aws:lb/loadBalancer:LoadBalancer", { subnets });
+    const igw = (vpcId: string) => r("igw", "aws:ec2/internetGateway:InternetGateway", { vpcId });
+    const before = plan([sub("a", "vpc-1"), sub("b", "vpc-2"), alb(["a-id"]), igw("vpc-1")]);
+    const notes = diffPlans(before, plan([sub("a", "vpc-1"), sub("b", "vpc-2"), alb(["b-id"]), igw("vpc-2")])).notes;
+    expect(notes.filter((n) => !n.startsWith("web: subnets changed: the provider replaces when loadBalancerType=network"))).toEqual([expect.stringMatching(/^REFUSED: web: AWS refuses: a load balancer's subnets must stay in its VPC \(vpc-1 -> vpc-2\)/), expect.stringMatching(/^igw: the internet gateway is detached from vpc-1 before it attaches to vpc-2/)]);
+    // another subnet of the same VPC is a plain update
+    expect(diffPlans(plan([sub("a", "vpc-1"), { ...sub("c", "vpc-1") }, alb(["a-id"])]), plan([sub("a", "vpc-1"), sub("c", "vpc-1"), alb(["c-id"])])).notes.filter((n) => n.includes("REFUSED"))).toEqual([]);
+  });
+
   test("step runs per host and replacement waves from dependsOn", () => {
     const host = (n: string) => r(n, "opsfleet:index:Host", {});
     const i = (n: string, ami: string, dependsOn: string[] = []) => r(n, INSTANCE, { ami }, { parent: `urn:pulumi:s::p::opsfleet:index:Host::${n}`, dependsOn });
@@ -402,7 +424,7 @@ describe("plans saved with the mock monitor's URNs (parent's own type only)", ()
 });
 
 describe("delete-before-replace dependents (issue 10)", () => {
-  const opts = { ignoreChanges: [], replaceOnChanges: [], dependsOn: [] as string[], protect: false, deleteBeforeReplace: false, aliases: [] as string[] };
+  const opts = { ignoreChanges: [] as string[], replaceOnChanges: [], dependsOn: [] as string[], protect: false, deleteBeforeReplace: false, aliases: [] as string[] };
   type R = PlanLike["resources"][number];
   const u = (type: string, name: string) => `urn:pulumi:s::p::opsfleet:index:Host$${type}::${name}`;
   const r = (name: string, type: string, inputs: Record<string, unknown>, deps: Record<string, string[]> = {}, more: Partial<typeof opts> = {}): R =>

@@ -6,7 +6,8 @@
  */
 import type { HostManifest } from "../../components/host";
 import { createHash } from "node:crypto";
-import { changedLeaves, dependentReplaceKeys, diffResource, isObject, unwrap } from "./rules";
+import { architectureOf } from "../../components/ami";
+import { changedLeaves, dependentReplaceKeys, diffResource, isObject, REFUSED, unwrap } from "./rules";
 import type { StateResource } from "./state";
 
 export type ChangeOp = "create" | "update" | "replace" | "delete" | "same";
@@ -106,6 +107,7 @@ export function diffPlans(before: PlanLike, after: PlanLike): ChangeSet {
     changes.push({ ...base, op, changedInputs: op === "same" ? [] : [...d.changedInputs, ...optionChanges], replaceReasons: d.replaceReasons });
     if (p.options.protect && !r.options.protect) notes.push(`protect lifted: ${r.name} (${r.type}) is no longer protected; a later change can delete or replace it`);
     for (const n of d.notes) notes.push(`${r.name}: ${n}`);
+    if (op === "replace") notes.push(...ignoredOnReplace(r, p));
     if (op === "replace" && p.options.protect) notes.push(`BLOCKED: ${r.name} (${r.type}) is protected and would be replaced: pulumi up fails until protect is lifted`);
   }
   for (const p of before.resources) {
@@ -116,7 +118,7 @@ export function diffPlans(before: PlanLike, after: PlanLike): ChangeSet {
 
   notes.push(...dependentReplacements(before, after, changes, priorOf));
   const byUrn = new Map(changes.map((c) => [c.urn, c]));
-  notes.push(...volumeInUse(after, byUrn, priorOf));
+  notes.push(...volumeInUse(after, byUrn, priorOf), ...vpcMoves(before, after, byUrn, priorOf));
   notes.push(...dataLoss(before, changes));
   const changeSummary = Object.fromEntries(OPS.map((op) => [op, changes.filter((c) => c.op === op).length])) as Record<ChangeOp, number>;
   const runs = stepRuns(before, after, changes);
@@ -142,6 +144,26 @@ function outputChanges(before: unknown, after: unknown): OutputChange[] {
 }
 
 const OPTION_FLAGS = ["protect", "retainOnDelete"] as const;
+
+/**
+ * A replacement is created with the deployed values of its ignoreChanges inputs, not the program's
+ * (pulumi/pulumi#2657): say so where they differ; an AMI of the old architecture on a new instance type of
+ * another architecture is refused by AWS after the old instance (delete-before-replace) is gone.
+ */
+function ignoredOnReplace(r: Res, p: Res): string[] {
+  const out: string[] = [];
+  for (const path of r.options.ignoreChanges) {
+    const had = changedLeaves(p.inputs, r.inputs).filter((c) => c.path === path || c.path.startsWith(`${path}.`) || c.path.startsWith(`${path}[`));
+    if (!had.length) continue;
+    const [a, b] = [unwrap(p.inputs.instanceType), unwrap(r.inputs.instanceType)];
+    const archMoves = r.type === "aws:ec2/instance:Instance" && path === "ami" && typeof a === "string" && typeof b === "string" && architectureOf(a) !== architectureOf(b);
+    const fix = "drop ami from ignoreChanges for this up, or pin `opsfleet:amiIds` and roll the host with `pulumi up --replace <instance urn>` (README, Hosts)";
+    out.push(archMoves
+      ? `${REFUSED} ${r.name}: replaced with its deployed ami ${JSON.stringify(unwrap(p.inputs.ami))} (ignoreChanges keeps it on a replacement, pulumi/pulumi#2657), a ${architectureOf(a)} image, but ${b} is ${architectureOf(b)}: AWS refuses the launch after the old instance is gone. ${fix}`
+      : `${r.name}: replaced with the deployed value of ignored ${path} (ignoreChanges keeps it on a replacement, pulumi/pulumi#2657), not the program's ${JSON.stringify(unwrap(had[0].after))}`);
+  }
+  return out;
+}
 
 /** Every data volume replaced or deleted, protected or not: a replacement is a new, empty volume. */
 function dataLoss(before: PlanLike, changes: ResourceChange[]): string[] {
@@ -314,6 +336,32 @@ function volumeInUse(after: PlanLike, byUrn: Map<string, ResourceChange>, priorO
   }
   return out;
 }
+
+/**
+ * Updates AWS refuses or must stage: a load balancer's subnets in another VPC (its VPC is fixed at
+ * creation), an internet gateway moved to another VPC (detached first; DependencyViolation while the old
+ * VPC still has public addresses).
+ */
+function vpcMoves(before: PlanLike, after: PlanLike, byUrn: Map<string, ResourceChange>, priorOf: Map<string, Res>): string[] {
+  const vpcOfSubnet = (plan: PlanLike) => new Map(plan.resources.filter((r) => r.type === "aws:ec2/subnet:Subnet" && r.id).map((r) => [r.id!, unwrap(r.inputs.vpcId)]));
+  const [vb, va] = [vpcOfSubnet(before), vpcOfSubnet(after)];
+  const vpcs = (ids: unknown, m: Map<string, unknown>) => new Set((Array.isArray(ids) ? ids : []).map((i) => m.get(String(unwrap(i)))).filter((v) => v !== undefined));
+  const out: string[] = [];
+  for (const r of after.resources) {
+    const p = priorOf.get(r.urn);
+    if (!p || byUrn.get(r.urn)?.op !== "update") continue;
+    if (r.type === "aws:lb/loadBalancer:LoadBalancer") {
+      const [a, b] = [vpcs(p.inputs.subnets, vb), vpcs(r.inputs.subnets, va)];
+      if (a.size && b.size && ![...b].every((v) => a.has(v))) out.push(`${REFUSED} ${r.name}: AWS refuses: a load balancer's subnets must stay in its VPC (${[...a].join(", ")} -> ${[...b].join(", ")}); it needs a new load balancer`);
+    }
+    if (r.type === "aws:ec2/internetGateway:InternetGateway" && !deepEqualish(p.inputs.vpcId, r.inputs.vpcId)) {
+      out.push(`${r.name}: the internet gateway is detached from ${String(unwrap(p.inputs.vpcId))} before it attaches to ${String(unwrap(r.inputs.vpcId))}; the detach fails (DependencyViolation) while that VPC still has public addresses mapped`);
+    }
+  }
+  return out;
+}
+
+const deepEqualish = (a: unknown, b: unknown) => JSON.stringify(unwrap(a)) === JSON.stringify(unwrap(b));
 
 function stepRuns(before: PlanLike, after: PlanLike, changes: ResourceChange[]): HostRuns[] {
   const hostOfStep = new Map<string, { host: string; step: string }>();
