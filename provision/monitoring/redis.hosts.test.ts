@@ -72,7 +72,7 @@ describeOnHosts("health checker on a real Redis Cluster (lab monr)", () => {
         group: "redis", stack: STACK, host: h.name, region: "eu-west-1", endpointUrl: cw.url, diskMounts: ["/", "/var/lib/redis"],
         redis: { cluster: CLUSTER, ports: REDIS_PORTS },
       }));
-      expect(step.stdout).toContain("health checks: test host");
+      expect(step.stdout).toContain("opsfleet-health: test host");
     }));
   }, 90_000);
 

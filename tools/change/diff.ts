@@ -191,10 +191,14 @@ function proxyInstances(plans: PlanLike[]): Set<string> {
   }
   const out = new Set<string>();
   for (const p of plans) {
-    const eipInstances = new Set(p.resources.filter((r) => r.type === "aws:ec2/eip:Eip" && hosts.has(String(r.outputs?.publicIp))).map((r) => String(r.inputs.instance)));
+    // the Elastic IP sits on the instance itself or on the network interface it boots with
+    const eips = p.resources.filter((r) => r.type === "aws:ec2/eip:Eip" && hosts.has(String(r.outputs?.publicIp)));
+    const eipInstances = new Set(eips.map((r) => String(unwrap(r.inputs.instance))));
+    const eipInterfaces = new Set(eips.map((r) => String(unwrap(r.inputs.networkInterface))).filter((x) => x !== "undefined"));
     for (const r of p.resources) {
       if (r.type !== "aws:ec2/instance:Instance") continue;
-      if ((r.id && eipInstances.has(r.id)) || hosts.has(String(r.outputs?.publicIp)) || hosts.has(String(r.outputs?.privateIp))) out.add(r.urn);
+      const eni = String(unwrap(unwrapObj(r.inputs.primaryNetworkInterface)?.networkInterfaceId));
+      if ((r.id && eipInstances.has(r.id)) || eipInterfaces.has(eni) || hosts.has(String(r.outputs?.publicIp)) || hosts.has(String(r.outputs?.privateIp))) out.add(r.urn);
     }
   }
   return out;
