@@ -82,6 +82,19 @@ describeOnHosts("host replacement gates and pinned host keys on test hosts", () 
   });
   const result = (stdout: string) => /opsfleet-redis-cluster: (\S+)\s*$/.exec(stdout)?.[1];
   const addrs = () => allNodeAddrs(lab, cluster);
+  /** Host `i` loses its volume: its old instance stops (its masters fail over), the new one comes up with empty nodes. */
+  const loseVolume = async (i: number, via: number) => {
+    const h = HOSTS[i];
+    for (const port of [7000, 7001]) {
+      expect((await lab.ssh(h.name, `start-stop-daemon --stop --quiet --retry TERM/30/KILL/5 --pidfile /run/redis-${port}/redis-server.pid --exec /usr/bin/redis-server`)).code).toBe(0);
+    }
+    await waitFor(`${h.name}'s master to fail over`, 30_000, async () => {
+      const live = (await clusterNodes(addrs()[via], PASSWORD)).filter((n) => n.flags.includes("master") && !n.flags.some((f) => f.startsWith("fail")));
+      return live.length === 3 && live.every((n) => n.ip !== h.ip) && (await clusterInfo(addrs()[via], PASSWORD)).cluster_state === "ok";
+    });
+    expect((await lab.ssh(h.name, "rm -rf /var/lib/redis/7000 /var/lib/redis/7001")).code).toBe(0);
+    await lab.runStep(h.name, renderRedisNodesStep({ privateIp: h.ip, password: PASSWORD, maxmemoryMb: 64 }));
+  };
 
   test("Redis health gate: passes before the cluster is formed; blocks while a node is down; passes once it is back", async () => {
     const hostIps = CLUSTER_HOSTS.map((h) => h.ip);
@@ -131,15 +144,7 @@ describeOnHosts("host replacement gates and pinned host keys on test hosts", () 
       for (const m of c.nodes("master")) expect(Number(await m.call("WAIT", "1", "5000"))).toBeGreaterThanOrEqual(1);
       const oldIds = (await clusterNodes(addrs()[0], PASSWORD)).filter((n) => n.ip === HOSTS[2].ip).map((n) => n.id);
       // the old instance stops; its replica elsewhere takes over; the new instance's volume is empty
-      for (const port of [7000, 7001]) {
-        expect((await lab.ssh("rep3", `start-stop-daemon --stop --quiet --retry TERM/30/KILL/5 --pidfile /run/redis-${port}/redis-server.pid --exec /usr/bin/redis-server`)).code).toBe(0);
-      }
-      await waitFor("rep3's master to fail over", 30_000, async () => {
-        const live = (await clusterNodes(addrs()[0], PASSWORD)).filter((n) => n.flags.includes("master") && !n.flags.some((f) => f.startsWith("fail")));
-        return live.length === 3 && live.every((n) => n.ip !== HOSTS[2].ip) && (await clusterInfo(addrs()[0], PASSWORD)).cluster_state === "ok";
-      });
-      expect((await lab.ssh("rep3", "rm -rf /var/lib/redis/7000 /var/lib/redis/7001")).code).toBe(0);
-      await lab.runStep("rep3", renderRedisNodesStep({ privateIp: HOSTS[2].ip, password: PASSWORD, maxmemoryMb: 64 }));
+      await loseVolume(2, 0);
 
       const t0 = Date.now();
       const out = await lab.runStep("rep3", gate(2), { timeoutMs: 240_000 });
@@ -165,15 +170,7 @@ describeOnHosts("host replacement gates and pinned host keys on test hosts", () 
       await Promise.all(keys.map((k) => c.set(k, `v-${k}`)));
       for (const m of c.nodes("master")) expect(Number(await m.call("WAIT", "1", "5000"))).toBeGreaterThanOrEqual(1);
       // host 0's old instance stops (its master fails over), the new one comes up with an empty volume
-      for (const port of [7000, 7001]) {
-        expect((await lab.ssh("rep1", `start-stop-daemon --stop --quiet --retry TERM/30/KILL/5 --pidfile /run/redis-${port}/redis-server.pid --exec /usr/bin/redis-server`)).code).toBe(0);
-      }
-      await waitFor("rep1's master to fail over", 30_000, async () => {
-        const live = (await clusterNodes(addrs()[1], PASSWORD)).filter((n) => n.flags.includes("master") && !n.flags.some((f) => f.startsWith("fail")));
-        return live.length === 3 && live.every((n) => n.ip !== HOSTS[0].ip) && (await clusterInfo(addrs()[1], PASSWORD)).cluster_state === "ok";
-      });
-      expect((await lab.ssh("rep1", "rm -rf /var/lib/redis/7000 /var/lib/redis/7001")).code).toBe(0);
-      await lab.runStep("rep1", renderRedisNodesStep({ privateIp: HOSTS[0].ip, password: PASSWORD, maxmemoryMb: 64 }));
+      await loseVolume(0, 1);
       // the other hosts exist and hold the data, but hang (SIGSTOP): their nodes answer nothing
       const pids: [string, number][] = [];
       for (const h of ["rep2", "rep3"]) for (const p of [7000, 7001]) pids.push([h, await redisPid(lab, h, p)]);
