@@ -14,7 +14,8 @@ import { MARIADB_CONF_DIR } from "../database/mariadb";
 import { MYSQL_KEYRING_CONFIG } from "../database/mysql";
 import { shellPrelude } from "../database/shell";
 import { AWS_HELPERS, renderTargetEnv, type BackupTarget } from "./target";
-import { installJobsScript, renderJobFiles, type BackupJob, type IntervalSchedule } from "./schedule";
+import { renderJobFiles, type BackupJob, type IntervalSchedule } from "./schedule";
+import { installTimerJobsScript } from "../common/timer-job";
 
 export interface DatabaseBackupOptions {
   /** The database's own provisioning options (engine, keyDir). */
@@ -499,7 +500,7 @@ command -v aws >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q a
 command -v zstd >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q zstd; }
 ${e.install}
 chmod 0700 ${PATHS.opsDir} ${BACKUP_DIR}
-${installJobsScript(DB_BACKUP_PATHS.scheduleDir, jobs)}
+${installTimerJobsScript(DB_BACKUP_PATHS.scheduleDir, jobs)}
 # the key leaves the host at once: losing the key volume must never lose the data
 rc=0; ${DB_BACKUP_PATHS.backupKey} || rc=$?
 if [ -e ${PATHS.needsRestoreMarker} ]; then

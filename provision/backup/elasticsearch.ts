@@ -7,8 +7,9 @@
 import type { RenderedFile, RenderedStep } from "../common/types";
 import { ES_OPS } from "../elasticsearch/node-config";
 import { renderCurlScript, type EsRequest } from "../elasticsearch/es-requests";
-import { installJobsScript, renderJobFiles, slmCron, type BackupJob, type IntervalSchedule } from "./schedule";
+import { renderJobFiles, slmCron, type BackupJob, type IntervalSchedule } from "./schedule";
 import { AWS_HELPERS, renderTargetEnv, type BackupEndpoints } from "./target";
+import { installTimerJobsScript } from "../common/timer-job";
 
 export const ES_REPOSITORY = "opsfleet-s3";
 export const ES_SLM_POLICY = "opsfleet-snapshots";
@@ -159,7 +160,7 @@ export function renderEsSnapshotStep(o: EsSnapshotOptions, esUrl: string): Rende
       ? `${calls.script}
 command -v aws >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q awscli; }
 chmod 0700 ${ES_BACKUP_DIR}
-${installJobsScript(ES_BACKUP_PATHS.scheduleDir, [slmStatusJob()])}`
+${installTimerJobsScript(ES_BACKUP_PATHS.scheduleDir, [slmStatusJob()])}`
       : calls.script,
   };
 }

@@ -15,7 +15,8 @@ import type { RenderedFile, RenderedStep } from "../common/types";
 import { REDIS_AUTH_FILE } from "../redis/steps";
 import { REDIS_PORTS, redisPaths } from "../redis/conf";
 import { AWS_HELPERS, renderTargetEnv, type BackupTarget } from "./target";
-import { installJobsScript, renderJobFiles, scheduledRunBash, type BackupJob, type IntervalSchedule } from "./schedule";
+import { renderJobFiles, scheduledRunBash, type BackupJob, type IntervalSchedule } from "./schedule";
+import { installTimerJobsScript } from "../common/timer-job";
 
 export interface RedisBackupOptions {
   /** `target.prefix` is this host's own prefix, `redisHostBackupPrefix(clusterPrefix, host)`. */
@@ -192,6 +193,6 @@ export function renderRedisBackupStep(o: RedisBackupOptions): RenderedStep {
     script: `command -v aws >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q awscli; }
 command -v zstd >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q zstd; }
 chmod 0700 ${REDIS_BACKUP_DIR}
-${installJobsScript(REDIS_BACKUP_PATHS.scheduleDir, [job])}`,
+${installTimerJobsScript(REDIS_BACKUP_PATHS.scheduleDir, [job])}`,
   };
 }

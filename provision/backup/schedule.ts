@@ -4,7 +4,7 @@
  * (EC2), a cron line (hosts without systemd), an Elasticsearch SLM cron and a DLM create rule, so
  * the host jobs, the snapshots and the SLM policy all say the same thing.
  */
-import { installTimerJobsScript, renderTimerJobFiles, type TimerJob } from "../common/timer-job";
+import { renderTimerJobFiles, type TimerJob } from "../common/timer-job";
 import type { RenderedFile } from "../common/types";
 
 /** Intervals DLM accepts for a create rule (hours); the host jobs use the same set. */
@@ -86,6 +86,3 @@ export function toTimerJob({ when, ...job }: BackupJob): TimerJob {
 }
 
 export const renderJobFiles = (dir: string, job: BackupJob): RenderedFile[] => renderTimerJobFiles(dir, toTimerJob(job));
-
-/** Installs the jobs: systemd timers on EC2, /etc/cron.d otherwise (rendered only on a test host). */
-export const installJobsScript = installTimerJobsScript;
